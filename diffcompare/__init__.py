@@ -1,0 +1,39 @@
+"""diffcompare: finite differences, symbolic differentiation, forward and
+reverse mode, written by hand, run on the same functions and checked against JAX.
+
+Write a function once with ``import diffcompare.numpy as dnp``; every method in
+:data:`METHODS` offers ``grad``, ``value_and_grad``, ``jvp``, ``vjp``,
+``jacobian`` and ``hessian`` with JAX's calling conventions.
+"""
+
+from __future__ import annotations
+
+import jax as _jax
+
+from . import errors, finite_diff, jax_ref, numpy, primitives
+from .methods import METHODS, available_methods
+
+__version__ = "0.1.0"
+
+
+def enable_x64(enabled: bool = True) -> None:
+    """Turn JAX's float64 mode on (the library's default precision) or off."""
+    _jax.config.update("jax_enable_x64", bool(enabled))
+
+
+def x64_enabled() -> bool:
+    """Whether JAX computes in float64."""
+    return bool(_jax.config.jax_enable_x64)
+
+
+__all__ = [
+    "METHODS",
+    "available_methods",
+    "enable_x64",
+    "errors",
+    "finite_diff",
+    "jax_ref",
+    "numpy",
+    "primitives",
+    "x64_enabled",
+]

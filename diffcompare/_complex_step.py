@@ -1,0 +1,105 @@
+"""The complex step's guard: complex inputs that refuse non-analytic operations.
+
+The complex step reads f'(x) from Im f(x + ih) / h. That is right only if every
+operation of ``f`` is complex-analytic: ``abs``, ``max``, comparisons and
+branches are not (``abs`` of a complex number is its modulus, and the
+imaginary part is lost). So the perturbed inputs are wrapped in
+:class:`ComplexStepValue`, a tiny engine whose table holds the analytic
+primitives only; anything else raises ``NotComplexSafeError`` naming the
+operation, instead of returning a wrong number.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ._core import EngineValue, Trace, concrete
+from .errors import NotComplexSafeError
+from .primitives import PRIMITIVES, register_engine
+
+_NOT_ANALYTIC = {
+    "abs": "the modulus of a complex number drops its imaginary part",
+    "relu": "a comparison with 0 is not analytic",
+    "maximum": "a comparison is not analytic",
+    "minimum": "a comparison is not analytic",
+    "max": "a comparison is not analytic",
+    "min": "a comparison is not analytic",
+}
+
+
+def _lower(value):
+    return value.value if isinstance(value, ComplexStepValue) else value
+
+
+def _shifted(x, axis):
+    # shift by the real part's maximum: a constant, so the identity stays analytic
+    return jax.lax.stop_gradient(jnp.max(jnp.real(x), axis=axis, keepdims=True))
+
+
+def _logsumexp(x, *, axis, keepdims):
+    c = _shifted(x, axis)
+    out = jnp.log(jnp.sum(jnp.exp(x - c), axis=axis, keepdims=True)) + c
+    return out if keepdims else jnp.squeeze(out, axis=axis)
+
+
+def _softmax(x, *, axis):
+    z = jnp.exp(x - _shifted(x, axis))
+    return z / jnp.sum(z, axis=axis, keepdims=True)
+
+
+_IMPL = {name: p.impl for name, p in PRIMITIVES.items() if name not in _NOT_ANALYTIC}
+_IMPL.update(logsumexp=_logsumexp, softmax=_softmax)
+
+
+class ComplexStepTrace(Trace):
+    engine = "complex-step"
+    unsupported = _NOT_ANALYTIC
+
+    def process(self, prim, operands, params):
+        if prim.name in _NOT_ANALYTIC:
+            raise NotComplexSafeError(prim.name)
+        lowered = jax.tree_util.tree_map(_lower, operands, is_leaf=lambda v: isinstance(v, ComplexStepValue))
+        if prim.variadic:
+            return ComplexStepValue(self, _IMPL[prim.name](list(lowered[0]), **params))
+        return ComplexStepValue(self, _IMPL[prim.name](*lowered, **params))
+
+    def concrete(self, value):
+        raise NotComplexSafeError("comparison or bool()/float() on a perturbed value")
+
+
+class ComplexStepValue(EngineValue):
+    """A complex array on its way through ``f`` under the complex step."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, trace: ComplexStepTrace, value):
+        self._trace = trace
+        self.value = value
+
+    @property
+    def shape(self):
+        return tuple(jnp.shape(self.value))
+
+    @property
+    def dtype(self):
+        return jnp.result_type(self.value)
+
+    def __repr__(self):
+        return f"ComplexStepValue({self.value!r})"
+
+
+def evaluate(f, args, selection, diff):
+    """Run ``f`` with the perturbed (complex) arguments ``diff`` wrapped, so that
+    a non-analytic operation raises; return the output as plain arrays."""
+    trace = ComplexStepTrace()
+    wrapped = jax.tree_util.tree_map(lambda leaf: ComplexStepValue(trace, leaf), diff)
+    out = f(*selection.rebuild(args, wrapped))
+    return jax.tree_util.tree_map(
+        lambda v: v.value if isinstance(v, ComplexStepValue) else jnp.asarray(concrete(v)),
+        out,
+        is_leaf=lambda v: isinstance(v, ComplexStepValue),
+    )
+
+
+register_engine("complex-step", {name: "jax.numpy on complex values" for name in _IMPL}, _NOT_ANALYTIC)

@@ -1,0 +1,293 @@
+"""Dispatch from ``diffcompare.numpy`` to the engines.
+
+An engine's own values (dual numbers, tape nodes, symbolic expressions, ...)
+subclass :class:`EngineValue` and belong to a :class:`Trace`: one run of one
+engine (one ``jvp``, one recorded tape). Traces are numbered in the order they
+start. When a primitive is applied, the operand whose trace started last (the
+innermost transformation) handles it; values of older traces and plain arrays
+are constants to it. So engines nest (forward over forward, forward over
+reverse) without confusing their perturbations: this is JAX's design, as in
+autodidax.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from .errors import UnsupportedOperationError
+from .primitives import Primitive
+
+_trace_counter = itertools.count(1)
+
+
+class Trace:
+    """One run of an engine. Subclasses set ``engine`` and ``rules``.
+
+    ``rules`` maps primitive names to rules; ``process`` applies the rule for
+    a primitive to operands of which at least one belongs to this trace.
+    """
+
+    engine = "engine"
+    rules: dict = {}
+    unsupported: dict[str, str] = {}
+
+    def __init__(self):
+        self.level = next(_trace_counter)
+
+    def process(self, prim: Primitive, operands: tuple, params: dict) -> Any:
+        rule = self.rules.get(prim.name)
+        if rule is None:
+            reason = self.unsupported.get(prim.name, "it has no rule in this engine's table")
+            raise UnsupportedOperationError(prim.name, self.engine, reason)
+        return rule(self, *operands, **params)
+
+    def concrete(self, value: EngineValue) -> Any:
+        """The value this engine's value stands for (used by comparisons, ``bool``)."""
+        raise NotImplementedError
+
+    def owns(self, value: Any) -> bool:
+        return isinstance(value, EngineValue) and value._trace is self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} level={self.level}>"
+
+
+def _walk(operand):
+    if isinstance(operand, (list, tuple)):
+        for item in operand:
+            yield from _walk(item)
+    else:
+        yield operand
+
+
+def top_trace(operands) -> Trace | None:
+    """The trace of the innermost engine among ``operands``, or None."""
+    top = None
+    for value in _walk(operands):
+        if isinstance(value, EngineValue) and (top is None or value._trace.level > top.level):
+            top = value._trace
+    return top
+
+
+def bind(prim: Primitive, *operands, **params):
+    """Apply ``prim``: on JAX arrays with JAX, otherwise with the innermost engine."""
+    trace = top_trace(operands)
+    if trace is None:
+        if prim.variadic:
+            return prim.impl(list(operands[0]), **params)
+        return prim.impl(*operands, **params)
+    return trace.process(prim, operands, params)
+
+
+def concrete(value):
+    """Strip every engine layer from ``value`` and return the array it stands for.
+
+    Symbolic expressions have no concrete value and raise ``ConcretizationError``;
+    the complex step refuses with ``NotComplexSafeError``.
+    """
+    while isinstance(value, EngineValue):
+        value = value._trace.concrete(value)
+    return value
+
+
+def is_engine_value(value) -> bool:
+    return isinstance(value, EngineValue)
+
+
+def any_engine_value(*trees) -> bool:
+    """True if an engine value occurs anywhere in ``trees`` (lists and tuples are searched)."""
+    return top_trace(trees) is not None
+
+
+class EngineValue:
+    """Base of every engine's values: Python operators call ``diffcompare.numpy``.
+
+    Subclasses set ``_trace`` and provide ``shape`` and ``dtype``. Comparisons,
+    ``bool()`` and ``float()`` use the concrete value, as JAX does outside jit,
+    so value-dependent ``if`` and ``while`` work (they give derivative 0, like JAX).
+    """
+
+    __slots__ = ("_trace",)
+    # NumPy must hand mixed operations back to us instead of making object arrays.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    # shape and dtype
+    @property
+    def shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @property
+    def dtype(self):
+        raise NotImplementedError
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        size = 1
+        for d in self.shape:
+            size *= d
+        return size
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d value")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # arithmetic
+    def __add__(self, other):
+        return _dnp().add(self, other)
+
+    def __radd__(self, other):
+        return _dnp().add(other, self)
+
+    def __sub__(self, other):
+        return _dnp().subtract(self, other)
+
+    def __rsub__(self, other):
+        return _dnp().subtract(other, self)
+
+    def __mul__(self, other):
+        return _dnp().multiply(self, other)
+
+    def __rmul__(self, other):
+        return _dnp().multiply(other, self)
+
+    def __truediv__(self, other):
+        return _dnp().divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _dnp().divide(other, self)
+
+    def __pow__(self, other):
+        return _dnp().power(self, other)
+
+    def __rpow__(self, other):
+        return _dnp().power(other, self)
+
+    def __matmul__(self, other):
+        return _dnp().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _dnp().matmul(other, self)
+
+    def __neg__(self):
+        return _dnp().negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _dnp().abs(self)
+
+    def __getitem__(self, index):
+        return _dnp().getitem(self, index)
+
+    # comparisons act on concrete values, as in JAX outside jit
+    def __lt__(self, other):
+        return _dnp().less(self, other)
+
+    def __le__(self, other):
+        return _dnp().less_equal(self, other)
+
+    def __gt__(self, other):
+        return _dnp().greater(self, other)
+
+    def __ge__(self, other):
+        return _dnp().greater_equal(self, other)
+
+    def __eq__(self, other):
+        return _dnp().equal(self, other)
+
+    def __ne__(self, other):
+        return _dnp().not_equal(self, other)
+
+    __hash__ = object.__hash__  # engines keep values in id-keyed tables
+
+    def __bool__(self):
+        return bool(concrete(self))
+
+    def __float__(self):
+        return float(concrete(self))
+
+    def __int__(self):
+        return int(concrete(self))
+
+    # NumPy-style methods
+    @property
+    def T(self):
+        return _dnp().transpose(self)
+
+    @property
+    def at(self):
+        return _IndexUpdate(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return _dnp().sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _dnp().mean(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return _dnp().prod(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _dnp().max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _dnp().min(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return _dnp().reshape(self, shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = axes[0]
+        return _dnp().transpose(self, axes or None)
+
+    def ravel(self):
+        return _dnp().ravel(self)
+
+    def flatten(self):
+        return _dnp().ravel(self)
+
+    def squeeze(self, axis=None):
+        return _dnp().squeeze(self, axis=axis)
+
+    def dot(self, other):
+        return _dnp().dot(self, other)
+
+
+class _IndexUpdate:
+    """``x.at[index].add(y)`` on engine values, as on JAX arrays."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def __getitem__(self, index):
+        return _IndexUpdateRef(self._value, index)
+
+
+class _IndexUpdateRef:
+    def __init__(self, value, index):
+        self._value, self._index = value, index
+
+    def add(self, update):
+        return _dnp().index_add(self._value, self._index, update)
+
+
+def _dnp():
+    # late import: diffcompare.numpy imports this module
+    from . import numpy as dnp
+
+    return dnp

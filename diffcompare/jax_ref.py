@@ -1,0 +1,120 @@
+"""The reference: the method interface on JAX itself.
+
+Every other method is checked against these functions. They call
+``jax.vjp``, ``jax.jvp``, ``jax.jacrev``/``jax.jacfwd`` and ``jax.hessian``
+directly; the only additions are the library's argument checks and errors,
+so that a bad call reads the same whichever method it was made to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from . import _api
+from .errors import InvalidOptionError
+
+NAME = "jax"
+TITLE = "JAX (reference)"
+#: relative error allowed against the reference, by dtype (the reference itself: 0)
+TOLERANCE = {"float64": 0.0, "float32": 0.0}
+
+
+def value_and_grad(f: Callable, argnums=0) -> Callable:
+    """``jax.value_and_grad``: a function returning ``(f(*args), gradient)``.
+
+    Arguments:
+        f: scalar-valued function written with ``diffcompare.numpy``.
+        argnums: which positional argument(s) to differentiate (int or tuple).
+    Returns:
+        A callable with ``f``'s signature returning ``(value, gradient)``; the
+        gradient has the structure of the differentiated argument(s).
+    Example:
+        >>> value_and_grad(lambda x: x ** 2)(3.0)
+        (Array(9., ...), Array(6., ...))
+    """
+
+    @_api.wraps(f, "jax.value_and_grad")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "jax.value_and_grad")
+        diff = sel.pick(args)
+        _api.check_differentiable(diff, "jax.value_and_grad")
+        # jax.grad is jax.vjp with cotangent 1; calling vjp lets us check the output first
+        out, pullback = jax.vjp(lambda d: f(*sel.rebuild(args, d)), diff)
+        _api.check_scalar_output(out, "jax.value_and_grad")
+        (gradient,) = pullback(jnp.ones_like(out))
+        return out, gradient
+
+    return wrapped
+
+
+def grad(f: Callable, argnums=0) -> Callable:
+    """``jax.grad``: a function returning the gradient of scalar-valued ``f``.
+
+    Example:
+        >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
+        Array([0., 2., 4.], ...)
+    """
+    vg = value_and_grad(f, argnums)
+
+    @_api.wraps(f, "jax.grad")
+    def wrapped(*args):
+        return vg(*args)[1]
+
+    return wrapped
+
+
+def jvp(f: Callable, primals, tangents):
+    """``jax.jvp``: ``(f(*primals), J @ tangents)`` in one forward pass.
+
+    Arguments:
+        primals: tuple of the arguments; tangents: tuple of the same structure.
+    """
+    _api.check_tangents(primals, tangents, "jax.jvp")
+    _api.check_differentiable(tuple(primals), "jax.jvp")
+    tangents = jax.tree_util.tree_map(
+        lambda p, t: jnp.asarray(t, dtype=jnp.result_type(p)), tuple(primals), tuple(tangents)
+    )
+    return jax.jvp(f, tuple(primals), tangents)
+
+
+def vjp(f: Callable, *primals):
+    """``jax.vjp``: ``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one
+    cotangent per primal, as a tuple."""
+    _api.check_differentiable(primals, "jax.vjp")
+    out, pullback = jax.vjp(f, *primals)
+
+    def vjp_fn(cotangent):
+        _api.check_cotangent(out, cotangent, "jax.vjp")
+        return pullback(cotangent)
+
+    return out, vjp_fn
+
+
+def jacobian(f: Callable, argnums=0, *, mode: str = "rev") -> Callable:
+    """The full Jacobian: ``jax.jacrev`` (``mode="rev"``, as ``jax.jacobian``) or ``jax.jacfwd``."""
+    if mode not in ("rev", "fwd"):
+        raise InvalidOptionError(f"jax.jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
+    transform = jax.jacrev if mode == "rev" else jax.jacfwd
+
+    @_api.wraps(f, f"jax.jac{mode}")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "jax.jacobian")
+        _api.check_differentiable(sel.pick(args), "jax.jacobian")
+        return transform(f, argnums=sel.argnums if sel.is_tuple else sel.argnums[0])(*args)
+
+    return wrapped
+
+
+def hessian(f: Callable, argnums=0) -> Callable:
+    """``jax.hessian`` (forward over reverse) of scalar-valued ``f``."""
+
+    @_api.wraps(f, "jax.hessian")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "jax.hessian")
+        _api.check_differentiable(sel.pick(args), "jax.hessian")
+        return jax.hessian(f, argnums=sel.argnums if sel.is_tuple else sel.argnums[0])(*args)
+
+    return wrapped

@@ -1,0 +1,33 @@
+"""The problem zoo: every function the methods are run on, written once with ``dnp``.
+
+Each :class:`Problem` knows how to make an :class:`Instance` (the function with
+its data, and a seeded input) at a size an experiment can sweep, and carries
+metadata: dimensions, the primitives it uses (recorded by running it, so it
+cannot go stale), whether it has kinks or value-dependent control flow, where
+it comes from in the course, and its closed-form derivative where one exists.
+
+    >>> from diffcompare.problems import PROBLEMS
+    >>> inst = PROBLEMS["exp_over_square"].make()      # the course's point x = 1.5
+    >>> inst.fun(*inst.args)
+"""
+
+from __future__ import annotations
+
+from ._zoo import PROBLEMS
+from .base import Instance, Problem, primitives_used
+
+__all__ = ["PROBLEMS", "Instance", "Problem", "get", "names", "primitives_used"]
+
+
+def get(name: str) -> Problem:
+    """The problem called ``name``; the error lists the names there are."""
+    from ..errors import InvalidOptionError
+
+    try:
+        return PROBLEMS[name]
+    except KeyError:
+        raise InvalidOptionError(f"unknown problem {name!r}; choose one of {', '.join(PROBLEMS)}") from None
+
+
+def names() -> list[str]:
+    return list(PROBLEMS)
