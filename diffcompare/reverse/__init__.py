@@ -1,0 +1,52 @@
+"""Reverse mode: a hand-written backpropagation engine on tensors.
+
+The forward pass records every primitive applied to the inputs on a tape
+(:mod:`.tape`); the backward pass sorts the graph once and sweeps adjoints in
+reverse topological order, each node's VJP rule taken from one table
+(:mod:`.rules`). On top of it: the method interface (:mod:`.api`), user VJPs
+(:mod:`.custom`), tape statistics and checkpointing (:mod:`.memory`),
+drawing the graph (:mod:`.graph`) and training an MLP (:mod:`.train`).
+
+    >>> import diffcompare.reverse as rev
+    >>> rev.grad(lambda x: dnp.sum(dnp.sin(x) * x))(jnp.arange(3.0))
+"""
+
+from __future__ import annotations
+
+from ..primitives import register_engine
+from .api import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .custom import custom_vjp
+from .memory import TapeStats, checkpoint, tape_stats
+from .rules import RULES, UNSUPPORTED, unbroadcast
+from .tape import Node, ReverseTrace, backward, toposort
+
+NAME = "reverse"
+TITLE = "Reverse mode (hand-written backpropagation)"
+#: relative error allowed against JAX, by dtype
+TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
+
+register_engine("reverse", RULES, UNSUPPORTED)
+
+__all__ = [
+    "NAME",
+    "RULES",
+    "TITLE",
+    "TOLERANCE",
+    "UNSUPPORTED",
+    "Node",
+    "ReverseTrace",
+    "TapeStats",
+    "backward",
+    "checkpoint",
+    "custom_vjp",
+    "grad",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
+    "tape_stats",
+    "toposort",
+    "unbroadcast",
+    "value_and_grad",
+    "vjp",
+]

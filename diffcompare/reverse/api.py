@@ -1,0 +1,267 @@
+"""The method interface of reverse mode, with JAX's calling conventions.
+
+``vjp`` is the engine's one entry point: record ``f`` on a fresh tape, return
+its output and a function that sweeps any cotangent back. Everything else is
+built from it:
+
+* ``grad`` / ``value_and_grad``: ``vjp`` with cotangent 1 (one forward pass,
+  one sweep);
+* ``jacobian``: one forward pass, one sweep per output entry (``jax.jacrev``);
+* ``hessian``: ``jacobian`` of ``grad``, reverse over reverse: the inner sweep
+  runs on the outer tape's nodes, so it is recorded and swept in turn;
+* ``jvp``: the double-VJP trick. ``vjp_fn`` is linear in the cotangent ``u``;
+  recording ``u -> vjp_fn(u)`` on a second tape and sweeping that tape with the
+  tangent ``v`` gives ``(Jᵀ)ᵀ v = J v``. Cost: one forward pass and two
+  backward sweeps (about 3-4 forward passes' work), against one pass for the
+  forward engine: forward mode is the right tool for a JVP.
+* ``hvp``: forward over reverse (``diffcompare.forward.jvp`` of this ``grad``)
+  when the forward engine is installed, otherwise reverse over reverse.
+
+All of them run under ``jax.jit``: the tape is built at trace time from
+tracers, and XLA compiles the whole backward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from .. import _api
+from .. import numpy as dnp
+from .._core import EngineValue, any_engine_value
+from ..errors import InvalidOptionError
+from .tape import Node, ReverseTrace, backward
+
+_is_node = lambda v: isinstance(v, Node)  # noqa: E731
+_is_engine = lambda v: isinstance(v, EngineValue)  # noqa: E731
+
+
+def _record(f, primals):
+    """Run ``f`` on input nodes of a new tape: (trace, input nodes per primal, output)."""
+    trace = ReverseTrace()
+    inputs = jax.tree_util.tree_map(trace.input, tuple(primals))
+    out = f(*inputs)
+    return trace, inputs, out
+
+
+def _strip(trace, out):
+    """The output with this tape's layer removed (plain arrays or outer values)."""
+
+    def one(v):
+        if trace.owns(v):
+            return v.value
+        return v if isinstance(v, EngineValue) else jnp.asarray(v)
+
+    return jax.tree_util.tree_map(one, out, is_leaf=_is_node)
+
+
+def _pullback(trace, inputs, out, fname):
+    out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
+    out_plain = _strip(trace, out)
+
+    def vjp_fn(cotangent):
+        _api.check_cotangent(out_plain, cotangent, fname)
+        cts = [
+            c if isinstance(c, EngineValue) else jnp.asarray(c, dtype=dnp._dtype(o))
+            for c, o in zip(jax.tree_util.tree_leaves(cotangent), jax.tree_util.tree_leaves(out_plain))
+        ]
+        leaves = backward(trace, out_leaves, cts)
+
+        def adjoint(node):
+            g = leaves.get(id(node))
+            return dnp.zeros_like(node.value) if g is None else g
+
+        return jax.tree_util.tree_map(adjoint, inputs, is_leaf=_is_node)
+
+    return out_plain, vjp_fn
+
+
+def vjp(f: Callable, *primals):
+    """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one cotangent per primal, as ``jax.vjp``.
+
+    Arguments:
+        f: a function written with ``diffcompare.numpy``; any output pytree.
+        primals: its arguments (arrays, floats or pytrees of them).
+    Returns:
+        The output (plain arrays) and ``vjp_fn``, which sweeps the recorded
+        tape once per call; calling it again gives the same answer.
+    Example:
+        >>> out, pull = vjp(dnp.sin, 1.0)
+        >>> pull(1.0)
+        (Array(0.5403..., ...),)
+    """
+    _api.check_differentiable(primals, "reverse.vjp")
+    trace, inputs, out = _record(f, primals)
+    return _pullback(trace, inputs, out, "reverse.vjp")
+
+
+def value_and_grad(f: Callable, argnums=0) -> Callable:
+    """A function returning ``(f(*args), gradient)``: one forward pass, one sweep.
+
+    Arguments:
+        f: scalar-valued function written with ``diffcompare.numpy``.
+        argnums: which positional argument(s) to differentiate (int or tuple).
+    Returns:
+        A callable with ``f``'s signature; the gradient has the structure of
+        the differentiated argument(s) (a tuple when ``argnums`` is a tuple).
+    Example:
+        >>> value_and_grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
+        (Array(5., ...), Array([0., 2., 4.], ...))
+    """
+
+    @_api.wraps(f, "reverse.value_and_grad")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "reverse.value_and_grad")
+        diff = sel.pick(args)
+        _api.check_differentiable(diff, "reverse.value_and_grad")
+        trace, inputs, out = _record(lambda d: f(*sel.rebuild(args, d)), (diff,))
+        _api.check_scalar_output(_strip(trace, out), "reverse.value_and_grad")
+        out_plain, pull = _pullback(trace, inputs, out, "reverse.value_and_grad")
+        (gradient,) = pull(jnp.ones(dnp.shape(out_plain), dnp._dtype(out_plain)))
+        return out_plain, gradient
+
+    return wrapped
+
+
+def grad(f: Callable, argnums=0) -> Callable:
+    """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`).
+
+    Example:
+        >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
+        Array([0., 2., 4.], ...)
+    """
+    vg = value_and_grad(f, argnums)
+
+    @_api.wraps(f, "reverse.grad")
+    def wrapped(*args):
+        return vg(*args)[1]
+
+    return wrapped
+
+
+def jvp(f: Callable, primals, tangents):
+    """``(f(*primals), J @ tangents)`` by the double-VJP trick (see the module docstring for its cost).
+
+    Arguments:
+        primals: tuple of the arguments; tangents: tuple of the same structure.
+    """
+    _api.check_tangents(primals, tangents, "reverse.jvp")
+    _api.check_differentiable(tuple(primals), "reverse.jvp")
+    primals = tuple(primals)
+    tangents = jax.tree_util.tree_map(
+        lambda p, t: t if isinstance(t, EngineValue) else jnp.asarray(t, dtype=dnp._dtype(p)),
+        primals,
+        tuple(tangents),
+        is_leaf=_is_engine,
+    )
+    out, vjp_fn = vjp(f, *primals)
+    zero = jax.tree_util.tree_map(jnp.zeros_like, out)
+    # u -> vjp_fn(u) is linear; its own VJP applied to the tangents is J v
+    _, vjp_of_vjp = vjp(vjp_fn, zero)
+    (tangent_out,) = vjp_of_vjp(tangents)
+    return out, tangent_out
+
+
+def _flat(tree):
+    leaves = jax.tree_util.tree_leaves(tree)
+    if any_engine_value(leaves):
+        return dnp.concatenate([dnp.reshape(leaf, (-1,)) for leaf in leaves])
+    return jnp.concatenate([jnp.ravel(jnp.asarray(leaf)) for leaf in leaves])
+
+
+def jacobian(f: Callable, argnums=0, *, mode: str = "rev") -> Callable:
+    """The full Jacobian, laid out as ``jax.jacobian``: one forward pass, one sweep per output entry.
+
+    Arguments:
+        f: any function of arrays or pytrees; argnums: as for ``grad``.
+        mode: ``"rev"`` only (the forward engine offers ``"fwd"``).
+    """
+    if mode != "rev":
+        raise InvalidOptionError(f"reverse.jacobian: mode must be 'rev', got {mode!r}; use diffcompare.forward")
+
+    @_api.wraps(f, "reverse.jacrev")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "reverse.jacobian")
+        diff = sel.pick(args)
+        _api.check_differentiable(diff, "reverse.jacobian")
+        trace, inputs, out = _record(lambda d: f(*sel.rebuild(args, d)), (diff,))
+        out_plain, pull = _pullback(trace, inputs, out, "reverse.jacobian")
+        out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
+        sizes = [int(dnp.size(o)) for o in out_leaves]
+        rows = []
+        for k, m in enumerate(sizes):  # one sweep per output entry: a row of the Jacobian
+            for i in range(m):
+                cts = [jnp.zeros(dnp.shape(o), dnp._dtype(o)) for o in out_leaves]
+                cts[k] = cts[k].reshape(-1).at[i].set(1).reshape(dnp.shape(out_leaves[k]))
+                (row,) = pull(jax.tree_util.tree_unflatten(out_tree, cts))
+                rows.append(_flat(row))
+        n = sum(int(dnp.size(leaf)) for leaf in jax.tree_util.tree_leaves(diff))
+        if any_engine_value(rows):
+            return _layout_nested(dnp.stack(rows) if rows else jnp.zeros((0, n)), out_plain, diff)
+        jac = jnp.stack(rows) if rows else jnp.zeros((0, n), jnp.result_type(*jax.tree_util.tree_leaves(diff)))
+        return _api.unflatten_jacobian(jac, out_plain, diff)
+
+    return wrapped
+
+
+def _layout_nested(jac, out_example, in_example):
+    """``_api.unflatten_jacobian`` for a Jacobian made of another engine's values (third derivatives)."""
+    out_leaves, out_tree = jax.tree_util.tree_flatten(out_example)
+    in_leaves, in_tree = jax.tree_util.tree_flatten(in_example)
+    blocks, r = [], 0
+    for o in out_leaves:
+        so, c, row = dnp.shape(o), 0, []
+        for leaf in in_leaves:
+            si = dnp.shape(leaf)
+            block = jac[r : r + dnp.size(o), c : c + dnp.size(leaf)]
+            row.append(dnp.reshape(block, so + si))
+            c += dnp.size(leaf)
+        blocks.append(jax.tree_util.tree_unflatten(in_tree, row))
+        r += dnp.size(o)
+    return jax.tree_util.tree_unflatten(out_tree, blocks)
+
+
+def hessian(f: Callable, argnums=0) -> Callable:
+    """The Hessian of scalar-valued ``f``, reverse over reverse: ``jacobian(grad(f))``.
+
+    The inner sweep's rules run on the outer tape's nodes, so the backward
+    pass is itself recorded; the outer tape is then swept once per entry of
+    the gradient. Layout as ``jax.hessian``.
+    """
+
+    @_api.wraps(f, "reverse.hessian")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "reverse.hessian")
+        _api.check_differentiable(sel.pick(args), "reverse.hessian")
+        nums = sel.argnums if sel.is_tuple else sel.argnums[0]
+        return jacobian(grad(f, nums), nums)(*args)
+
+    return wrapped
+
+
+def hvp(f: Callable, argnums=0) -> Callable:
+    """Hessian-vector products ``hvp(f)(*args, v) = H v`` without forming ``H``.
+
+    Forward over reverse (Pearlmutter): the forward engine's ``jvp`` of this
+    engine's ``grad``, one forward and one backward pass on dual numbers,
+    when ``diffcompare.forward`` is installed; otherwise reverse over reverse
+    (``jvp`` of ``grad`` by the double-VJP trick). ``v`` has the structure of
+    the differentiated argument(s).
+    """
+    try:
+        from .. import forward as _forward
+
+        outer_jvp = _forward.jvp
+    except ImportError:
+        outer_jvp = jvp
+
+    @_api.wraps(f, "reverse.hvp")
+    def wrapped(*args_and_v):
+        *args, v = args_and_v
+        sel = _api.select(args, argnums, "reverse.hvp")
+        g = grad(lambda d: f(*sel.rebuild(args, d)))
+        return outer_jvp(g, (sel.pick(args),), (v,))[1]
+
+    return wrapped

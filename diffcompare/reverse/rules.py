@@ -1,0 +1,249 @@
+"""The reverse engine's one table of VJP rules, keyed by primitive name.
+
+``RULES[name]`` is a tuple with one function per operand (autograd's
+``defvjp``): ``fn(g, ans, *args, **params)`` returns the cotangent of that
+operand, given the output's cotangent ``g``, the output ``ans`` and the
+operands' values ``args``. ``None`` marks an operand that is never
+differentiated (``where``'s condition). Variadic primitives (``stack``,
+``concatenate``) have one function that also takes ``argnum``.
+
+Every rule is written with ``diffcompare.numpy``: on JAX arrays that is
+``jax.numpy`` (so under ``jax.jit`` XLA sees the program ``jax.grad`` would
+give it), and on another engine's values (an outer tape, a dual number) the
+rule itself is recorded or differentiated: grad of grad and forward over
+reverse need no extra code.
+
+Broadcasting is undone in one place, :func:`unbroadcast`. Masks at kinks
+(``relu``, ``abs``, ``maximum``, ``max``, ...) are computed on concrete values
+and follow JAX's conventions; they are constants to every engine.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from .. import numpy as dnp
+from .._core import concrete
+
+
+def unbroadcast(g, shape):
+    """Sum the cotangent ``g`` down to ``shape``: the VJP of broadcasting.
+
+    Leading axes that broadcasting added are summed away; axes where ``shape``
+    has 1 and ``g`` does not are summed with ``keepdims``. The one helper every
+    rule that may broadcast calls.
+    """
+    shape = tuple(shape)
+    gshape = dnp.shape(g)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(shape) if d == 1 and gshape[lead + i] != 1
+    )
+    if axes:
+        g = dnp.sum(g, axis=axes, keepdims=True)
+    return dnp.reshape(g, shape)
+
+
+def _mask(cond, like):
+    """A concrete 0/1 array of ``like``'s dtype: a constant to every engine."""
+    return jnp.asarray(cond, dtype=dnp._dtype(like))
+
+
+def _keep(g, x_shape, axis, keepdims):
+    """A reduction's cotangent with the reduced axes put back (length 1)."""
+    if keepdims:
+        return g
+    kept = tuple(1 if i in axis else d for i, d in enumerate(x_shape))
+    return dnp.reshape(g, kept)
+
+
+def _expand(g, x_shape, axis, keepdims):
+    return dnp.broadcast_to(_keep(g, x_shape, axis, keepdims), x_shape)
+
+
+def _pow_lhs(g, ans, x, y):
+    # JAX: 0 where y == 0, else y * x**(y - 1): d/dx x**2 at 0 is 0, x**0.5 at 0 is inf
+    y_c = concrete(y)
+    grad = dnp.where(jnp.equal(y_c, 0), 0.0, y * x ** (y - 1))
+    return unbroadcast(g * grad, dnp.shape(x))
+
+
+def _pow_rhs(g, ans, x, y):
+    # JAX: log(x) * x**y with log(0) replaced by log(1), so d/dy 0**y is 0
+    safe_x = dnp.where(jnp.equal(concrete(x), 0), 1.0, x)
+    return unbroadcast(g * dnp.log(safe_x) * ans, dnp.shape(y))
+
+
+def _extremum(g, x, y, greater):
+    """maximum/minimum: 1 where x wins, 0.5 at ties, 0 where y wins (JAX)."""
+    xc, yc = concrete(x), concrete(y)
+    wins = jnp.greater(xc, yc) if greater else jnp.less(xc, yc)
+    weight = jnp.where(wins, 1.0, jnp.where(jnp.equal(xc, yc), 0.5, 0.0))
+    return unbroadcast(g * _mask(weight, g), dnp.shape(x))
+
+
+def _reduce_extremum(g, ans, x, *, axis, keepdims):
+    """max/min reductions: tied entries share the cotangent equally (JAX)."""
+    x_shape = dnp.shape(x)
+    location = jnp.equal(concrete(x), concrete(_keep(ans, x_shape, axis, keepdims)))
+    counts = jnp.sum(location, axis=axis, keepdims=True)
+    return _expand(g, x_shape, axis, keepdims) * _mask(location / counts, g)
+
+
+def _prod(g, ans, x, *, axis, keepdims):
+    """prod: the product of the other entries, exact also with zeros.
+
+    With P the product of the non-zero entries and z the number of zeros:
+    z = 0 gives P / x, z = 1 gives P at the zero and 0 elsewhere, z >= 2 gives 0.
+    """
+    x_shape = dnp.shape(x)
+    is_zero = jnp.equal(concrete(x), 0)
+    zeros = jnp.sum(is_zero, axis=axis, keepdims=True)
+    safe_x = dnp.where(is_zero, 1.0, x)
+    p = dnp.prod(safe_x, axis=axis, keepdims=True)
+    others = dnp.where(jnp.equal(zeros, 0), p / safe_x, dnp.where(is_zero & jnp.equal(zeros, 1), p, 0.0))
+    return _expand(g, x_shape, axis, keepdims) * others
+
+
+def _logsumexp(g, ans, x, *, axis, keepdims):
+    # d logsumexp = softmax(x) = exp(x - logsumexp(x)): stable, no overflow
+    x_shape = dnp.shape(x)
+    return _expand(g, x_shape, axis, keepdims) * dnp.exp(x - _keep(ans, x_shape, axis, keepdims))
+
+
+def _softmax(g, ans, x, *, axis):
+    # (diag(p) - p pᵀ) g = p * (g - <p, g>)
+    return ans * (g - dnp.sum(g * ans, axis=axis, keepdims=True))
+
+
+def _matmul_lhs(g, ans, a, b):
+    sa, sb = dnp.shape(a), dnp.shape(b)
+    if len(sa) == 1 and len(sb) == 1:
+        return g * b
+    if len(sa) == 2 and len(sb) == 2:  # the linear layer: u xᵀ
+        return dnp.matmul(g, dnp.transpose(b))
+    a2, b2, g2 = _promote(a, b, g)
+    return dnp.reshape(unbroadcast(dnp.matmul(g2, dnp.swapaxes(b2, -1, -2)), dnp.shape(a2)), sa)
+
+
+def _matmul_rhs(g, ans, a, b):
+    sa, sb = dnp.shape(a), dnp.shape(b)
+    if len(sa) == 1 and len(sb) == 1:
+        return g * a
+    if len(sa) == 2 and len(sb) == 2:
+        return dnp.matmul(dnp.transpose(a), g)
+    a2, b2, g2 = _promote(a, b, g)
+    return dnp.reshape(unbroadcast(dnp.matmul(dnp.swapaxes(a2, -1, -2), g2), dnp.shape(b2)), sb)
+
+
+def _promote(a, b, g):
+    """NumPy's matmul promotion of 1-d operands: a row for ``a``, a column for ``b``."""
+    sa, sb, sg = dnp.shape(a), dnp.shape(b), dnp.shape(g)
+    if len(sa) == 1:
+        a = dnp.reshape(a, (1,) + sa)
+        g = dnp.reshape(g, sg[:-1] + (1,) + sg[-1:]) if len(sb) > 1 else g
+        sg = dnp.shape(g)
+    if len(sb) == 1:
+        b = dnp.reshape(b, sb + (1,))
+        g = dnp.reshape(g, sg + (1,))
+    return a, b, g
+
+
+def _transpose(g, ans, x, *, axes):
+    inverse = tuple(sorted(range(len(axes)), key=lambda i: axes[i]))
+    return dnp.transpose(g, inverse)
+
+
+def _stack(g, ans, *xs, axis, argnum):
+    return dnp.getitem(g, (slice(None),) * axis + (argnum,))
+
+
+def _concatenate(g, ans, *xs, axis, argnum):
+    start = sum(dnp.shape(x)[axis] for x in xs[:argnum])
+    stop = start + dnp.shape(xs[argnum])[axis]
+    return dnp.getitem(g, (slice(None),) * axis + (slice(start, stop),))
+
+
+def _getitem(g, ans, x, *, index):
+    # scatter-add into zeros: repeated indices accumulate
+    return dnp.index_add(jnp.zeros(dnp.shape(x), dnp._dtype(g)), index, g)
+
+
+def _index_add_update(g, ans, x, y, *, index):
+    return unbroadcast(dnp.getitem(g, index), dnp.shape(y))
+
+
+def _where(i):
+    def rule(g, ans, c, x, y):
+        picked = dnp.where(c, g, 0.0) if i == 1 else dnp.where(c, 0.0, g)
+        return unbroadcast(picked, dnp.shape(x if i == 1 else y))
+
+    return rule
+
+
+RULES: dict[str, tuple] = {
+    # elementwise, one operand
+    "negative": (lambda g, ans, x: -g,),
+    "exp": (lambda g, ans, x: g * ans,),
+    "log": (lambda g, ans, x: g / x,),
+    "log1p": (lambda g, ans, x: g / (1.0 + x),),
+    "expm1": (lambda g, ans, x: g * (ans + 1.0),),
+    "sqrt": (lambda g, ans, x: g * (0.5 / ans),),  # inf at 0, as JAX
+    "sin": (lambda g, ans, x: g * dnp.cos(x),),
+    "cos": (lambda g, ans, x: -(g * dnp.sin(x)),),
+    "tan": (lambda g, ans, x: g * (1.0 + ans * ans),),
+    "tanh": (lambda g, ans, x: g * (1.0 - ans * ans),),
+    "sinh": (lambda g, ans, x: g * dnp.cosh(x),),
+    "cosh": (lambda g, ans, x: g * dnp.sinh(x),),
+    "arctan": (lambda g, ans, x: g / (1.0 + x * x),),
+    "sigmoid": (lambda g, ans, x: g * (ans * (1.0 - ans)),),
+    "abs": (lambda g, ans, x: dnp.where(jnp.greater_equal(concrete(x), 0), g, -g),),  # abs'(0) = 1
+    "relu": (lambda g, ans, x: dnp.where(jnp.greater(concrete(x), 0), g, 0.0),),  # relu'(0) = 0
+    # elementwise, two operands: an add gate distributes, a multiply gate switches
+    "add": (lambda g, ans, x, y: unbroadcast(g, dnp.shape(x)), lambda g, ans, x, y: unbroadcast(g, dnp.shape(y))),
+    "subtract": (
+        lambda g, ans, x, y: unbroadcast(g, dnp.shape(x)),
+        lambda g, ans, x, y: unbroadcast(-g, dnp.shape(y)),
+    ),
+    "multiply": (
+        lambda g, ans, x, y: unbroadcast(g * y, dnp.shape(x)),
+        lambda g, ans, x, y: unbroadcast(g * x, dnp.shape(y)),
+    ),
+    "divide": (
+        lambda g, ans, x, y: unbroadcast(g / y, dnp.shape(x)),
+        lambda g, ans, x, y: unbroadcast(-(g * x) / (y * y), dnp.shape(y)),
+    ),
+    "power": (_pow_lhs, _pow_rhs),
+    "maximum": (
+        lambda g, ans, x, y: _extremum(g, x, y, greater=True),
+        lambda g, ans, x, y: _extremum(g, y, x, greater=True),
+    ),
+    "minimum": (
+        lambda g, ans, x, y: _extremum(g, x, y, greater=False),
+        lambda g, ans, x, y: _extremum(g, y, x, greater=False),
+    ),
+    # where(cond, x, y): the unselected branch gets 0; cond is never differentiated
+    "where": (None, _where(1), _where(2)),
+    # reductions
+    "sum": (lambda g, ans, x, *, axis, keepdims: _expand(g, dnp.shape(x), axis, keepdims),),
+    "prod": (_prod,),
+    "max": (_reduce_extremum,),
+    "min": (_reduce_extremum,),
+    "logsumexp": (_logsumexp,),
+    "softmax": (_softmax,),
+    # linear algebra
+    "matmul": (_matmul_lhs, _matmul_rhs),
+    # shape and indexing
+    "transpose": (_transpose,),
+    "reshape": (lambda g, ans, x, *, shape: dnp.reshape(g, dnp.shape(x)),),
+    "broadcast_to": (lambda g, ans, x, *, shape: unbroadcast(g, dnp.shape(x)),),
+    "stack": (_stack,),
+    "concatenate": (_concatenate,),
+    "getitem": (_getitem,),
+    "index_add": (lambda g, ans, x, y, *, index: unbroadcast(g, dnp.shape(x)), _index_add_update),
+}
+
+#: primitives the engine refuses, with the reason (none: every primitive has a rule)
+UNSUPPORTED: dict[str, str] = {}
