@@ -14,6 +14,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from . import _core
 from ._core import EngineValue, Trace, concrete
 from .errors import NotComplexSafeError
 from .primitives import PRIMITIVES, register_engine
@@ -60,6 +61,8 @@ class ComplexStepTrace(Trace):
         if prim.name in _NOT_ANALYTIC:
             raise NotComplexSafeError(prim.name)
         lowered = jax.tree_util.tree_map(_lower, operands, is_leaf=lambda v: isinstance(v, ComplexStepValue))
+        if _core.top_trace(lowered) is not None:  # older engines' values inside: let them handle it
+            return ComplexStepValue(self, _core.bind(prim, *lowered, **params))
         if prim.variadic:
             return ComplexStepValue(self, _IMPL[prim.name](list(lowered[0]), **params))
         return ComplexStepValue(self, _IMPL[prim.name](*lowered, **params))

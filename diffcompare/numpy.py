@@ -347,7 +347,7 @@ def _check_same_shapes(op: str, arrays, skip_axis=None):
         if skip_axis is None:
             ok = s == first
         else:
-            ok = same_rank and all(a == b for i, (a, b) in enumerate(zip(s, first)) if i != skip_axis)
+            ok = same_rank and builtins.all(a == b for i, (a, b) in enumerate(zip(s, first)) if i != skip_axis)
         if not ok:
             raise ShapeMismatchError(f"{op}: arrays have shapes {shapes}; they must agree" + (
                 "" if skip_axis is None else f" except along axis {skip_axis}"))

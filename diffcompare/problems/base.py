@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._core import EngineValue, Trace, concrete
+from .._core import EngineValue, Trace, bind, concrete
 from ..primitives import PRIMITIVES
 
 KINK_PRIMITIVES = frozenset({"abs", "relu", "maximum", "minimum", "max", "min"})
@@ -116,9 +116,8 @@ class _RecordingTrace(Trace):
         lowered = jax.tree_util.tree_map(
             lambda v: v.value if self.owns(v) else v, operands, is_leaf=lambda v: isinstance(v, EngineValue)
         )
-        if prim.variadic:
-            return _Recorded(self, prim.impl(list(lowered[0]), **params))
-        return _Recorded(self, prim.impl(*lowered, **params))
+        # bind, not impl: operands of an older trace go on down to their own engine
+        return _Recorded(self, bind(prim, *lowered, **params))
 
     def concrete(self, value):
         return value.value
