@@ -1,0 +1,355 @@
+"""The method interface on symbolic differentiation.
+
+Each call traces ``f`` on symbolic inputs of the given shapes (one variable
+per array element), differentiates the expression by reverse accumulation on
+the shared graph (forward accumulation for ``jvp``), compiles the result to a
+``jax.numpy`` function under ``jax.jit``, and evaluates it at the given
+numbers. The compiled function is cached per function, transformation,
+``argnums`` and input structure, shapes and dtypes (integer arguments, which
+may steer control flow, are part of the key by value): the second call with
+new numbers only evaluates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _api
+from . import differentiate as D
+from .convert import compile_jax
+from .expr import SymArray, SymbolicTrace, obj_array, var
+from .simplify import simplify as _simplify
+
+_CACHE: dict = {}
+_CACHE_MAX = 512
+
+
+def _is_dynamic(leaf) -> bool:
+    """Floating-point leaves become variables; integers and other objects stay concrete."""
+    if isinstance(leaf, bool):
+        return False
+    if isinstance(leaf, (float, complex)):
+        return True
+    dtype = getattr(leaf, "dtype", None)
+    return dtype is not None and np.issubdtype(np.dtype(dtype), np.inexact)
+
+
+def _arg_names(f, count: int) -> list[str]:
+    try:
+        params = [p for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params[:count]]
+    return names + [f"arg{i}" for i in range(len(names), count)]
+
+
+def _variables(base: str, shape) -> np.ndarray:
+    nodes = np.empty(shape, object)
+    for idx in np.ndindex(shape):
+        nodes[idx] = var(base + (f"[{','.join(map(str, idx))}]" if shape else ""))
+    return nodes
+
+
+def _static_key(leaf):
+    if isinstance(leaf, (np.ndarray, jax.Array)):
+        a = np.asarray(leaf)
+        return ("array", a.shape, a.dtype.str, a.tobytes())
+    try:
+        hash(leaf)
+        return (type(leaf).__name__, leaf)
+    except TypeError:
+        return ("id", id(leaf))
+
+
+@dataclasses.dataclass
+class Traced:
+    """A function traced on symbolic inputs.
+
+    Attributes:
+        outputs: the output pytree with :class:`SymArray` leaves (its expressions).
+        out_nodes: one object array of nodes per output leaf; out_tree: their structure.
+        inputs: one object array of variables per floating-point input leaf.
+        arg_leaves: for each positional argument, the indices into ``inputs`` of its leaves.
+        dtype: the dtype the inputs compute in.
+    """
+
+    outputs: object
+    out_nodes: list
+    out_tree: object
+    inputs: list
+    arg_leaves: list
+    dtype: object
+
+    def wrt(self, argnums) -> list:
+        """The variable arrays of the arguments ``argnums``, in pytree leaf order."""
+        return [self.inputs[i] for a in argnums for i in self.arg_leaves[a]]
+
+    def out_example(self):
+        return jax.tree_util.tree_unflatten(self.out_tree, [np.zeros(o.shape) for o in self.out_nodes])
+
+
+def trace(f: Callable, *args) -> Traced:
+    """Trace ``f`` on symbolic inputs shaped like ``args``.
+
+    Every floating-point number or array element of ``args`` (pytrees too)
+    becomes a variable named after the parameter (``x``, ``W[0,1]``,
+    ``params['b'][2]``); integers stay concrete.
+
+    Example:
+        >>> t = trace(lambda x, y: 1 + x + dnp.exp(dnp.sin(x * y)), 1.0, 2.0)
+        >>> str(t.out_nodes[0][()])
+        '1 + x + exp(sin(x*y))'
+    """
+    name = getattr(f, "__name__", "the function")
+    tr = SymbolicTrace(f"'{name}'")
+    names = _arg_names(f, len(args))
+    inputs, arg_leaves, sym_args, dtypes = [], [], [], []
+    for base, arg in zip(names, args):
+        with_path, treedef = jax.tree_util.tree_flatten_with_path(arg)
+        indices, leaves = [], []
+        for path, leaf in with_path:
+            if _is_dynamic(leaf):
+                dtype = jnp.result_type(leaf)
+                nodes = _variables(base + jax.tree_util.keystr(path), np.shape(leaf))
+                indices.append(len(inputs))
+                inputs.append(nodes)
+                dtypes.append(dtype)
+                leaves.append(SymArray(tr, nodes, dtype))
+            else:
+                leaves.append(leaf)
+        arg_leaves.append(indices)
+        sym_args.append(jax.tree_util.tree_unflatten(treedef, leaves))
+    out = f(*sym_args)
+    out_leaves, out_tree = jax.tree_util.tree_flatten(out)
+    dtype = jnp.result_type(*dtypes) if dtypes else jnp.result_type(float)
+    return Traced(out, [obj_array(leaf) for leaf in out_leaves], out_tree, inputs, arg_leaves, dtype)
+
+
+def _prefixed(traced: Traced, prefix: str, arrays) -> list:
+    """Fresh variables shaped like ``arrays`` (tangents, cotangents) whose names clash with no input."""
+    taken = {n.value for arr in traced.inputs for n in arr.reshape(-1)}
+    while any(t.startswith(prefix) for t in taken):
+        prefix = prefix + "_"
+    return [_variables(f"{prefix}{i}", arr.shape) for i, arr in enumerate(arrays)]
+
+
+def _shape_like(flat_nodes, arrays) -> list:
+    out, start = [], 0
+    for arr in arrays:
+        block = np.empty(arr.shape, object)
+        for k, idx in enumerate(np.ndindex(arr.shape)):
+            block[idx] = flat_nodes[start + k]
+        out.append(block)
+        start += arr.size
+    return out
+
+
+def _compiled(f, kind: str, args, key_extra, build, simplify: bool):
+    """(jitted function of the input leaves, traced, extra) from the cache, or traced and compiled now."""
+    leaves, treedef = jax.tree_util.tree_flatten(tuple(args))
+    avals = tuple((np.shape(x), jnp.result_type(x).name) if _is_dynamic(x) else _static_key(x) for x in leaves)
+    key = (f, kind, key_extra, treedef, avals, simplify, bool(jax.config.jax_enable_x64))
+    try:
+        hit = _CACHE.get(key)
+    except TypeError:  # an unhashable f: compile every time
+        key, hit = None, None
+    if hit is not None:
+        return hit
+    traced = trace(f, *args)
+    outputs, inputs, extra = build(traced)
+    if simplify:
+        outputs = [_simplify(o) for o in outputs]
+    entry = (jax.jit(compile_jax(outputs, inputs)), traced, extra)
+    if key is not None:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[key] = entry
+    return entry
+
+
+def clear_cache() -> None:
+    """Forget every compiled derivative."""
+    _CACHE.clear()
+
+
+def _dynamic_values(args) -> list:
+    return [jnp.asarray(x) for x in jax.tree_util.tree_leaves(tuple(args)) if _is_dynamic(x)]
+
+
+def _unflatten_args(arrays, args, argnums, is_tuple, dtype_of=None):
+    parts, start = [], 0
+    for a in argnums:
+        leaves, treedef = jax.tree_util.tree_flatten(args[a])
+        chunk = [jnp.asarray(arr, jnp.result_type(leaf)) for arr, leaf in zip(arrays[start:start + len(leaves)], leaves)]
+        start += len(leaves)
+        parts.append(jax.tree_util.tree_unflatten(treedef, chunk))
+    return tuple(parts) if is_tuple else parts[0]
+
+
+def _check_scalar(traced: Traced, fname: str):
+    _api.check_scalar_output(traced.out_example(), fname)
+
+
+# ---------------------------------------------------------------- the method interface
+
+
+def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
+    """A function returning ``(f(*args), gradient)`` from the symbolic gradient.
+
+    Arguments:
+        f: scalar-valued function written with ``diffcompare.numpy``, without
+            value-dependent control flow (that raises ``ConcretizationError``).
+        argnums: which positional argument(s) to differentiate (int or tuple), as in JAX.
+        simplify: simplify the derivative expression before compiling it.
+    Returns:
+        A callable with ``f``'s signature; the gradient has the structure of
+        the differentiated argument(s).
+    Example:
+        >>> value_and_grad(lambda x: dnp.exp(x) / x**2)(1.5)
+        (Array(1.99..., ...), Array(-0.66..., ...))
+    """
+
+    @_api.wraps(f, "symbolic.value_and_grad")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "symbolic.grad")
+        _api.check_differentiable(sel.pick(args), "symbolic.grad", allow_complex=False)
+
+        def build(traced):
+            _check_scalar(traced, "symbolic.grad")
+            wrt = traced.wrt(sel.argnums)
+            grads = D.reverse(traced.out_nodes, wrt)
+            return traced.out_nodes + _shape_like(grads, wrt), traced.inputs, None
+
+        fn, traced, _ = _compiled(f, "grad", args, sel, build, simplify)
+        results = fn(*_dynamic_values(args))
+        value = jnp.asarray(results[0])
+        return value, _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
+
+    return wrapped
+
+
+def grad(f: Callable, argnums=0, **options) -> Callable:
+    """A function returning the gradient of scalar-valued ``f`` (see :func:`value_and_grad`).
+
+    Example:
+        >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
+        Array([0., 2., 4.], ...)
+    """
+    vg = value_and_grad(f, argnums, **options)
+
+    @_api.wraps(f, "symbolic.grad")
+    def wrapped(*args):
+        return vg(*args)[1]
+
+    return wrapped
+
+
+def _outputs(traced: Traced, results):
+    return jax.tree_util.tree_unflatten(traced.out_tree, [jnp.asarray(r) for r in results])
+
+
+def jvp(f: Callable, primals, tangents, *, simplify: bool = False):
+    """``(f(*primals), J·tangents)`` from the expression of the directional derivative,
+    built by forward accumulation on the shared graph with symbolic tangents."""
+    _api.check_tangents(primals, tangents, "symbolic.jvp")
+    primals = tuple(primals)
+    _api.check_differentiable(primals, "symbolic.jvp", allow_complex=False)
+
+    def build(traced):
+        wrt = traced.wrt(range(len(primals)))
+        dots = _prefixed(traced, "d", wrt)
+        outs = D.forward(traced.out_nodes, wrt, dots)
+        return traced.out_nodes + _shape_like(outs, traced.out_nodes), traced.inputs + dots, None
+
+    fn, traced, _ = _compiled(f, "jvp", primals, None, build, simplify)
+    values = _dynamic_values(primals)
+    tangent_values = [jnp.asarray(t, v.dtype) for t, v in zip(jax.tree_util.tree_leaves(tuple(tangents)), values)]
+    results = fn(*values, *tangent_values)
+    k = len(traced.out_nodes)
+    return _outputs(traced, results[:k]), _outputs(traced, results[k:])
+
+
+def vjp(f: Callable, *primals, simplify: bool = False):
+    """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` evaluates the expression of
+    Σ cotangent·f differentiated by reverse accumulation (symbolic cotangents)."""
+    _api.check_differentiable(primals, "symbolic.vjp", allow_complex=False)
+
+    def build(traced):
+        wrt = traced.wrt(range(len(primals)))
+        bars = _prefixed(traced, "ct", traced.out_nodes)
+        grads = D.reverse(traced.out_nodes, wrt, seeds=bars)
+        return traced.out_nodes + _shape_like(grads, wrt), traced.inputs + bars, None
+
+    fn, traced, _ = _compiled(f, "vjp", primals, None, build, simplify)
+    values = _dynamic_values(primals)
+    k = len(traced.out_nodes)
+    zeros = [jnp.zeros(o.shape, traced.dtype) for o in traced.out_nodes]
+    out = _outputs(traced, fn(*values, *zeros)[:k])
+
+    def vjp_fn(cotangent):
+        _api.check_cotangent(out, cotangent, "symbolic.vjp")
+        cts = [jnp.asarray(c, traced.dtype) for c in jax.tree_util.tree_leaves(cotangent)]
+        results = fn(*values, *cts)
+        return _unflatten_args(results[k:], primals, tuple(range(len(primals))), True)
+
+    return out, vjp_fn
+
+
+def jacobian(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
+    """The full Jacobian as expressions (a reverse sweep per output, or a forward sweep
+    per input when there are fewer inputs), laid out as ``jax.jacobian`` lays it out."""
+
+    @_api.wraps(f, "symbolic.jacobian")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "symbolic.jacobian")
+        _api.check_differentiable(sel.pick(args), "symbolic.jacobian", allow_complex=False)
+
+        def build(traced):
+            rows = D.jacobian(traced.out_nodes, traced.wrt(sel.argnums))
+            n = sum(a.size for a in traced.wrt(sel.argnums))
+            jac = np.empty((len(rows), n), object)
+            for i, row in enumerate(rows):
+                for j, node in enumerate(row):
+                    jac[i, j] = node
+            return traced.out_nodes + [jac], traced.inputs, None
+
+        fn, traced, _ = _compiled(f, "jacobian", args, sel, build, simplify)
+        results = fn(*_dynamic_values(args))
+        out = _outputs(traced, results[:-1])
+        return _api.unflatten_jacobian(results[-1], out, sel.pick(args))
+
+    return wrapped
+
+
+def hessian(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
+    """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically)."""
+
+    @_api.wraps(f, "symbolic.hessian")
+    def wrapped(*args):
+        sel = _api.select(args, argnums, "symbolic.hessian")
+        _api.check_differentiable(sel.pick(args), "symbolic.hessian", allow_complex=False)
+
+        def build(traced):
+            _check_scalar(traced, "symbolic.hessian")
+            wrt = traced.wrt(sel.argnums)
+            grads = D.reverse(traced.out_nodes, wrt)
+            rows = D.jacobian(grads, wrt)
+            hess = np.empty((len(grads), len(grads)), object)
+            for i, row in enumerate(rows):
+                for j, node in enumerate(row):
+                    hess[i, j] = node
+            return [hess], traced.inputs, None
+
+        fn, traced, _ = _compiled(f, "hessian", args, sel, build, simplify)
+        (hess,) = fn(*_dynamic_values(args))
+        example = sel.pick(args)
+        return _api.unflatten_jacobian(hess, example, example)
+
+    return wrapped

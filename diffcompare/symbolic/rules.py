@@ -1,0 +1,230 @@
+"""The symbolic engine's rules: how each primitive acts on arrays of expressions,
+and the derivative of each kind of scalar node.
+
+``RULES`` (keyed by primitive name, registered with
+:func:`diffcompare.primitives.register_engine`) turns a primitive applied to
+arrays of nodes into new arrays of nodes, element by element: ``matmul`` is
+explicit sums of products, ``sum`` a chain of additions, ``logsumexp`` and
+``softmax`` are written per element with a shift by the maximum.
+
+``DERIVATIVES`` (keyed by node kind; the elementwise kinds are primitive names)
+gives the local partial derivatives of a node with respect to each operand,
+as nodes. Both ways of differentiating (:mod:`.differentiate`) use only this
+table. At kinks they give what JAX gives: relu'(0) = 0, abs'(0) = 1, ties of
+maximum/minimum split 0.5/0.5, tied maxima of a reduction share equally,
+sqrt'(0) = inf. Comparisons and ``select``'s condition are never differentiated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..primitives import register_engine
+from . import expr as E
+from .expr import Node, add, const, div, make, mul, neg, obj_array, power, select, sub
+
+# ---------------------------------------------------------------- derivatives of scalar nodes
+
+
+def _two(x: Node) -> Node:
+    return mul(x, x)
+
+
+def _max_partials(node: Node):
+    # tied maxima share equally: [x_i == m] / #ties (JAX's rule for reductions)
+    hits = [make("eq", a, node) for a in node.args]
+    count = E.sum_nodes(hits)
+    return tuple(div(h, count) for h in hits)
+
+
+def _power_partials(node: Node):
+    x, y = node.args
+    if y.is_const:
+        dx = mul(y, power(x, const(y.value - 1.0))) if y.value != 0.0 else None
+        return dx, None
+    return mul(y, power(x, sub(y, 1.0))), mul(E.unary("log")(x), node)
+
+
+#: node kind -> function(node) giving one partial derivative per operand (None: zero)
+DERIVATIVES = {
+    "const": lambda n: (),
+    "var": lambda n: (),
+    "negative": lambda n: (const(-1.0),),
+    "exp": lambda n: (n,),
+    "log": lambda n: (div(1.0, n.args[0]),),
+    "log1p": lambda n: (div(1.0, add(1.0, n.args[0])),),
+    "expm1": lambda n: (add(n, 1.0),),
+    "sqrt": lambda n: (div(0.5, n),),  # inf at 0, as JAX
+    "sin": lambda n: (make("cos", n.args[0]),),
+    "cos": lambda n: (neg(make("sin", n.args[0])),),
+    "tan": lambda n: (add(1.0, _two(n)),),
+    "tanh": lambda n: (sub(1.0, _two(n)),),
+    "sinh": lambda n: (make("cosh", n.args[0]),),
+    "cosh": lambda n: (make("sinh", n.args[0]),),
+    "arctan": lambda n: (div(1.0, add(1.0, _two(n.args[0]))),),
+    "sigmoid": lambda n: (mul(n, sub(1.0, n)),),
+    "abs": lambda n: (select(make("ge", n.args[0], 0.0), 1.0, -1.0),),  # abs'(0) = 1
+    "relu": lambda n: (make("gt", n.args[0], 0.0),),  # relu'(0) = 0
+    "add": lambda n: (const(1.0), const(1.0)),
+    "subtract": lambda n: (const(1.0), const(-1.0)),
+    "multiply": lambda n: (n.args[1], n.args[0]),
+    "divide": lambda n: (div(1.0, n.args[1]), neg(div(n, n.args[1]))),
+    "power": _power_partials,
+    # ties split 0.5/0.5, as JAX
+    "maximum": lambda n: (
+        select(make("eq", *n.args), 0.5, make("gt", *n.args)),
+        select(make("eq", *n.args), 0.5, make("gt", n.args[1], n.args[0])),
+    ),
+    "minimum": lambda n: (
+        select(make("eq", *n.args), 0.5, make("gt", n.args[1], n.args[0])),
+        select(make("eq", *n.args), 0.5, make("gt", *n.args)),
+    ),
+    "amax": _max_partials,
+    "amin": _max_partials,
+    "stop": lambda n: (None,),
+    "gt": lambda n: (None, None),
+    "ge": lambda n: (None, None),
+    "eq": lambda n: (None, None),
+    "select": lambda n: (None, n.args[0], sub(1.0, n.args[0])),
+}
+
+
+def partials(node: Node) -> tuple:
+    """The local partial derivatives of ``node``, one per operand (None where zero)."""
+    return DERIVATIVES[node.op](node)
+
+
+# ---------------------------------------------------------------- primitives on arrays of nodes
+
+_UNARY = ["negative", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh",
+          "arctan", "sigmoid", "abs", "relu"]
+_BINARY = {"add": add, "subtract": sub, "multiply": mul, "divide": div, "power": power,
+           "maximum": lambda a, b: make("maximum", a, b), "minimum": lambda a, b: make("minimum", a, b)}
+
+
+def _unary_rule(name):
+    build = neg if name == "negative" else E.unary(name)
+    return lambda x: E.elementwise(build, x)
+
+
+def _binary_rule(name):
+    build = _BINARY[name]
+    return lambda x, y: E.elementwise(build, x, y)
+
+
+def _where(cond, x, y):
+    return np.where(np.asarray(cond, dtype=bool), obj_array(x), obj_array(y))
+
+
+def _groups(x, axis):
+    """(the array with ``axis`` moved last and flattened to one, the inverse move)."""
+    a = obj_array(x)
+    rest = [i for i in range(a.ndim) if i not in axis]
+    moved = np.transpose(a, rest + list(axis))
+    outer = moved.shape[: len(rest)]
+    count = math.prod(a.shape[i] for i in axis)
+    return moved.reshape(outer + (count,)), rest, outer, a.shape
+
+
+def _reduction(combine):
+    def rule(x, *, axis, keepdims):
+        flat, _, outer, shape = _groups(x, axis)
+        out = np.empty(outer, object)
+        for idx in np.ndindex(outer):
+            out[idx] = combine(list(flat[idx]))
+        if keepdims:
+            out = out.reshape(tuple(1 if i in axis else d for i, d in enumerate(shape)))
+        return out
+
+    return rule
+
+
+def _logsumexp_nodes(xs):
+    if len(xs) == 1:
+        return xs[0]
+    # shifted by the maximum, which carries no derivative (as JAX's logsumexp)
+    m = make("stop", E.nary("amax", xs))
+    return add(make("log", E.sum_nodes(make("exp", sub(x, m)) for x in xs)), m)
+
+
+def _softmax(x, *, axis):
+    flat, rest, outer, shape = _groups(x, axis)
+    out = np.empty(flat.shape, object)
+    for idx in np.ndindex(outer):
+        xs = list(flat[idx])
+        m = make("stop", E.nary("amax", xs))
+        es = [make("exp", sub(v, m)) for v in xs]
+        total = E.sum_nodes(es)
+        for t, e in enumerate(es):
+            out[idx + (t,)] = div(e, total)
+    moved_shape = tuple(shape[i] for i in rest) + tuple(shape[i] for i in axis)
+    out = out.reshape(moved_shape)
+    return np.transpose(out, np.argsort(rest + list(axis)))
+
+
+def _matmul(a, b):
+    A, B = obj_array(a), obj_array(b)
+    va, vb = A.ndim == 1, B.ndim == 1
+    A = A[None, :] if va else A
+    B = B[:, None] if vb else B
+    batch = tuple(np.broadcast_shapes(A.shape[:-2], B.shape[:-2]))
+    A = np.broadcast_to(A, batch + A.shape[-2:])
+    B = np.broadcast_to(B, batch + B.shape[-2:])
+    (m, k), n = A.shape[-2:], B.shape[-1]
+    out = np.empty(batch + (m, n), object)
+    for b_idx in np.ndindex(batch):
+        for i in range(m):
+            for j in range(n):
+                # the explicit sum of products a_ik b_kj: this is where the swell becomes visible
+                out[b_idx + (i, j)] = E.sum_nodes(mul(A[b_idx + (i, t)], B[b_idx + (t, j)]) for t in range(k))
+    if vb:
+        out = out[..., 0]
+    if va:
+        out = out[..., 0] if vb else out[..., 0, :]
+    return out
+
+
+def _index(index):
+    return tuple(np.asarray(i) if hasattr(i, "shape") else i for i in index)
+
+
+def _getitem(x, *, index):
+    return obj_array(obj_array(x)[_index(index)])
+
+
+def _index_add(x, y, *, index):
+    out = obj_array(x).copy()
+    positions = np.arange(out.size).reshape(out.shape)[_index(index)]
+    updates = np.broadcast_to(obj_array(y), np.shape(positions))
+    flat = out.reshape(-1)
+    for pos, update in zip(np.ravel(positions), updates.reshape(-1)):
+        flat[pos] = add(flat[pos], update)  # repeated indices accumulate, as .at[].add
+    return flat.reshape(out.shape)
+
+
+#: primitive name -> rule(*operands, **params) returning an object array of nodes
+RULES = {name: _unary_rule(name) for name in _UNARY}
+RULES.update({name: _binary_rule(name) for name in _BINARY})
+RULES.update(
+    where=_where,
+    sum=_reduction(E.sum_nodes),
+    prod=_reduction(E.prod_nodes),
+    max=_reduction(lambda xs: E.nary("amax", xs)),
+    min=_reduction(lambda xs: E.nary("amin", xs)),
+    logsumexp=_reduction(_logsumexp_nodes),
+    softmax=_softmax,
+    matmul=_matmul,
+    transpose=lambda x, *, axes: np.transpose(obj_array(x), axes),
+    reshape=lambda x, *, shape: obj_array(x).reshape(shape),
+    broadcast_to=lambda x, *, shape: np.broadcast_to(obj_array(x), shape).copy(),
+    stack=lambda arrays, *, axis: np.stack([obj_array(a) for a in arrays], axis=axis),
+    concatenate=lambda arrays, *, axis: np.concatenate([obj_array(a) for a in arrays], axis=axis),
+    getitem=_getitem,
+    index_add=_index_add,
+)
+#: primitives the engine refuses, with the reason (none: every primitive has a rule)
+UNSUPPORTED: dict[str, str] = {}
+
+register_engine("symbolic", RULES, UNSUPPORTED)
