@@ -1,0 +1,137 @@
+"""Benchmark of the reverse engine on MLPs: its gradient against its forward pass and against JAX.
+
+    python -m diffcompare.benchmarks.reverse            # widths 256 1024 4096, depth 4, batch = width
+    python -m diffcompare.benchmarks.reverse --quick    # widths 64 256 1024 (a couple of minutes on 2 cores)
+
+For each width it prints, side by side:
+
+* eager gradient / eager forward (the course's "4-5 forward passes" bound);
+* ``jax.jit`` of the engine's gradient / ``jax.jit(jax.grad)`` (the tape is
+  built at trace time, so XLA compiles the same backward pass);
+* eager engine gradient / eager ``jax.grad``;
+* the tape's saved bytes with and without checkpointing every layer, and the
+  time checkpointing costs.
+
+Times are the minimum over interleaved rounds after a warm-up, on whatever device JAX
+uses (the table says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import numpy as dnp
+from .. import reverse as rev
+from ..reverse.memory import tape_stats
+
+
+def make_mlp(width: int, depth: int = 4, batch: int | None = None, dtype=jnp.float32, seed: int = 0):
+    """Parameters (a list of {"W", "b"} layers), a batch ``x`` and targets ``y``."""
+    batch = batch or width
+    rng = np.random.default_rng(seed)
+    params = [
+        {"W": jnp.asarray(rng.normal(size=(width, width)) / np.sqrt(width), dtype),
+         "b": jnp.asarray(0.01 * rng.normal(size=(width,)), dtype)}
+        for _ in range(depth)
+    ]
+    x = jnp.asarray(rng.normal(size=(batch, width)), dtype)
+    y = jnp.asarray(rng.normal(size=(batch, width)), dtype)
+    return params, x, y
+
+
+def layer(p, h):
+    return dnp.relu(h @ p["W"] + p["b"])
+
+
+def mlp_loss(params, x, y, segment=layer):
+    """Mean squared error of a ReLU MLP (the last layer linear)."""
+    h = x
+    for p in params[:-1]:
+        h = segment(p, h)
+    out = h @ params[-1]["W"] + params[-1]["b"]
+    return dnp.mean((out - y) ** 2)
+
+
+def checkpointed_loss(params, x, y):
+    return mlp_loss(params, x, y, segment=rev.checkpoint(layer))
+
+
+def timeit_all(fns: dict, args, rounds: int = 5) -> dict:
+    """Seconds per call of each function: the minimum over ``rounds`` interleaved rounds.
+
+    Each function is called once to warm up (and compile); then every round
+    times each function once, so a burst of load on a shared machine hits all
+    of them alike, and the minimum discards the rounds it spoiled.
+    """
+    for fn in fns.values():
+        jax.block_until_ready(fn(*args))
+    best = {name: float("inf") for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def measure(width: int, depth: int = 4, dtype=jnp.float32, rounds: int = 5) -> dict:
+    params, x, y = make_mlp(width, depth, dtype=dtype)
+    engine_grad = rev.grad(mlp_loss)
+    jax_grad = jax.grad(mlp_loss)
+    fns = {
+        "forward_s": mlp_loss,
+        "engine_s": engine_grad,
+        "jax_eager_s": jax_grad,
+        "engine_jit_s": jax.jit(engine_grad),
+        "jax_jit_s": jax.jit(jax_grad),
+        "ckpt_s": rev.grad(checkpointed_loss),
+    }
+    row = {"width": width, "depth": depth, "batch": width}
+    row.update(timeit_all(fns, (params, x, y), rounds))
+    plain = tape_stats(lambda p: mlp_loss(p, x, y), params)
+    ckpt = tape_stats(lambda p: checkpointed_loss(p, x, y), params)
+    row.update(nodes=plain.nodes, bytes=plain.bytes, ckpt_nodes=ckpt.nodes, ckpt_bytes=ckpt.bytes)
+    return row
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(
+        prog="python -m diffcompare.benchmarks.reverse", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--widths", type=int, nargs="+", default=None, help="MLP widths (batch = width)")
+    parser.add_argument("--depth", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="widths 64 256 1024, fewer repeats")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--rounds", type=int, default=None, help="timing rounds (minimum taken)")
+    args = parser.parse_args(argv)
+    if args.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    widths = args.widths or ([64, 256, 1024] if args.quick else [256, 1024, 4096])
+    rounds = args.rounds or (5 if args.quick else 7)
+    device = jax.devices()[0]
+    print(f"reverse-mode benchmark: ReLU MLP, depth {args.depth}, batch = width, {args.dtype}, "
+          f"device {device.platform} ({device.device_kind}), jax {jax.__version__}")
+    header = (f"{'width':>6} {'fwd ms':>9} {'grad/fwd':>9} {'jit: eng/jax':>13} {'eager: eng/jax':>15} "
+              f"{'jax grad/fwd':>13} {'nodes':>6} {'saved MiB':>10} {'ckpt MiB':>9} {'ckpt time':>10}")
+    print(header)
+    rows = []
+    for w in widths:
+        r = measure(w, args.depth, jnp.dtype(args.dtype), rounds)
+        rows.append(r)
+        print(f"{w:>6} {1e3 * r['forward_s']:>9.2f} {r['engine_s'] / r['forward_s']:>9.2f} "
+              f"{r['engine_jit_s'] / r['jax_jit_s']:>13.3f} {r['engine_s'] / r['jax_eager_s']:>15.3f} "
+              f"{r['jax_eager_s'] / r['forward_s']:>13.2f} {r['nodes']:>6} {r['bytes'] / 2**20:>10.2f} "
+              f"{r['ckpt_bytes'] / 2**20:>9.2f} {r['ckpt_s'] / r['engine_s']:>9.2f}x", flush=True)
+    print("grad/fwd: eager engine gradient over eager forward pass; jit: jax.jit(reverse.grad) over "
+          "jax.jit(jax.grad); eager: engine over un-jitted jax.grad; ckpt: every hidden layer checkpointed "
+          "(saved bytes of the tape, and gradient time relative to no checkpointing)")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
