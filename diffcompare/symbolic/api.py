@@ -23,7 +23,7 @@ import numpy as np
 from .. import _api
 from . import differentiate as D
 from .convert import compile_jax
-from .expr import SymArray, SymbolicTrace, obj_array, var
+from .expr import SymArray, SymbolicTrace, flat_nodes, obj_array, topological, var
 from .simplify import simplify as _simplify
 
 _CACHE: dict = {}
@@ -151,11 +151,17 @@ def _shape_like(flat_nodes, arrays) -> list:
     return out
 
 
-def _compiled(f, kind: str, args, key_extra, build, simplify: bool):
-    """(jitted function of the input leaves, traced, extra) from the cache, or traced and compiled now."""
+#: with ``jit=None``, graphs up to this many nodes are compiled with ``jax.jit``; bigger ones run the
+#: compiled straight-line program eagerly (XLA takes seconds to compile thousands of scalar operations,
+#: eager JAX runs them in tens of milliseconds with its per-operation kernels already compiled)
+JIT_MAX_NODES = 1000
+
+
+def _compiled(f, kind: str, args, key_extra, build, simplify: bool, jit=None):
+    """(compiled function of the input leaves, traced, extra) from the cache, or traced and compiled now."""
     leaves, treedef = jax.tree_util.tree_flatten(tuple(args))
     avals = tuple((np.shape(x), jnp.result_type(x).name) if _is_dynamic(x) else _static_key(x) for x in leaves)
-    key = (f, kind, key_extra, treedef, avals, simplify, bool(jax.config.jax_enable_x64))
+    key = (f, kind, key_extra, treedef, avals, simplify, jit, bool(jax.config.jax_enable_x64))
     try:
         hit = _CACHE.get(key)
     except TypeError:  # an unhashable f: compile every time
@@ -166,7 +172,10 @@ def _compiled(f, kind: str, args, key_extra, build, simplify: bool):
     outputs, inputs, extra = build(traced)
     if simplify:
         outputs = [_simplify(o) for o in outputs]
-    entry = (jax.jit(compile_jax(outputs, inputs)), traced, extra)
+    program = compile_jax(outputs, inputs)
+    if jit is None:
+        jit = len(topological(flat_nodes(outputs))) <= JIT_MAX_NODES
+    entry = (jax.jit(program) if jit else program, traced, extra)
     if key is not None:
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
@@ -187,7 +196,8 @@ def _unflatten_args(arrays, args, argnums, is_tuple, dtype_of=None):
     parts, start = [], 0
     for a in argnums:
         leaves, treedef = jax.tree_util.tree_flatten(args[a])
-        chunk = [jnp.asarray(arr, jnp.result_type(leaf)) for arr, leaf in zip(arrays[start:start + len(leaves)], leaves)]
+        mine = arrays[start:start + len(leaves)]
+        chunk = [jnp.asarray(arr, jnp.result_type(leaf)) for arr, leaf in zip(mine, leaves)]
         start += len(leaves)
         parts.append(jax.tree_util.tree_unflatten(treedef, chunk))
     return tuple(parts) if is_tuple else parts[0]
@@ -200,7 +210,7 @@ def _check_scalar(traced: Traced, fname: str):
 # ---------------------------------------------------------------- the method interface
 
 
-def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
     """A function returning ``(f(*args), gradient)`` from the symbolic gradient.
 
     Arguments:
@@ -208,6 +218,8 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False) -> Callabl
             value-dependent control flow (that raises ``ConcretizationError``).
         argnums: which positional argument(s) to differentiate (int or tuple), as in JAX.
         simplify: simplify the derivative expression before compiling it.
+        jit: compile with ``jax.jit`` (True), run the compiled program eagerly
+            (False), or choose by graph size (None, see :data:`JIT_MAX_NODES`).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s).
@@ -227,7 +239,7 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False) -> Callabl
             grads = D.reverse(traced.out_nodes, wrt)
             return traced.out_nodes + _shape_like(grads, wrt), traced.inputs, None
 
-        fn, traced, _ = _compiled(f, "grad", args, sel, build, simplify)
+        fn, traced, _ = _compiled(f, "grad", args, sel, build, simplify, jit)
         results = fn(*_dynamic_values(args))
         value = jnp.asarray(results[0])
         return value, _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
@@ -255,7 +267,7 @@ def _outputs(traced: Traced, results):
     return jax.tree_util.tree_unflatten(traced.out_tree, [jnp.asarray(r) for r in results])
 
 
-def jvp(f: Callable, primals, tangents, *, simplify: bool = False):
+def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | None = None):
     """``(f(*primals), J·tangents)`` from the expression of the directional derivative,
     built by forward accumulation on the shared graph with symbolic tangents."""
     _api.check_tangents(primals, tangents, "symbolic.jvp")
@@ -268,7 +280,7 @@ def jvp(f: Callable, primals, tangents, *, simplify: bool = False):
         outs = D.forward(traced.out_nodes, wrt, dots)
         return traced.out_nodes + _shape_like(outs, traced.out_nodes), traced.inputs + dots, None
 
-    fn, traced, _ = _compiled(f, "jvp", primals, None, build, simplify)
+    fn, traced, _ = _compiled(f, "jvp", primals, None, build, simplify, jit)
     values = _dynamic_values(primals)
     tangent_values = [jnp.asarray(t, v.dtype) for t, v in zip(jax.tree_util.tree_leaves(tuple(tangents)), values)]
     results = fn(*values, *tangent_values)
@@ -276,7 +288,7 @@ def jvp(f: Callable, primals, tangents, *, simplify: bool = False):
     return _outputs(traced, results[:k]), _outputs(traced, results[k:])
 
 
-def vjp(f: Callable, *primals, simplify: bool = False):
+def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None):
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` evaluates the expression of
     Σ cotangent·f differentiated by reverse accumulation (symbolic cotangents)."""
     _api.check_differentiable(primals, "symbolic.vjp", allow_complex=False)
@@ -287,7 +299,7 @@ def vjp(f: Callable, *primals, simplify: bool = False):
         grads = D.reverse(traced.out_nodes, wrt, seeds=bars)
         return traced.out_nodes + _shape_like(grads, wrt), traced.inputs + bars, None
 
-    fn, traced, _ = _compiled(f, "vjp", primals, None, build, simplify)
+    fn, traced, _ = _compiled(f, "vjp", primals, None, build, simplify, jit)
     values = _dynamic_values(primals)
     k = len(traced.out_nodes)
     zeros = [jnp.zeros(o.shape, traced.dtype) for o in traced.out_nodes]
@@ -302,7 +314,7 @@ def vjp(f: Callable, *primals, simplify: bool = False):
     return out, vjp_fn
 
 
-def jacobian(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
+def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
     """The full Jacobian as expressions (a reverse sweep per output, or a forward sweep
     per input when there are fewer inputs), laid out as ``jax.jacobian`` lays it out."""
 
@@ -320,7 +332,7 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
                     jac[i, j] = node
             return traced.out_nodes + [jac], traced.inputs, None
 
-        fn, traced, _ = _compiled(f, "jacobian", args, sel, build, simplify)
+        fn, traced, _ = _compiled(f, "jacobian", args, sel, build, simplify, jit)
         results = fn(*_dynamic_values(args))
         out = _outputs(traced, results[:-1])
         return _api.unflatten_jacobian(results[-1], out, sel.pick(args))
@@ -328,7 +340,7 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
     return wrapped
 
 
-def hessian(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
+def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
     """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically)."""
 
     @_api.wraps(f, "symbolic.hessian")
@@ -347,7 +359,7 @@ def hessian(f: Callable, argnums=0, *, simplify: bool = False) -> Callable:
                     hess[i, j] = node
             return [hess], traced.inputs, None
 
-        fn, traced, _ = _compiled(f, "hessian", args, sel, build, simplify)
+        fn, traced, _ = _compiled(f, "hessian", args, sel, build, simplify, jit)
         (hess,) = fn(*_dynamic_values(args))
         example = sel.pick(args)
         return _api.unflatten_jacobian(hess, example, example)

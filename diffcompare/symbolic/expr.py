@@ -201,6 +201,13 @@ def mul(a, b) -> Node:
         return neg(b)
     if _is(b, -1.0):
         return neg(a)
+    if a.op == "negative" or b.op == "negative":  # signs move out, so a sum can subtract instead
+        return neg(mul(a.args[0] if a.op == "negative" else a, b.args[0] if b.op == "negative" else b)) \
+            if (a.op == "negative") != (b.op == "negative") else mul(a.args[0], b.args[0])
+    if b.op == "divide" and _is(b.args[0], 1.0):  # a * (1/y) is a / y
+        return div(a, b.args[1])
+    if a.op == "divide" and _is(a.args[0], 1.0):
+        return div(b, a.args[1])
     return make("multiply", a, b)
 
 
@@ -215,6 +222,8 @@ def neg(a) -> Node:
     a = as_node(a)
     if a.op == "const":
         return const(-a.value)
+    if a.op == "negative":
+        return a.args[0]
     return make("negative", a)
 
 
