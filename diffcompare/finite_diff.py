@@ -10,6 +10,11 @@ order p: h = ε^(1/(p+1)) · max(1, |xᵢ|). The complex step has no cancellatio
 so its step can be tiny and it is exact to rounding: but only for
 complex-analytic functions, and it refuses the others.
 
+Richardson (Ridders' method) starts from large steps, a few per cent of |x|,
+and halves them until its error estimate stops improving; on a function with a
+kink within that distance of x, the large steps can straddle the kink and the
+extrapolation is wrong. Use ``scheme="central"`` near kinks.
+
 All perturbed points of one gradient go to ``f`` as one batched call
 (``jax.jit(jax.vmap(f))``) when ``f`` can be traced, else ``jax.vmap`` eagerly,
 else a Python loop (value-dependent branches need concrete values).
