@@ -177,6 +177,8 @@ def add(a, b) -> Node:
         return a
     if b.op == "negative":  # a + (-c) is a - c
         return make("subtract", a, b.args[0])
+    if a.op == "negative":  # (-c) + b is b - c
+        return make("subtract", b, a.args[0])
     return make("add", a, b)
 
 

@@ -1,0 +1,354 @@
+"""The symbolic engine: expression graphs, rules, the two ways of differentiating,
+simplification, measurements, conversions, and the swell of the logistic map."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import diffcompare.numpy as dnp
+from diffcompare import symbolic as S
+from diffcompare.errors import ConcretizationError
+from diffcompare.primitives import PRIMITIVES, coverage
+from diffcompare.problems import PROBLEMS
+from diffcompare.symbolic import expr as E
+
+x, y = S.var("x"), S.var("y")
+
+
+def _value(node, **env):
+    return float(S.evaluate([node], env)[0])
+
+
+# ---------------------------------------------------------------- graphs and tracing
+
+
+def test_hash_consing_makes_identical_subexpressions_one_node():
+    a = E.make("exp", E.mul(x, y))
+    b = E.make("exp", E.mul(x, y))
+    assert a is b
+    assert S.const(-0.0) is S.const(0.0)
+    assert S.var("x") is x
+    # the course's f(x, y) = 1 + x + exp(sin(xy)) has 5 operations, x*y once
+    t = S.trace(lambda x, y: 1 + x + dnp.exp(dnp.sin(x * y)), 0.5, 2.0)
+    f = t.out_nodes[0][()]
+    assert S.to_string(f) == "1 + x + exp(sin(x*y))"
+    assert S.measure(f).graph == 5
+
+
+def test_arrays_become_arrays_of_scalar_expressions_and_matmul_explicit_sums():
+    W, v = np.ones((2, 3)), np.ones(3)
+    t = S.trace(lambda W, v: W @ v, W, v)
+    (out,) = t.out_nodes
+    assert out.shape == (2,)
+    assert S.to_string(out[0]) == "W[0,0]*v[0] + W[0,1]*v[1] + W[0,2]*v[2]"
+    assert S.measure(out).ops == {"multiply": 6, "add": 4}
+    # pytrees name their leaves by path
+    t = S.trace(lambda p: dnp.sum(p["w"] * p["b"][0]), {"w": np.ones(2), "b": [np.ones(())]})
+    assert {v.value for v in E.variables(t.out_nodes)} == {"p['w'][0]", "p['w'][1]", "p['b'][0]"}
+
+
+def test_every_primitive_has_a_rule_or_a_reason():
+    table = coverage()
+    assert set(PRIMITIVES) == set(S.RULES) | set(S.UNSUPPORTED)
+    assert all(table[name]["symbolic"] == "rule" for name in S.RULES)
+
+
+# one function per primitive, on a (2, 3) input in (0.2, 0.8); where's condition is constant
+_MASK = np.array([[True, False, True], [False, True, True]])
+PRIMITIVE_CASES = {
+    **{name: (lambda name: lambda a: getattr(dnp, name)(a - 0.1))(name) for name in
+       ("negative", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh",
+        "arctan", "sigmoid")},
+    "abs": lambda a: dnp.abs(a - 0.5),
+    "relu": lambda a: dnp.relu(a - 0.5),
+    "add": lambda a: a + a[0],
+    "subtract": lambda a: a - 2.0 * a[:, :1],
+    "multiply": lambda a: a * a[::-1],
+    "divide": lambda a: a / (1.0 + a[::-1]),
+    "power": lambda a: a ** a[::-1] + a**3,
+    "maximum": lambda a: dnp.maximum(a, a[::-1] ** 2),
+    "minimum": lambda a: dnp.minimum(a, a[::-1] ** 2),
+    "where": lambda a: dnp.where(_MASK, dnp.sin(a), a**2),
+    "sum": lambda a: dnp.sum(a * a, axis=1, keepdims=True),
+    "prod": lambda a: dnp.prod(a, axis=0),
+    "max": lambda a: dnp.max(a * a[::-1], axis=1),
+    "min": lambda a: dnp.min(a * a[::-1]),
+    "logsumexp": lambda a: dnp.logsumexp(3.0 * a, axis=0),
+    "softmax": lambda a: dnp.softmax(a, axis=1),
+    "matmul": lambda a: a @ a.T @ a,
+    "transpose": lambda a: dnp.transpose(a) * a[:, 0],
+    "reshape": lambda a: dnp.reshape(a, (3, 2)) ** 2,
+    "broadcast_to": lambda a: dnp.broadcast_to(a[0], (4, 3)) * 2.0,
+    "stack": lambda a: dnp.stack([a, a**2], axis=1),
+    "concatenate": lambda a: dnp.concatenate([a, a[:, :2] ** 2], axis=1),
+    "getitem": lambda a: a[jnp.array([1, 0, 1]), 1:] * a[0, -1],
+    "index_add": lambda a: dnp.index_add(a**2, (jnp.array([0, 0, 1]), slice(None)), dnp.sin(a[0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRIMITIVE_CASES))
+def test_each_primitive_value_and_vjp_match_jax(name):
+    fun = PRIMITIVE_CASES[name]
+    a = jnp.asarray(np.random.default_rng(1).uniform(0.2, 0.8, size=(2, 3)))
+    out, pullback = S.vjp(fun, a, jit=False)
+    ref_out, ref_pullback = jax.vjp(fun, a)
+    ct = jnp.asarray(np.random.default_rng(2).normal(size=np.shape(ref_out)))
+    np.testing.assert_allclose(out, ref_out, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(pullback(ct)[0], ref_pullback(ct)[0], rtol=1e-12, atol=1e-14)
+
+
+def test_all_primitive_cases_cover_every_primitive():
+    assert set(PRIMITIVE_CASES) == set(PRIMITIVES)
+
+
+@pytest.mark.parametrize(
+    "fun, point, expected",
+    [
+        (dnp.relu, 0.0, 0.0),  # relu'(0) = 0
+        (dnp.abs, 0.0, 1.0),  # abs'(0) = 1
+        (lambda v: dnp.maximum(v, 0.0), 0.0, 0.5),  # ties split
+        (lambda v: dnp.minimum(v, 0.0), 0.0, 0.5),
+        (dnp.sqrt, 0.0, math.inf),  # sqrt'(0) = inf
+        (lambda v: v**2, 0.0, 0.0),
+        (lambda v: dnp.linalg.norm(dnp.stack([v, v])), 0.0, math.nan),
+    ],
+)
+def test_kinks_follow_jax(fun, point, expected):
+    got = float(S.grad(fun)(point))
+    assert got == pytest.approx(expected, nan_ok=True)
+    assert float(jax.grad(fun)(point)) == pytest.approx(expected, nan_ok=True)
+
+
+def test_tied_maxima_share_equally_as_in_jax():
+    v = jnp.array([1.0, 3.0, 3.0, 3.0])
+    for fun in (dnp.max, dnp.min, lambda a: dnp.max(-a)):
+        np.testing.assert_allclose(S.grad(fun)(v), jax.grad(fun)(v), rtol=1e-14)
+
+
+def branch_on_value(v):
+    if v > 0:  # the branch symbolic tracing cannot decide
+        return v
+    return -v
+
+
+def test_value_dependent_control_flow_raises_naming_function_and_line():
+    with pytest.raises(ConcretizationError) as info:
+        S.grad(branch_on_value)(1.0)
+    message = str(info.value)
+    line = branch_on_value.__code__.co_firstlineno + 1
+    assert "'branch_on_value'" in message and f"test_symbolic.py:{line}" in message and "if v > 0" in message
+    with pytest.raises(ConcretizationError):
+        S.trace(lambda v: float(v) * v, 1.0)
+    for name, problem in PROBLEMS.items():
+        if problem.data_dependent:
+            inst = problem.make(size=problem.sizes[0] if problem.sizes else None)
+            with pytest.raises(ConcretizationError, match=f"'{inst.fun.__name__}'"):
+                S.grad(inst.fun)(*inst.args)
+
+
+# ---------------------------------------------------------------- naive vs reverse, and the swell
+
+
+def _logistic(steps):
+    def f(v):
+        for _ in range(steps):
+            v = 4 * v * (1 - v)
+        return v
+
+    return f
+
+
+def test_naive_and_reverse_give_the_same_values_with_different_sizes():
+    f = S.trace(_logistic(5), 0.3).out_nodes[0][()]
+    naive = S.naive(f, S.var("v"))
+    reverse = S.reverse([f], [S.var("v")])[0]
+    forward = S.forward([f], [S.var("v")], [S.const(1.0)])[0]
+    ref = float(jax.grad(_logistic(5))(0.3))
+    for d in (naive, reverse, forward):
+        assert _value(d, v=0.3) == pytest.approx(ref, rel=1e-13)
+    # the tree walk visits every path (2^k of them); reverse accumulation every node once
+    assert S.naive_visits(f) > S.measure(f).tree > 6 * S.measure(f).graph
+    for d in (naive, reverse):
+        assert S.measure(d).tree > 10 * S.measure(d).graph
+
+
+def test_logistic_map_tree_grows_exponentially_graph_linearly():
+    v = S.var("v")
+    trees, graphs, naive_trees = [], [], []
+    for k in range(1, 11):
+        f = S.trace(_logistic(k), 0.3).out_nodes[0][()]
+        d = S.reverse([f], [v])[0]
+        m = S.measure(d)
+        trees.append(m.tree)
+        graphs.append(m.graph)
+        naive_trees.append(S.measure(S.naive(f, v)).tree)
+        assert S.measure(f).graph == 3 * k
+    steps = np.diff(graphs)
+    assert np.all(steps == steps[-1]) or np.ptp(steps[1:]) == 0  # linear: a constant increment
+    assert all(b / a > 1.9 for a, b in zip(trees[3:], trees[4:]))  # exponential: doubles per step
+    assert all(b / a > 1.9 for a, b in zip(naive_trees[3:], naive_trees[4:]))
+    # k = 8: SymPy's diff + cse needs 157 operations for this 24-operation function; we need fewer
+    assert graphs[7] < 157 and graphs[7] <= 4 * 24
+
+
+def test_naive_differentiation_stops_at_its_limit():
+    f = S.trace(_logistic(12), 0.3).out_nodes[0][()]
+    with pytest.raises(S.SwellLimitError):
+        S.naive(f, S.var("v"), limit=1000)
+
+
+# ---------------------------------------------------------------- simplification and CSE
+
+
+@pytest.mark.parametrize(
+    "formula, simplified",
+    [
+        ("x*1 + 0", "x"),
+        ("x*0 + y", "y"),
+        ("x - x", "0"),
+        ("-(-x)", "x"),
+        ("2 + 3*4", "14"),
+        ("x + x + 3*x - y", "5*x - y"),
+        ("x*x*x/x", "x**2"),
+        ("exp(x)/exp(x)", "1"),
+        ("y*x - x*y", "0"),
+    ],
+)
+def test_identities(formula, simplified):
+    assert S.to_string(S.simplify(S.parse(formula))) == simplified
+
+
+def test_x_over_x_is_kept_where_x_may_be_zero():
+    e = S.simplify(S.parse("x/x"))
+    assert math.isnan(_value(e, x=0.0)) and _value(e, x=2.0) == 1.0
+
+
+_LEAVES = st.sampled_from(["x", "y", "1", "2", "0.5", "3", "0", "-1"])
+_UNARY = ["sin", "cos", "tanh", "sigmoid", "arctan", "exp", "-"]
+_BIN = ["+", "-", "*", "/"]
+
+
+def _formula():
+    return st.recursive(
+        _LEAVES,
+        lambda inner: st.one_of(
+            st.tuples(st.sampled_from(_UNARY), inner).map(lambda t: f"-({t[1]})" if t[0] == "-" else f"{t[0]}({t[1]})"),
+            st.tuples(inner, st.sampled_from(_BIN), inner).map(lambda t: f"({t[0]}) {t[1]} ({t[2]})"),
+            st.tuples(inner, st.sampled_from(["2", "3", "-1"])).map(lambda t: f"({t[0]})**{t[1]}"),
+        ),
+        max_leaves=12,
+    )
+
+
+def _scale(node, env):
+    """The largest intermediate magnitude: the scale of the rounding error of a reordered sum."""
+    vals = S.evaluate(E.topological([node]), env)
+    finite = [abs(float(v)) for v in vals if np.isfinite(v)]
+    return max(finite, default=1.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_formula(), st.floats(0.3, 2.0), st.floats(-2.0, -0.3))
+def test_simplify_never_changes_a_value(formula, xv, yv):
+    e = S.parse(formula)
+    s = S.simplify(e)
+    env = {"x": xv, "y": yv}
+    before, after = _value(e, **env), _value(s, **env)
+    assert S.measure(s).graph <= S.measure(e).graph + 2
+    if np.isfinite(before):
+        assert after == pytest.approx(before, rel=1e-9, abs=1e-9 * _scale(e, env))
+    # simplified derivatives stay derivatives
+    for v in (x, y):
+        d = S.reverse([e], [v])[0]
+        dv = _value(d, **env)
+        if np.isfinite(dv):
+            assert _value(S.simplify(d), **env) == pytest.approx(dv, rel=1e-8, abs=1e-8 * _scale(d, env))
+
+
+def test_cse_writes_the_shared_graph_as_assignments():
+    f = S.trace(PROBLEMS["sqrt_cos"].make().fun, 1.0).out_nodes[0][()]
+    d = S.reverse([f], [S.var("x")])[0]
+    assignments, (reduced,) = S.cse([d])
+    assert assignments  # x**2 + exp(x**2) and friends are used more than once
+    env = {"x": 0.7}
+    for name, body in assignments:
+        env[name.value] = float(S.evaluate([body], env)[0])
+    assert float(S.evaluate([reduced], env)[0]) == pytest.approx(_value(d, x=0.7), rel=1e-14)
+    # the operations of the CSE form are the graph's operations
+    assert sum(S.measure(b).tree for _, b in assignments) + S.measure(reduced).tree == S.measure(d).graph
+    assert "t0 = " in S.cse_string([d])
+
+
+def test_measure_tree_graph_depth_and_kinds():
+    shared = E.mul(x, y)
+    e = E.add(shared, E.make("sin", shared))
+    m = S.measure(e)
+    assert (m.tree, m.graph, m.depth) == (4, 3, 3)
+    assert m.ops == {"multiply": 1, "sin": 1, "add": 1}
+    assert m.tree_ops == {"multiply": 2, "sin": 1, "add": 1}
+
+
+# ---------------------------------------------------------------- conversions
+
+
+COURSE = ["exp_over_square", "exp_sin_xy", "sqrt_cos", "logistic_map"]
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_sympy_agrees_on_every_course_example(name):
+    inst = PROBLEMS[name].make(size=3 if name == "logistic_map" else None)
+    t = S.trace(inst.fun, *inst.args)
+    f = t.out_nodes[0][()]
+    f_sym = S.to_sympy(f)
+    for v in E.variables([f]):
+        ours = S.to_sympy(S.simplify(S.reverse([f], [v])[0]))
+        theirs = sp.diff(f_sym, sp.Symbol(v.value, real=True))
+        assert sp.simplify(ours - theirs) == 0
+    # and back: SymPy's expression evaluates to ours
+    back = S.from_sympy(f_sym)
+    env = {v.value: float(a) for v, a in zip(E.variables([f]), inst.args)}
+    assert _value(back, **env) == pytest.approx(_value(f, **env), rel=1e-13)
+
+
+def test_strings_and_latex():
+    e = S.parse("exp(x)/x**2 - sqrt(abs(y))")
+    assert S.to_string(e) == "exp(x)/x**2 - sqrt(abs(y))"
+    assert S.to_latex(e) == r"\frac{\exp\left(x\right)}{x^{2}} - \sqrt{\left|y\right|}"
+    assert e._repr_latex_().startswith("$") and e._repr_latex_().endswith("$")
+    t = S.trace(lambda W: W * 2.0, np.ones((2, 2)))
+    assert r"\begin{pmatrix}" in t.outputs._repr_latex_()
+    assert S.to_latex(S.var("W[0,1]")) == "W_{0,1}"
+    d = S.reverse([E.make("relu", x)], [x])[0]
+    assert S.to_string(d) == "[x > 0]"
+
+
+def test_compiled_function_is_jittable_and_cached():
+    calls = []
+
+    def f(v):
+        calls.append(1)
+        return dnp.sum(dnp.exp(v) * v)
+
+    g = S.grad(f, jit=True)
+    a = jnp.arange(3.0)
+    np.testing.assert_allclose(g(a), jax.grad(f)(a), rtol=1e-14)
+    np.testing.assert_allclose(g(a + 1), jax.grad(f)(a + 1), rtol=1e-14)
+    assert len(calls) == 1 + 2  # one symbolic trace; JAX's two reference calls
+    S.grad(f)(jnp.arange(4.0))  # a new shape traces again
+    assert len(calls) == 4
+    program = S.compile_jax([np.array([E.make("sin", x)], object)], [np.array([x], object)])
+    np.testing.assert_allclose(jax.jit(program)(jnp.array([0.5]))[0], np.sin([0.5]), rtol=1e-15)
+
+
+def test_float32_inputs_compute_in_float32():
+    g = S.grad(lambda v: dnp.sum(dnp.sin(v) ** 2))(jnp.arange(3.0, dtype=jnp.float32))
+    assert g.dtype == jnp.float32
+    np.testing.assert_allclose(g, jnp.sin(2 * jnp.arange(3.0)), rtol=1e-5)
