@@ -64,7 +64,7 @@ def test_every_primitive_has_a_rule_or_a_reason():
 # one function per primitive, on a (2, 3) input in (0.2, 0.8); where's condition is constant
 _MASK = np.array([[True, False, True], [False, True, True]])
 PRIMITIVE_CASES = {
-    **{name: (lambda name: lambda a: getattr(dnp, name)(a - 0.1))(name) for name in
+    **{name: (lambda fn: lambda a: fn(a - 0.1))(getattr(dnp, name)) for name in
        ("negative", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh",
         "arctan", "sigmoid")},
     "abs": lambda a: dnp.abs(a - 0.5),
@@ -147,7 +147,7 @@ def test_value_dependent_control_flow_raises_naming_function_and_line():
     assert "'branch_on_value'" in message and f"test_symbolic.py:{line}" in message and "if v > 0" in message
     with pytest.raises(ConcretizationError):
         S.trace(lambda v: float(v) * v, 1.0)
-    for name, problem in PROBLEMS.items():
+    for problem in PROBLEMS.values():
         if problem.data_dependent:
             inst = problem.make(size=problem.sizes[0] if problem.sizes else None)
             with pytest.raises(ConcretizationError, match=f"'{inst.fun.__name__}'"):
