@@ -28,6 +28,7 @@ import jax
 import numpy as np
 
 from .. import numpy as dnp
+from .._core import EngineValue
 
 # ---------------------------------------------------------------- the one broadcasting helper
 
@@ -112,9 +113,18 @@ def _safe(x, where_zero, value):
 
 
 def _power_dx(t, x, y, ans):
-    # JAX: 0 where y == 0, else y · x^(y-1) (so x**0 has derivative 0 even at x = 0)
+    # JAX: y · x^(y-1); for an integer exponent, 0 where y == 0 (so x**0 has derivative 0 at
+    # x = 0, while x**0.0 gives 0 · inf = nan there, as in JAX)
+    if not _is_integer(y):
+        return t * (y * x ** (y - 1))
     y_is_zero = dnp.equal(y, 0)
-    return t * dnp.where(y_is_zero, 0.0, _safe(y, y_is_zero, 1.0) * x ** (y - 1))
+    return t * dnp.where(y_is_zero, 0.0, _safe(y, y_is_zero, 1) * x ** (y - 1))
+
+
+def _is_integer(y) -> bool:
+    if isinstance(y, EngineValue):
+        return False
+    return bool(np.issubdtype(np.result_type(y) if isinstance(y, (int, float)) else y.dtype, np.integer))
 
 
 def _power_dy(t, x, y, ans):
