@@ -11,6 +11,7 @@ from __future__ import annotations
 import jax as _jax
 
 from . import errors, finite_diff, jax_ref, numpy, primitives
+from .checker import CheckReport, check
 from .methods import METHODS, available_methods
 
 __version__ = "0.1.0"
@@ -28,6 +29,8 @@ def x64_enabled() -> bool:
 
 __all__ = [
     "METHODS",
+    "CheckReport",
+    "check",
     "available_methods",
     "enable_x64",
     "errors",
