@@ -23,6 +23,12 @@ from diffcompare.symbolic import expr as E
 x, y = S.var("x"), S.var("y")
 
 
+@pytest.fixture(autouse=True)
+def _eager(monkeypatch):
+    # one-off programs: eager JAX runs them faster than XLA compiles them (jit is tested below)
+    monkeypatch.setattr(S.api, "JIT_MAX_NODES", 0)
+
+
 def _value(node, **env):
     return float(S.evaluate([node], env)[0])
 
