@@ -358,3 +358,23 @@ def test_float32_inputs_compute_in_float32():
     g = S.grad(lambda v: dnp.sum(dnp.sin(v) ** 2))(jnp.arange(3.0, dtype=jnp.float32))
     assert g.dtype == jnp.float32
     np.testing.assert_allclose(g, jnp.sin(2 * jnp.arange(3.0)), rtol=1e-5)
+
+
+def test_sizes_reports_function_and_both_derivatives():
+    report = S.sizes(_logistic(8), 0.3)
+    assert report["function"].graph == 24
+    assert report["reverse"].graph < 157  # SymPy's diff + cse: 157 operations
+    assert report["naive"].tree > 20 * report["reverse"].graph
+    assert report["reverse simplified"].graph <= report["reverse"].graph + 10
+    assert S.sizes(_logistic(20), 0.3)["naive"] is None  # too many paths to walk
+
+
+@pytest.mark.gpu
+def test_compiled_gradient_runs_on_the_gpu():
+    f = PROBLEMS["mlp_l2"].make(size=4, seed=0)
+    g = S.grad(f.fun, jit=True)(*f.args)
+    leaf = jax.tree_util.tree_leaves(g)[0]
+    assert leaf.devices().pop().platform == "gpu"
+    from tests.helpers import assert_close
+
+    assert_close(g, jax.grad(f.fun)(*f.args), 1e-12)

@@ -9,7 +9,7 @@ examples, it prints in one table per family:
 * the function's operations (its shared graph);
 * naive tree differentiation: nodes visited and the derivative's tree size;
 * reverse accumulation on the shared graph: the derivative's graph size
-  (primal operations included), its tree size, and its graph after simplification;
+  (primal operations included), its tree size, and both after simplification;
 * time to trace + differentiate, and to compile (``jax.jit``, first call included);
 * SymPy: ``diff`` time, the derivative's ``count_ops`` as a tree, after ``cse``,
   ``cse`` time, and ``lambdify`` time (NumPy, with ``cse=True``);
@@ -90,7 +90,8 @@ def measure_one(fun, args, repeat: int = 3) -> dict:
         "naive tree": naive_tree,
         "rev graph": size.graph,
         "rev tree": size.tree,
-        "simplified": simplified.graph,
+        "simplified graph": simplified.graph,
+        "simplified tree": simplified.tree,
         "ours diff ms": 1e3 * t_diff,
         "ours compile ms": 1e3 * t_compile,
         "sympy diff ms": 1e3 * t_sdiff,

@@ -18,7 +18,7 @@ method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``).
 
 from __future__ import annotations
 
-from .api import Traced, clear_cache, grad, hessian, jacobian, jvp, trace, value_and_grad, vjp
+from .api import Traced, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
 from .convert import compile_jax, evaluate, from_sympy, to_latex, to_string, to_sympy
 from .differentiate import SwellLimitError, forward, gradient, naive, naive_visits, reverse
 from .expr import Node, SymArray, SymbolicTrace, const, make, var
@@ -44,6 +44,6 @@ __all__ = [
     "Node", "ParseError", "Size", "SwellLimitError", "SymArray", "SymbolicTrace", "Traced",
     "clear_cache", "compile_jax", "const", "cse", "cse_string", "evaluate", "forward", "from_sympy",
     "grad", "gradient", "graph_size", "hessian", "jacobian", "jvp", "make", "measure", "naive",
-    "naive_visits", "parse", "reverse", "simplify", "symbols", "to_latex", "to_string", "to_sympy",
+    "naive_visits", "parse", "reverse", "simplify", "sizes", "symbols", "to_latex", "to_string", "to_sympy",
     "trace", "tree_size", "value_and_grad", "var", "vjp",
 ]

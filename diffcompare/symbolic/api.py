@@ -365,3 +365,32 @@ def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None 
         return _api.unflatten_jacobian(hess, example, example)
 
     return wrapped
+
+
+def sizes(f: Callable, *args, argnums=None) -> dict:
+    """Expression swell, measured: the function and its derivative, each way.
+
+    Arguments:
+        f: a scalar-valued function written with ``dnp``; args: where to trace it (shapes matter).
+        argnums: the arguments to differentiate (default: all).
+    Returns:
+        ``{"function": Size, "naive": Size or None, "reverse": Size, "reverse simplified": Size}``:
+        the gradient by naive tree differentiation (None when the tree is too big to walk), by
+        reverse accumulation on the shared graph, and that simplified. Each :class:`~.measure.Size`
+        has the tree size (before CSE), graph size (after CSE), depth and counts by kind.
+    Example:
+        >>> sizes(lambda x: 4 * x * (1 - x), 0.3)["reverse"].graph
+    """
+    from .measure import measure
+
+    traced = trace(f, *args)
+    _check_scalar(traced, "symbolic.sizes")
+    wrt = traced.wrt(range(len(args)) if argnums is None else np.atleast_1d(argnums).tolist())
+    variables = flat_nodes(wrt)
+    output = traced.out_nodes[0][()]
+    rev = D.reverse([output], variables)
+    naive = None
+    if len(variables) * D.naive_visits(output) <= 1_000_000:
+        naive = measure([D.naive(output, v) for v in variables])
+    return {"function": measure([output]), "naive": naive, "reverse": measure(rev),
+            "reverse simplified": measure(_simplify(rev))}
