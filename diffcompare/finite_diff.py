@@ -211,7 +211,13 @@ class _Evaluator:
         diff = selection.pick(args)
         leaves, self.treedef = jax.tree_util.tree_flatten(diff)
         self.avals = tuple((tuple(jnp.shape(leaf)), jnp.result_type(leaf).name) for leaf in leaves)
-        self.x, self.unravel = ravel_pytree(diff)
+        x, self.unravel = ravel_pytree(diff)
+        # bookkeeping (steps, differences, the Richardson tableau) in NumPy when x is concrete:
+        # eager jax.numpy would compile every small operation anew for every new shape
+        try:
+            self.x, self.xp = np.asarray(x), np
+        except jax.errors.JAXTypeError:  # traced, e.g. the inner gradient of a Hessian under jit
+            self.x, self.xp = x, jnp
         self.f_scale = 1.0  # max(1, |f(x)|): the size of f's round-off, set once f(x) is known
 
     def __call__(self, idx, steps, direction=None):
@@ -219,7 +225,7 @@ class _Evaluator:
 
         Complex steps mean the complex step: the imaginary part of f is returned.
         """
-        complex_step = jnp.iscomplexobj(steps)
+        complex_step = np.iscomplexobj(steps)
         spec = _Spec(self.f, self.selection, self.treedef, self.avals, bool(complex_step))
         modes = ["jit", "vmap", "loop"] if self.vectorize else ["loop"]
         if not _jittable(self.args):
@@ -237,7 +243,8 @@ class _Evaluator:
                 if len(_FIRST_MODE) > 1024:
                     _FIRST_MODE.clear()
                 _FIRST_MODE[spec] = mode
-                return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+                ys = parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+                return np.asarray(ys) if self.xp is np else ys
             except DiffCompareError:
                 raise
             except Exception:
@@ -252,8 +259,9 @@ def _derivatives(evaluate: _Evaluator, h, scheme: Scheme, levels: int, direction
     """Derivatives of f at x: along every coordinate axis (``direction`` None,
     ``h`` per coordinate, result (n, m)) or along ``direction`` (``h`` of shape
     (1,), result (1, m))."""
+    xp = evaluate.xp
     d = h.shape[0]
-    idx = jnp.arange(d)
+    idx = np.arange(d)
     if scheme.name == "complex":
         return evaluate(idx, 1j * h, direction) / h[:, None]
     if scheme.name == "richardson":
@@ -264,12 +272,12 @@ def _derivatives(evaluate: _Evaluator, h, scheme: Scheme, levels: int, direction
         for o, w in zip(stencil.offsets, stencil.weights):
             if o == 0:  # f(x) itself: one row serves every coordinate
                 all_idx.append(idx[:1])
-                all_steps.append(jnp.zeros((1,), h.dtype))
+                all_steps.append(xp.zeros((1,), h.dtype))
             else:
                 all_idx.append(idx)
                 all_steps.append(o * hk)
             plan.append((k, w, hk, all_idx[-1].shape[0]))
-    ys = evaluate(jnp.concatenate(all_idx), jnp.concatenate(all_steps), direction)
+    ys = evaluate(np.concatenate(all_idx), xp.concatenate(all_steps), direction)
     estimate, start = 0.0, 0
     for _, w, hk, rows in plan:
         estimate = estimate + w * ys[start : start + rows] / hk[:, None]
@@ -278,7 +286,7 @@ def _derivatives(evaluate: _Evaluator, h, scheme: Scheme, levels: int, direction
 
 
 def _central(evaluate, idx, hk, direction):
-    ys = evaluate(jnp.concatenate([idx, idx]), jnp.concatenate([-hk, hk]), direction)
+    ys = evaluate(np.concatenate([idx, idx]), evaluate.xp.concatenate([-hk, hk]), direction)
     return (ys[idx.shape[0]:] - ys[: idx.shape[0]]) / (2 * hk[:, None])
 
 
@@ -291,18 +299,18 @@ def _richardson(evaluate: _Evaluator, h, levels: int, direction):
     coordinates that have not converged get further halvings (up to
     ``RICHARDSON_MAX_LEVELS``), evaluated for those coordinates only.
     """
+    xp = evaluate.xp
     d = h.shape[0]
-    idx = jnp.arange(d)
-    eps = float(jnp.finfo(h.dtype).eps)
-    first = jnp.concatenate([jnp.tile(idx, 2 * levels)])
-    steps = jnp.concatenate([s * h / 2**k for k in range(levels) for s in (-1.0, 1.0)])
+    eps = float(np.finfo(h.dtype).eps)
+    first = np.tile(np.arange(d), 2 * levels)
+    steps = xp.concatenate([s * h / 2**k for k in range(levels) for s in (-1.0, 1.0)])
     ys = evaluate(first, steps, direction)
     diffs = [(ys[(2 * k + 1) * d : (2 * k + 2) * d] - ys[2 * k * d : (2 * k + 1) * d]) / (2 * h[:, None] / 2**k)
              for k in range(levels)]
     m = diffs[0].shape[1]
     f_noise = eps * evaluate.f_scale
     best = diffs[0]
-    best_err = jnp.full(best.shape, jnp.inf, best.dtype)
+    best_err = xp.full(best.shape, np.inf, best.dtype)
     active = np.ones(d, dtype=bool)
     previous: list = []
     for k in range(RICHARDSON_MAX_LEVELS):
@@ -313,18 +321,19 @@ def _richardson(evaluate: _Evaluator, h, levels: int, direction):
             act = np.flatnonzero(active)
             # pad to a power of two so jit compiles few batch sizes
             padded = np.resize(act, 1 << int(np.ceil(np.log2(act.size))))
-            new = _central(evaluate, jnp.asarray(padded), hk[padded], direction)[: act.size]
-            row = [jnp.full((d, m), jnp.nan, h.dtype).at[act].set(new)]
+            new = _central(evaluate, padded, hk[padded], direction)[: act.size]
+            row = [xp.full((d, m), np.nan, h.dtype)]
+            row[0] = _set_rows(row[0], act, new)
         for j in range(1, k + 1):
             row.append(row[j - 1] + (row[j - 1] - previous[j - 1]) / (4.0**j - 1.0))
-            err = jnp.maximum(jnp.abs(row[j] - row[j - 1]), jnp.abs(row[j] - previous[j - 1]))
-            better = (err < best_err) & jnp.asarray(active)[:, None]
-            best = jnp.where(better, row[j], best)
-            best_err = jnp.where(better, err, best_err)
+            err = xp.maximum(xp.abs(row[j] - row[j - 1]), xp.abs(row[j] - previous[j - 1]))
+            better = (err < best_err) & active[:, None]
+            best = xp.where(better, row[j], best)
+            best_err = xp.where(better, err, best_err)
         if k >= 1:
-            grew = jnp.abs(row[k] - previous[k - 1]) >= 2 * best_err  # the tableau stopped improving
+            grew = xp.abs(row[k] - previous[k - 1]) >= 2 * best_err  # the tableau stopped improving
             at_noise = best_err <= 4 * f_noise / hk[:, None]  # halving again only adds round-off
-            done = np.asarray(jnp.all(grew | at_noise, axis=1))
+            done = np.asarray(xp.all(grew | at_noise, axis=1))  # needs concrete values: Richardson adapts
             active &= ~done
         previous = row
         if not active.any() or k + 1 >= RICHARDSON_MAX_LEVELS:
@@ -332,16 +341,26 @@ def _richardson(evaluate: _Evaluator, h, levels: int, direction):
     return best
 
 
-def _f_scale(out) -> float:
+def _set_rows(array, rows, values):
+    if isinstance(array, np.ndarray):
+        array[rows] = values
+        return array
+    return array.at[rows].set(values)
+
+
+def _f_scale(out, scheme: Scheme) -> float:
+    """max(1, |f(x)|), the scale of f's round-off; only Richardson's step uses it."""
+    if scheme.name != "richardson":
+        return 1.0
     flat, _ = ravel_pytree(out)
-    return float(jnp.max(jnp.abs(flat))) if flat.size else 1.0
+    return max(1.0, float(jnp.max(jnp.abs(flat)))) if flat.size else 1.0
 
 
-def _coordinate_steps(x, scheme: str, step, levels, accuracy, f_scale):
+def _coordinate_steps(xp, x, scheme: str, step, levels, accuracy, f_scale):
     if step is None:
-        h = default_step(scheme, x.dtype, levels, accuracy, f_scale) * jnp.maximum(1.0, jnp.abs(x))
+        h = default_step(scheme, x.dtype, levels, accuracy, f_scale) * xp.maximum(1.0, xp.abs(x))
     else:
-        h = jnp.full(x.shape, step, dtype=x.dtype)
+        h = xp.full(x.shape, step, dtype=x.dtype)
     if scheme != "complex":
         h = (x + h) - x  # a step that x + h represents exactly
     return h
@@ -349,21 +368,22 @@ def _coordinate_steps(x, scheme: str, step, levels, accuracy, f_scale):
 
 def _jacobian_flat(evaluate: _Evaluator, scheme: Scheme, step, levels, out, accuracy=None):
     x = evaluate.x
-    evaluate.f_scale = max(1.0, _f_scale(out))
-    h = _coordinate_steps(x, scheme.name, step, levels, accuracy, evaluate.f_scale)
+    evaluate.f_scale = _f_scale(out, scheme)
+    h = _coordinate_steps(evaluate.xp, x, scheme.name, step, levels, accuracy, evaluate.f_scale)
     return _derivatives(evaluate, h, scheme, levels).T  # (m, n)
 
 
 def _jvp_flat(evaluate: _Evaluator, v, scheme: Scheme, step, levels, out):
-    x = evaluate.x
-    vmax = jnp.max(jnp.abs(v))
-    if vmax == 0:
+    x, xp = evaluate.x, evaluate.xp
+    v = xp.asarray(v, x.dtype)
+    vmax = xp.max(xp.abs(v))
+    if xp is np and vmax == 0:
         return None
-    evaluate.f_scale = max(1.0, _f_scale(out))
+    evaluate.f_scale = _f_scale(out, scheme)
     if step is None:
-        scale = jnp.maximum(1.0, jnp.max(jnp.abs(x)))
+        scale = xp.maximum(1.0, xp.max(xp.abs(x)))
         step = default_step(scheme.name, x.dtype, levels, None, evaluate.f_scale) * scale
-    h = jnp.reshape(jnp.asarray(step, x.dtype) / vmax, (1,))
+    h = xp.reshape(xp.asarray(step, x.dtype) / vmax, (1,))
     return _derivatives(evaluate, h, scheme, levels, direction=v)[0]
 
 
@@ -407,7 +427,7 @@ def value_and_grad(
         value = f(*args)
         _api.check_scalar_output(value, "finite_diff.grad")
         gradient = _jacobian_flat(evaluate, scheme_, step, levels, value)[0]
-        return jnp.asarray(value), evaluate.unravel(gradient)
+        return jnp.asarray(value), evaluate.unravel(jnp.asarray(gradient))
 
     return wrapped
 
@@ -441,7 +461,7 @@ def jacobian(
     def wrapped(*args):
         scheme_, evaluate = _prepare(f, args, argnums, "finite_diff.jacobian", scheme, step, levels, vectorize)
         out = f(*args)
-        jac = _jacobian_flat(evaluate, scheme_, step, levels, out, _accuracy)
+        jac = jnp.asarray(_jacobian_flat(evaluate, scheme_, step, levels, out, _accuracy))
         return _api.unflatten_jacobian(jac, out, evaluate.selection.pick(args))
 
     return wrapped
@@ -463,11 +483,11 @@ def jvp(
     )
     out = f(*primals)
     v, _ = ravel_pytree(tuple(tangents))
-    tangent_flat = _jvp_flat(evaluate, jnp.asarray(v, evaluate.x.dtype), scheme_, step, levels, out)
+    tangent_flat = _jvp_flat(evaluate, v, scheme_, step, levels, out)
     out_flat, unravel_out = ravel_pytree(out)
     if tangent_flat is None:
         tangent_flat = jnp.zeros_like(out_flat)
-    return out, unravel_out(tangent_flat.astype(out_flat.dtype))
+    return out, unravel_out(jnp.asarray(tangent_flat, out_flat.dtype))
 
 
 def vjp(
@@ -484,7 +504,7 @@ def vjp(
         f, primals, tuple(range(len(primals))), "finite_diff.vjp", scheme, step, levels, vectorize
     )
     out = f(*primals)
-    jac = _jacobian_flat(evaluate, scheme_, step, levels, out)
+    jac = jnp.asarray(_jacobian_flat(evaluate, scheme_, step, levels, out))
 
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "finite_diff.vjp")
