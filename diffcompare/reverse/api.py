@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import _api
 from .. import numpy as dnp
@@ -171,12 +172,16 @@ def _flat(tree):
     return jnp.concatenate([jnp.ravel(jnp.asarray(leaf)) for leaf in leaves])
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "rev") -> Callable:
+def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = True) -> Callable:
     """The full Jacobian, laid out as ``jax.jacobian``: one forward pass, one sweep per output entry.
 
     Arguments:
         f: any function of arrays or pytrees; argnums: as for ``grad``.
         mode: ``"rev"`` only (the forward engine offers ``"fwd"``).
+        vectorize: run the m sweeps (one per output entry, cotangent e_i) as
+            one batched sweep with ``jax.vmap``, as ``jax.jacrev`` does: the
+            same arithmetic, one Python pass. ``False``, or a tape holding
+            another engine's values (nested derivatives), sweeps row by row.
     """
     if mode != "rev":
         raise InvalidOptionError(f"reverse.jacobian: mode must be 'rev', got {mode!r}; use diffcompare.forward")
@@ -189,17 +194,26 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev") -> Callable:
         trace, inputs, out = _record(lambda d: f(*sel.rebuild(args, d)), (diff,))
         out_plain, pull = _pullback(trace, inputs, out, "reverse.jacobian")
         out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
-        sizes = [int(dnp.size(o)) for o in out_leaves]
+        n = sum(int(dnp.size(leaf)) for leaf in jax.tree_util.tree_leaves(diff))
+        m = sum(int(dnp.size(o)) for o in out_leaves)
+        nested = any_engine_value(out_leaves, [node.value for node in trace.tape])
+        if vectorize and not nested and m:
+            dtype = jnp.result_type(*out_leaves)
+            basis = jnp.eye(m, dtype=dtype)  # row i is the cotangent e_i, cut into the output's leaves
+            cuts = np.cumsum([0] + [int(dnp.size(o)) for o in out_leaves])
+            cts = [basis[:, cuts[k] : cuts[k + 1]].reshape((m,) + dnp.shape(o)).astype(dnp._dtype(o))
+                   for k, o in enumerate(out_leaves)]
+            jac = jax.vmap(lambda *c: _flat(pull(jax.tree_util.tree_unflatten(out_tree, list(c)))[0]))(*cts)
+            return _api.unflatten_jacobian(jac, out_plain, diff)
         rows = []
-        for k, m in enumerate(sizes):  # one sweep per output entry: a row of the Jacobian
-            for i in range(m):
-                cts = [jnp.zeros(dnp.shape(o), dnp._dtype(o)) for o in out_leaves]
-                cts[k] = cts[k].reshape(-1).at[i].set(1).reshape(dnp.shape(out_leaves[k]))
+        for k, o in enumerate(out_leaves):  # one sweep per output entry: a row of the Jacobian
+            for i in range(int(dnp.size(o))):
+                cts = [jnp.zeros(dnp.shape(leaf), dnp._dtype(leaf)) for leaf in out_leaves]
+                cts[k] = cts[k].reshape(-1).at[i].set(1).reshape(dnp.shape(o))
                 (row,) = pull(jax.tree_util.tree_unflatten(out_tree, cts))
                 rows.append(_flat(row))
-        n = sum(int(dnp.size(leaf)) for leaf in jax.tree_util.tree_leaves(diff))
         if any_engine_value(rows):
-            return _layout_nested(dnp.stack(rows) if rows else jnp.zeros((0, n)), out_plain, diff)
+            return _layout_nested(dnp.stack(rows), out_plain, diff)
         jac = jnp.stack(rows) if rows else jnp.zeros((0, n), jnp.result_type(*jax.tree_util.tree_leaves(diff)))
         return _api.unflatten_jacobian(jac, out_plain, diff)
 
