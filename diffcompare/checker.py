@@ -51,16 +51,19 @@ QUANTITIES = ("gradient", "jacobian", "jvp projection", "vjp projection")
 #: relative error allowed for a hand-written gradient or VJP: it should be exact to rounding
 USER_TOLERANCE = {"float64": 1e-8, "float32": 1e-4}
 #: finite differences' tolerance by scheme, used until ``finite_diff`` has a ``tolerance`` function.
-#: Measured on the problem zoo's smooth problems (two inputs each, float64): the worst relative errors
-#: were forward 8.5e-7, central 6.1e-9, central4 9.7e-9, complex 2.4e-15, richardson 1.2e-12 (all on the
-#: ill-conditioned logistic_map but richardson's); near a kink (relu, abs) differences are wrong, as they should be.
+#: Measured on the problem zoo's smooth problems (course input and seed 1), the worst relative errors were,
+#: float64: forward 8.5e-7, central 6.1e-9, central4 9.7e-9 (logistic_map), complex 2.4e-15,
+#: richardson 1.2e-12; float32: forward 2.0e-2, central 4.1e-3, complex 1.7e-6 (logistic_map), while
+#: central4 (7.8e-2) and richardson (1.2) fail on the chaotic logistic_map and richardson reaches 2.2e-2 on
+#: sqrt_cos: in float32 they are not better than central, and are not given looser tolerances to hide it.
+#: Near a kink (relu, abs) differences are wrong, and fail, as they should.
 FINITE_DIFF_TOLERANCE = {
     "forward": {"float64": 1e-5, "float32": 5e-2},
     "backward": {"float64": 1e-5, "float32": 5e-2},
     "central": {"float64": 1e-6, "float32": 1e-2},
     "central4": {"float64": 1e-7, "float32": 1e-2},
     "complex": {"float64": 1e-12, "float32": 1e-5},
-    "richardson": {"float64": 1e-9, "float32": 1e-3},
+    "richardson": {"float64": 1e-9, "float32": 1e-2},
 }
 #: for a method module that does not (yet) say its TOLERANCE: exact to rounding
 DEFAULT_TOLERANCE = {"float64": 1e-8, "float32": 1e-4}
