@@ -72,10 +72,10 @@ def checkpoint(fn):
 
     @functools.wraps(fn)
     def wrapped(*args):
-        trace = top_trace(args)
+        leaves, treedef = jax.tree_util.tree_flatten(args)
+        trace = top_trace(leaves)  # dicts too: a layer's parameters
         if not isinstance(trace, ReverseTrace):
             return fn(*args)
-        leaves, treedef = jax.tree_util.tree_flatten(args)
         values = [trace.lower(x) for x in leaves]
         out = fn(*jax.tree_util.tree_unflatten(treedef, values))  # not recorded on this tape
 

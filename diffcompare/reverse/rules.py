@@ -20,6 +20,8 @@ and follow JAX's conventions; they are constants to every engine.
 
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 
 from .. import numpy as dnp
@@ -92,18 +94,33 @@ def _reduce_extremum(g, ans, x, *, axis, keepdims):
     return _expand(g, x_shape, axis, keepdims) * _mask(location / counts, g)
 
 
-def _prod(g, ans, x, *, axis, keepdims):
-    """prod: the product of the other entries, exact also with zeros.
+#: up to this many entries per product, prod's VJP forms the exclusive products exactly (O(n²) work)
+EXACT_PROD_MAX = 256
 
-    With P the product of the non-zero entries and z the number of zeros:
-    z = 0 gives P / x, z = 1 gives P at the zero and 0 elsewhere, z >= 2 gives 0.
+
+def _prod(g, ans, x, *, axis, keepdims):
+    """prod: the product of the *other* entries, exact also with zeros (as JAX).
+
+    Up to :data:`EXACT_PROD_MAX` entries: row i of an n×n matrix holds x with
+    entry i replaced by 1, and its product is the exclusive product: written
+    with dnp, so second derivatives at zeros are right too. Longer products use
+    the zero count z and P, the product of the non-zero entries: P / x when
+    z = 0, P at the zero when z = 1, else 0 (first derivatives exact).
     """
     x_shape = dnp.shape(x)
-    is_zero = jnp.equal(concrete(x), 0)
-    zeros = jnp.sum(is_zero, axis=axis, keepdims=True)
-    safe_x = dnp.where(is_zero, 1.0, x)
-    p = dnp.prod(safe_x, axis=axis, keepdims=True)
-    others = dnp.where(jnp.equal(zeros, 0), p / safe_x, dnp.where(is_zero & jnp.equal(zeros, 1), p, 0.0))
+    n = math.prod(x_shape[a] for a in axis)
+    if n <= EXACT_PROD_MAX:
+        perm = tuple(i for i in range(len(x_shape)) if i not in axis) + tuple(axis)
+        rows = dnp.reshape(dnp.transpose(x, perm), (-1, 1, n))
+        others = dnp.prod(dnp.where(jnp.eye(n, dtype=bool), 1.0, rows), axis=-1)
+        others = dnp.reshape(others, tuple(x_shape[i] for i in perm))
+        others = dnp.transpose(others, tuple(sorted(range(len(perm)), key=lambda i: perm[i])))
+    else:
+        is_zero = jnp.equal(concrete(x), 0)
+        zeros = jnp.sum(is_zero, axis=axis, keepdims=True)
+        safe_x = dnp.where(is_zero, 1.0, x)
+        p = dnp.prod(safe_x, axis=axis, keepdims=True)
+        others = dnp.where(jnp.equal(zeros, 0), p / safe_x, dnp.where(is_zero & jnp.equal(zeros, 1), p, 0.0))
     return _expand(g, x_shape, axis, keepdims) * others
 
 
