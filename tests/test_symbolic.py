@@ -124,6 +124,7 @@ def test_all_primitive_cases_cover_every_primitive():
         (lambda v: dnp.minimum(v, 0.0), 0.0, 0.5),
         (dnp.sqrt, 0.0, math.inf),  # sqrt'(0) = inf
         (lambda v: v**2, 0.0, 0.0),
+        (lambda v: 0.0 ** (v + 2.0), 0.0, 0.0),  # d/dy x**y at x = 0 is 0, not nan
         (lambda v: dnp.linalg.norm(dnp.stack([v, v])), 0.0, math.nan),
     ],
 )

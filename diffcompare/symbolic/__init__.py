@@ -14,6 +14,7 @@ method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``).
     >>> from diffcompare import symbolic as S
     >>> e = S.parse("exp(x)/x**2")
     >>> S.to_string(S.simplify(S.reverse([e], [S.var("x")])[0]))
+    'exp(x)/x**2 - 2*exp(x)/x**3'
 """
 
 from __future__ import annotations

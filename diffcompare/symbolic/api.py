@@ -380,6 +380,7 @@ def sizes(f: Callable, *args, argnums=None) -> dict:
         has the tree size (before CSE), graph size (after CSE), depth and counts by kind.
     Example:
         >>> sizes(lambda x: 4 * x * (1 - x), 0.3)["reverse"].graph
+        4
     """
     from .measure import measure
 

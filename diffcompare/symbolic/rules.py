@@ -44,7 +44,9 @@ def _power_partials(node: Node):
     if y.is_const:
         dx = mul(y, power(x, const(y.value - 1.0))) if y.value != 0.0 else None
         return dx, None
-    return mul(y, power(x, sub(y, 1.0))), mul(E.unary("log")(x), node)
+    # d/dy x**y = log(x) x**y, with log(1) where x = 0 (JAX's convention: 0 there, not nan)
+    safe_x = select(make("eq", x, 0.0), 1.0, x)
+    return mul(y, power(x, sub(y, 1.0))), mul(E.unary("log")(safe_x), node)
 
 
 #: node kind -> function(node) giving one partial derivative per operand (None: zero)
