@@ -13,6 +13,7 @@ new numbers only evaluates.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable
 
@@ -107,8 +108,10 @@ def trace(f: Callable, *args) -> Traced:
         >>> str(t.out_nodes[0][()])
         '1 + x + exp(sin(x*y))'
     """
-    name = getattr(f, "__name__", "the function")
-    tr = SymbolicTrace(f"'{name}'")
+    inner = f
+    while isinstance(inner, functools.partial):
+        inner = inner.func
+    tr = SymbolicTrace(f"'{getattr(inner, '__name__', type(inner).__name__)}'")
     names = _arg_names(f, len(args))
     inputs, arg_leaves, sym_args, dtypes = [], [], [], []
     for base, arg in zip(names, args):

@@ -54,15 +54,26 @@ class _Simplifier:
         self.memo: dict[int, Node] = {}
         self.linear: dict[int, tuple[dict, float]] = {}
         self.factors: dict[int, tuple[float, dict]] = {}
+        self.shared: set[int] = set()  # rewritten nodes standing for a node used more than once
 
     def run(self, roots):
-        for n in topological(roots):
+        order = topological(roots)
+        uses = Counter(a.serial for n in order for a in n.args)
+        for n in order:
             if n.serial not in self.memo:
                 self.memo[n.serial] = self.rewrite(n, [self.memo[a.serial] for a in n.args])
+                if uses[n.serial] > 1:
+                    self.shared.add(self.memo[n.serial].serial)
         return [self.memo[r.serial] for r in roots]
 
+    def atom(self, n: Node, top: bool) -> bool:
+        # a shared subexpression stays one node: flattening it into its users would copy it
+        return not top and n.serial in self.shared
+
     # ---- sums: {term: coefficient} + constant
-    def terms(self, n: Node) -> tuple[dict, float]:
+    def terms(self, n: Node, top: bool = False) -> tuple[dict, float]:
+        if self.atom(n, top):
+            return {n: 1.0}, 0.0
         if n.serial in self.linear:
             return self.linear[n.serial]
         if n.op == "const":
@@ -103,11 +114,15 @@ class _Simplifier:
         return out
 
     # ---- products: coefficient * prod base**exponent
-    def product(self, n: Node) -> tuple[float, dict]:
+    def product(self, n: Node, top: bool = False) -> tuple[float, dict]:
+        if self.atom(n, top):
+            return 1.0, {n: [1.0]}
         if n.serial in self.factors:
             return self.factors[n.serial]
         if n.op == "const":
             out = (n.value, {})
+        elif n.op == "divide" and self.product(n.args[1])[0] == 0.0:
+            out = (1.0, {n: [1.0]})  # x / 0 stays as it is (inf or nan)
         elif n.op in ("multiply", "divide"):
             (ca, fa), (cb, fb) = self.product(n.args[0]), self.product(n.args[1])
             sign = 1.0 if n.op == "multiply" else -1.0
@@ -163,9 +178,9 @@ class _Simplifier:
             if op == "negative" and args[0].op == "negative":
                 return args[0].args[0]
             node = E.make(op, *args) if op != "negative" else E.neg(args[0])
-            return self.build_sum(*self.terms(node))
+            return self.build_sum(*self.terms(node, top=True))
         if op in ("multiply", "divide"):
-            return self.build_product(*self.product(E.make(op, *args)))
+            return self.build_product(*self.product(E.make(op, *args), top=True))
         if op == "power":
             base, exponent = args
             if exponent.is_const and exponent.value == 0.0:
@@ -173,7 +188,7 @@ class _Simplifier:
             if exponent.is_const and exponent.value == 1.0:
                 return base
             if exponent.is_const and exponent.value == int(exponent.value):
-                return self.build_product(*self.product(E.make("power", base, exponent)))
+                return self.build_product(*self.product(E.make("power", base, exponent), top=True))
             return E.make("power", base, exponent)
         if op == "select":
             cond, a, b = args
