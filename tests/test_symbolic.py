@@ -379,3 +379,15 @@ def test_compiled_gradient_runs_on_the_gpu():
     from tests.helpers import assert_close
 
     assert_close(g, jax.grad(f.fun)(*f.args), 1e-12)
+
+
+def test_symbols_and_diff_for_notebooks():
+    a, b = S.symbols("a b")
+    f = a * dnp.sin(a * b) + dnp.exp(b)
+    d = S.diff(f, a)
+    assert isinstance(d, S.SymArray)
+    assert S.to_string(d.nodes[()]) == "sin(a*b) + a*cos(a*b)*b"
+    assert S.to_string(S.simplify(d.nodes[()])) == "sin(a*b) + a*b*cos(a*b)"
+    assert S.diff(f, b, method="naive").nodes[()] is not None
+    with pytest.raises(ConcretizationError):
+        bool(f > 0)

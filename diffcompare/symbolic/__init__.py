@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .api import Traced, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
 from .convert import compile_jax, evaluate, from_sympy, to_latex, to_string, to_sympy
-from .differentiate import SwellLimitError, forward, gradient, naive, naive_visits, reverse
+from .differentiate import SwellLimitError, diff, forward, gradient, naive, naive_visits, reverse
 from .expr import Node, SymArray, SymbolicTrace, const, make, var
 from .measure import Size, graph_size, measure, tree_size
 from .parser import ParseError, parse
@@ -43,7 +43,7 @@ def symbols(names: str) -> tuple:
 __all__ = [
     "DERIVATIVES", "NAME", "RULES", "TITLE", "TOLERANCE", "UNSUPPORTED",
     "Node", "ParseError", "Size", "SwellLimitError", "SymArray", "SymbolicTrace", "Traced",
-    "clear_cache", "compile_jax", "const", "cse", "cse_string", "evaluate", "forward", "from_sympy",
+    "clear_cache", "compile_jax", "const", "cse", "cse_string", "diff", "evaluate", "forward", "from_sympy",
     "grad", "gradient", "graph_size", "hessian", "jacobian", "jvp", "make", "measure", "naive",
     "naive_visits", "parse", "reverse", "simplify", "sizes", "symbols", "to_latex", "to_string", "to_sympy",
     "trace", "tree_size", "value_and_grad", "var", "vjp",

@@ -131,3 +131,27 @@ def jacobian(outputs, wrt) -> list[list[Node]]:
         return [reverse([o], wrt) for o in outputs]
     columns = [forward(outputs, wrt, [const(1.0 if u is v else 0.0) for u in wrt]) for v in wrt]
     return [[columns[j][i] for j in range(len(wrt))] for i in range(len(outputs))]
+
+
+def diff(expression, variable, method: str = "reverse"):
+    """d expression / d variable, for notebooks: ``diff(x * sin(x), x)``.
+
+    Arguments:
+        expression: a node or a :class:`~.expr.SymArray` (each element is differentiated).
+        variable: a variable node or a scalar ``SymArray`` of one (as from ``symbols``).
+        method: ``"reverse"`` (shared graph) or ``"naive"`` (tree walk).
+    Returns:
+        The same kind of value as ``expression``.
+    """
+    import numpy as np
+
+    from .expr import SymArray, obj_array
+
+    var_node = variable.nodes[()] if isinstance(variable, SymArray) else variable
+    nodes = obj_array(expression)
+    out = np.empty(nodes.shape, object)
+    for idx in np.ndindex(nodes.shape):
+        out[idx] = gradient(nodes[idx], [var_node], method)[0]
+    if isinstance(expression, SymArray):
+        return SymArray(expression._trace, out, expression.dtype)
+    return out[()] if out.shape == () else out
