@@ -69,7 +69,7 @@ def _printer(latex: bool):
             (a, pa), (b, pb) = show(args[0]), show(args[1])
             symbol, prec = _INFIX[op]
             if latex and op == "divide":
-                out = (rf"\frac{{{a}}}{{{b}}}", 5)
+                out = (rf"\frac{{{a}}}{{{b}}}", 4)  # a power of a fraction needs parentheses
             else:
                 if latex and op == "multiply":
                     symbol = r" \cdot "
