@@ -195,7 +195,7 @@ def _dynamic_values(args) -> list:
     return [jnp.asarray(x) for x in jax.tree_util.tree_leaves(tuple(args)) if _is_dynamic(x)]
 
 
-def _unflatten_args(arrays, args, argnums, is_tuple, dtype_of=None):
+def _unflatten_args(arrays, args, argnums, is_tuple):
     parts, start = [], 0
     for a in argnums:
         leaves, treedef = jax.tree_util.tree_flatten(args[a])

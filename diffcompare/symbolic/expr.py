@@ -204,8 +204,8 @@ def mul(a, b) -> Node:
     if _is(b, -1.0):
         return neg(a)
     if a.op == "negative" or b.op == "negative":  # signs move out, so a sum can subtract instead
-        return neg(mul(a.args[0] if a.op == "negative" else a, b.args[0] if b.op == "negative" else b)) \
-            if (a.op == "negative") != (b.op == "negative") else mul(a.args[0], b.args[0])
+        product = mul(a.args[0] if a.op == "negative" else a, b.args[0] if b.op == "negative" else b)
+        return product if a.op == b.op else neg(product)
     if b.op == "divide" and _is(b.args[0], 1.0):  # a * (1/y) is a / y
         return div(a, b.args[1])
     if a.op == "divide" and _is(a.args[0], 1.0):
