@@ -50,21 +50,6 @@ from .methods import METHODS
 QUANTITIES = ("gradient", "jacobian", "jvp projection", "vjp projection")
 #: relative error allowed for a hand-written gradient or VJP: it should be exact to rounding
 USER_TOLERANCE = {"float64": 1e-8, "float32": 1e-4}
-#: finite differences' tolerance by scheme, used until ``finite_diff`` has a ``tolerance`` function.
-#: Measured on the problem zoo's smooth problems (course input and seed 1), the worst relative errors were,
-#: float64: forward 8.5e-7, central 6.1e-9, central4 9.7e-9 (logistic_map), complex 2.4e-15,
-#: richardson 1.2e-12; float32: forward 2.0e-2, central 4.1e-3, complex 1.7e-6 (logistic_map), while
-#: central4 (7.8e-2) and richardson (1.2) fail on the chaotic logistic_map and richardson reaches 2.2e-2 on
-#: sqrt_cos: in float32 they are not better than central, and are not given looser tolerances to hide it.
-#: Near a kink (relu, abs) differences are wrong, and fail, as they should.
-FINITE_DIFF_TOLERANCE = {
-    "forward": {"float64": 1e-5, "float32": 5e-2},
-    "backward": {"float64": 1e-5, "float32": 5e-2},
-    "central": {"float64": 1e-6, "float32": 1e-2},
-    "central4": {"float64": 1e-7, "float32": 1e-2},
-    "complex": {"float64": 1e-12, "float32": 1e-5},
-    "richardson": {"float64": 1e-9, "float32": 1e-2},
-}
 #: for a method module that does not (yet) say its TOLERANCE: exact to rounding
 DEFAULT_TOLERANCE = {"float64": 1e-8, "float32": 1e-4}
 _USER_GRAD, _USER_VJP, _REFERENCE = "user grad", "user vjp", "jax"
@@ -246,9 +231,8 @@ def _fmt_seconds(s: float | None) -> str:
 def method_tolerance(name: str, dtype: str, options: dict | None = None) -> float:
     """The relative error allowed for method ``name`` at ``dtype`` with ``options``.
 
-    A method module's ``tolerance(dtype, **options)`` decides if it has one;
-    otherwise finite differences look up their scheme in
-    :data:`FINITE_DIFF_TOLERANCE`, and every other method uses its ``TOLERANCE[dtype]``
+    A method module's ``tolerance(dtype, **options)`` decides if it has one
+    (finite differences: per scheme); otherwise its ``TOLERANCE[dtype]``
     (:data:`DEFAULT_TOLERANCE` if it has none).
 
     Example:
@@ -261,8 +245,6 @@ def method_tolerance(name: str, dtype: str, options: dict | None = None) -> floa
     module = METHODS[name]
     if callable(getattr(module, "tolerance", None)):
         return float(module.tolerance(dtype, **options))
-    if name == "finite_diff" and options.get("scheme", "central") in FINITE_DIFF_TOLERANCE:
-        return FINITE_DIFF_TOLERANCE[options.get("scheme", "central")][dtype]
     return float(getattr(module, "TOLERANCE", DEFAULT_TOLERANCE)[dtype])
 
 

@@ -17,7 +17,6 @@ import pytest
 import diffcompare.numpy as dnp
 from diffcompare import jax_ref
 from diffcompare.checker import (
-    FINITE_DIFF_TOLERANCE,
     USER_TOLERANCE,
     CheckReport,
     GradientCheckError,
@@ -25,6 +24,7 @@ from diffcompare.checker import (
     method_tolerance,
 )
 from diffcompare.errors import DiffCompareError, InvalidInputError, InvalidOptionError
+from diffcompare.finite_diff import SCHEME_TOLERANCE
 from diffcompare.methods import METHODS
 
 A = jnp.array([[1.0, 2.0, 0.5], [-1.0, 0.3, 2.0], [0.7, -0.4, 1.1]])  # not symmetric: Aᵀ ≠ A
@@ -89,7 +89,7 @@ def test_finite_difference_tolerance_follows_the_scheme():
                        projections=0)
         assert report.passed, str(report)
         assert {row.tolerance for row in rows_of(report, "finite_diff").values()} == {
-            FINITE_DIFF_TOLERANCE[scheme]["float64"]
+            SCHEME_TOLERANCE[scheme]["float64"]
         }
     assert report.rows[-1].relative_error > 1e-10  # forward differences: O(h) error, really measured
     assert method_tolerance("finite_diff", "float64", {"scheme": "richardson"}) < method_tolerance(
@@ -292,7 +292,7 @@ def test_float32_uses_float32_tolerances():
     report = check(scalar_fn, X4, methods=["finite_diff"], grad=jax_ref.grad(scalar_fn), dtype="float32",
                    projections=1)
     assert report.dtype == "float32" and report.passed, str(report)
-    assert rows_of(report, "finite_diff")["gradient"].tolerance == FINITE_DIFF_TOLERANCE["central"]["float32"]
+    assert rows_of(report, "finite_diff")["gradient"].tolerance == SCHEME_TOLERANCE["central"]["float32"]
     assert rows_of(report, "user grad")["gradient"].tolerance == USER_TOLERANCE["float32"]
     assert rows_of(report, "finite_diff")["gradient"].relative_error > 1e-9  # really computed in float32
 
@@ -363,4 +363,4 @@ def test_method_tolerance_uses_a_modules_tolerance_function(monkeypatch):
     monkeypatch.setitem(METHODS, "custom", module)
     assert method_tolerance("custom", "float64") == 1e-2
     assert method_tolerance("custom", "float64", {"fine": True}) == 1e-3
-    assert np.isclose(method_tolerance("finite_diff", "float32"), FINITE_DIFF_TOLERANCE["central"]["float32"])
+    assert np.isclose(method_tolerance("finite_diff", "float32"), SCHEME_TOLERANCE["central"]["float32"])
