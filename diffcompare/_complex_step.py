@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from . import _core
-from ._core import EngineValue, Trace, concrete
+from ._core import ArrayValue, Trace, concrete
 from .errors import NotComplexSafeError
 from .primitives import PRIMITIVES, register_engine
 
@@ -71,25 +71,10 @@ class ComplexStepTrace(Trace):
         raise NotComplexSafeError("comparison or bool()/float() on a perturbed value")
 
 
-class ComplexStepValue(EngineValue):
+class ComplexStepValue(ArrayValue):
     """A complex array on its way through ``f`` under the complex step."""
 
-    __slots__ = ("value",)
-
-    def __init__(self, trace: ComplexStepTrace, value):
-        self._trace = trace
-        self.value = value
-
-    @property
-    def shape(self):
-        return tuple(jnp.shape(self.value))
-
-    @property
-    def dtype(self):
-        return jnp.result_type(self.value)
-
-    def __repr__(self):
-        return f"ComplexStepValue({self.value!r})"
+    __slots__ = ()
 
 
 def evaluate(f, args, selection, diff):

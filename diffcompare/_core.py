@@ -15,6 +15,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import jax.numpy as jnp
+
 from .errors import UnsupportedOperationError
 from .primitives import Primitive
 
@@ -266,6 +268,28 @@ class EngineValue:
 
     def dot(self, other):
         return _dnp().dot(self, other)
+
+
+class ArrayValue(EngineValue):
+    """An engine value that wraps one JAX array, ``value`` (for small engines
+    that compute with JAX and only watch or guard what happens)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, trace: Trace, value):
+        self._trace = trace
+        self.value = value
+
+    @property
+    def shape(self):
+        return tuple(jnp.shape(self.value))
+
+    @property
+    def dtype(self):
+        return jnp.result_type(self.value)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.value!r})"
 
 
 class _IndexUpdate:

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._core import EngineValue, Trace, bind, concrete
+from .._core import ArrayValue, EngineValue, Trace, bind, concrete
 from ..primitives import PRIMITIVES
 
 KINK_PRIMITIVES = frozenset({"abs", "relu", "maximum", "minimum", "max", "min"})
@@ -123,19 +123,8 @@ class _RecordingTrace(Trace):
         return value.value
 
 
-class _Recorded(EngineValue):
-    __slots__ = ("value",)
-
-    def __init__(self, trace, value):
-        self._trace, self.value = trace, value
-
-    @property
-    def shape(self):
-        return tuple(jnp.shape(self.value))
-
-    @property
-    def dtype(self):
-        return jnp.result_type(self.value)
+class _Recorded(ArrayValue):
+    __slots__ = ()
 
 
 def primitives_used(fun: Callable, *args) -> frozenset[str]:
