@@ -9,11 +9,18 @@ drawing the graph (:mod:`.graph`) and training an MLP (:mod:`.train`).
 
     >>> import diffcompare.reverse as rev
     >>> rev.grad(lambda x: dnp.sum(dnp.sin(x) * x))(jnp.arange(3.0))
+    >>> rev.hessian(f)(x); rev.hvp(f)(x, v)          # reverse over reverse; forward over reverse
+    >>> rev.memory.tape_stats(f, x)                  # nodes and bytes the tape holds
+    >>> rev.graph.draw(f, 1.5)                       # the graph with values and adjoints
+
+Benchmark: ``python -m diffcompare.benchmarks.reverse``; training:
+``python -m diffcompare.reverse.train``.
 """
 
 from __future__ import annotations
 
 from ..primitives import register_engine
+from . import graph, memory, train
 from .api import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .custom import custom_vjp
 from .memory import TapeStats, checkpoint, tape_stats
@@ -39,13 +46,16 @@ __all__ = [
     "backward",
     "checkpoint",
     "custom_vjp",
+    "graph",
     "grad",
     "hessian",
     "hvp",
     "jacobian",
     "jvp",
+    "memory",
     "tape_stats",
     "toposort",
+    "train",
     "unbroadcast",
     "value_and_grad",
     "vjp",
