@@ -1,11 +1,20 @@
 """Forward mode's method interface: ``jvp``, ``grad``, ``jacobian``, ``hessian``, ``vjp``.
 
 One forward pass pushes one tangent (one Jacobian column) through ``f``; a
-full gradient of f: Rⁿ → R therefore costs n passes (``mode="passes"``), or
-one pass in *vector mode* (``mode="vector"``, the default) whose tangents
-carry all n basis directions at once along a leading axis, which is what
-``jax.jacfwd`` does with ``vmap``. Every function has JAX's calling
-conventions (``argnums``, pytrees, the nested Jacobian layout).
+full gradient of f: Rⁿ → R therefore costs n passes. Three ways to push the
+n unit tangents (the ``mode`` option):
+
+* ``"passes"``: n separate passes, one unit tangent each (the textbook picture);
+* ``"batched"``: one pass whose tangents carry all n directions along a
+  leading axis, handled by every rule (vector mode, visible in the duals);
+* ``"vector"`` (the default): the one-tangent pass vectorised over the n
+  directions by ``jax.vmap``, exactly as ``jax.jacfwd`` does, so XLA lays the
+  computation out as it does for ``jax.jacfwd``. Where the inputs are another
+  engine's values (nesting), ``jax.vmap`` cannot see through them and it falls
+  back to ``"batched"``.
+
+Every function has JAX's calling conventions (``argnums``, pytrees, the
+nested Jacobian layout).
 
 The Jacobian is laid out with ``diffcompare.numpy`` operations, so these
 functions nest: ``hessian`` is ``jacobian`` of ``jacobian`` (forward over
@@ -14,6 +23,7 @@ forward), and they can be applied to another engine's values.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -22,17 +32,18 @@ import jax.numpy as jnp
 
 from .. import _api
 from .. import numpy as dnp
-from .._core import EngineValue
+from .._core import EngineValue, any_engine_value
 from ..errors import InvalidOptionError, ShapeMismatchError
-from .dual import Dual, ForwardTrace
+from .dual import _ACTIVE_COUNTERS, Dual, ForwardTrace
 
-MODES = ("vector", "passes")
+MODES = ("vector", "batched", "passes")
 
 
 def _check_mode(mode, fname):
     if mode not in MODES:
         raise InvalidOptionError(
-            f"{fname}: mode must be 'vector' (one pass carrying all n tangents) or 'passes' (n passes), got {mode!r}"
+            f"{fname}: mode must be 'vector' (jax.vmap over the n unit tangents), 'batched' (one pass whose "
+            f"tangents have a leading axis of n) or 'passes' (n passes), got {mode!r}"
         )
 
 
@@ -40,14 +51,14 @@ def _as_primal(leaf):
     return leaf if isinstance(leaf, EngineValue) else jnp.asarray(leaf)
 
 
-def _push(f, args, sel, tangents, batch=(), recorder=None):
+def _push(f, args, sel, tangents, batch=(), recorder=None, directions=None):
     """One forward pass: run ``f`` with the selected arguments as duals.
 
     ``tangents`` has the structure of ``sel.pick(args)`` and leaves of shape
     ``batch + primal.shape``. Returns ``(out, out_tangent)``: two pytrees of
     ``f``'s output structure.
     """
-    trace = ForwardTrace(batch, recorder)
+    trace = ForwardTrace(batch, recorder, directions)
     diff = jax.tree_util.tree_map(_as_primal, sel.pick(args))
     duals = jax.tree_util.tree_map(lambda p, t: Dual(trace, p, t), diff, tangents)
     if recorder is not None:
@@ -101,19 +112,44 @@ def _dtype(x):
 
 
 def _columns(f, args, sel, mode):
-    """(out, T): ``T`` has ``out``'s structure, leaves of shape ``(n,) + out_leaf.shape``
-    (the Jacobian's columns, one per input coordinate, along the first axis)."""
+    """(out, T): ``T`` has ``out``'s structure, leaves of shape ``out_leaf.shape + (n,)``:
+    the Jacobian's columns, one per input coordinate, along the last axis."""
     diff = jax.tree_util.tree_map(_as_primal, sel.pick(args))
-    if mode == "vector":
-        basis, n = _basis(diff)
-        return _push(f, args, sel, basis, (n,))
     n = sum(_leaves_info(diff)[3])
+    if mode == "vector" and not any_engine_value(jax.tree_util.tree_leaves(args)):
+        basis, n = _basis(diff)
+        saved = [dataclasses.astuple(c) for c in _ACTIVE_COUNTERS]
+
+        def one_pass(t):
+            out, tangent = _push(f, args, sel, t, directions=n)
+            if any_engine_value(jax.tree_util.tree_leaves((out, tangent))):
+                raise _NotPlain  # f closes over another engine's values: jax.vmap cannot carry them
+            return out, tangent
+
+        try:
+            return jax.vmap(one_pass, out_axes=(None, -1))(basis)
+        except _NotPlain:
+            for counter, values in zip(_ACTIVE_COUNTERS, saved):  # that attempt does not count
+                counter.passes, counter.directions, counter.primitives = values
+    if mode in ("vector", "batched"):
+        basis, n = _basis(diff)
+        out, columns = _push(f, args, sel, basis, (n,))
+        return out, jax.tree_util.tree_map(_batch_last, columns)
     columns = [_push(f, args, sel, _unit(diff, i)) for i in range(n)]
-    out = columns[0][0]
     if n == 0:
-        return out, jax.tree_util.tree_map(lambda o: jnp.zeros((0,) + dnp.shape(o)), out)
-    stacked = jax.tree_util.tree_map(lambda *cols: dnp.stack(list(cols)), *[t for _, t in columns])
-    return out, stacked
+        out = f(*args)
+        return out, jax.tree_util.tree_map(lambda o: jnp.zeros(dnp.shape(o) + (0,)), out)
+    stacked = jax.tree_util.tree_map(lambda *cols: dnp.stack(list(cols), axis=-1), *[t for _, t in columns])
+    return columns[0][0], stacked
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _batch_last(t):
+    r = dnp.ndim(t)
+    return t if r < 2 else dnp.transpose(t, tuple(range(1, r)) + (0,))
 
 
 def _layout(columns, out, diff):
@@ -121,14 +157,8 @@ def _layout(columns, out, diff):
     in_leaves, in_tree, offsets, sizes = _leaves_info(diff)
 
     def blocks_for(t):
-        so = dnp.shape(t)[1:]
-        row = []
-        for leaf, o, s in zip(in_leaves, offsets, sizes):
-            si = dnp.shape(leaf)
-            block = dnp.reshape(t[o : o + s], si + so)
-            if si and so:  # columns first -> rows first
-                block = dnp.transpose(block, tuple(range(len(si), len(si) + len(so))) + tuple(range(len(si))))
-            row.append(block)
+        so = dnp.shape(t)[:-1]
+        row = [dnp.reshape(t[..., o : o + s], so + dnp.shape(leaf)) for leaf, o, s in zip(in_leaves, offsets, sizes)]
         return jax.tree_util.tree_unflatten(in_tree, row)
 
     return jax.tree_util.tree_map(blocks_for, columns)
@@ -187,8 +217,9 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
     Arguments:
         f: a function written with ``diffcompare.numpy``; any pytree output.
         argnums: which positional argument(s) to differentiate (int or tuple).
-        mode: ``"vector"`` (one pass carrying all n unit tangents) or
-            ``"passes"`` (n passes, one unit tangent each).
+        mode: ``"vector"`` (the one-tangent pass vectorised by ``jax.vmap``,
+            as ``jax.jacfwd``), ``"batched"`` (one pass, tangents with a
+            leading axis of n) or ``"passes"`` (n passes, one unit tangent each).
     Returns:
         A callable returning the Jacobian in ``jax.jacobian``'s layout: for an
         output leaf of shape ``so`` and an input leaf of shape ``si``, a block
@@ -215,12 +246,13 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
     """A function returning ``(f(*args), gradient)`` for scalar-valued ``f``.
 
     Forward mode needs one Jacobian column per input coordinate: n passes
-    (``mode="passes"``) or one pass with n tangents (``mode="vector"``).
+    (``mode="passes"``) or one pass with n tangents (``mode="vector"`` or
+    ``"batched"``, see :func:`jacobian`).
 
     Arguments:
         f: scalar-valued function written with ``diffcompare.numpy``.
         argnums: which positional argument(s) to differentiate (int or tuple).
-        mode: ``"vector"`` (default) or ``"passes"``.
+        mode: ``"vector"`` (default), ``"batched"`` or ``"passes"``.
     Returns:
         A callable returning ``(value, gradient)``; the gradient has the
         structure of the differentiated argument(s).
@@ -295,8 +327,8 @@ def vjp(f: Callable, *primals, mode: str = "vector"):
         _api.check_cotangent(out, cotangent, "forward.vjp")
         flat = None
         for t, c in zip(jax.tree_util.tree_leaves(columns), jax.tree_util.tree_leaves(cotangent)):
-            n = dnp.shape(t)[0]
-            term = dnp.matmul(dnp.reshape(t, (n, -1)), dnp.reshape(c, (-1,)))
+            n = dnp.shape(t)[-1]
+            term = dnp.matmul(dnp.reshape(c, (-1,)), dnp.reshape(t, (-1, n)))
             flat = term if flat is None else flat + term
         leaves, treedef, offsets, sizes = _leaves_info(diff)
         if flat is None:

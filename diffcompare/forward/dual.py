@@ -40,19 +40,23 @@ class ForwardTrace(Trace):
         batch: the tangent's leading batch shape.
         recorder: an object with ``record(prim, operands, params, out)`` (the
             teaching sweep table), or None.
+        directions: how many tangent directions the pass carries, for the
+            counters (default: ``batch[0]``, or 1).
     """
 
     engine = "forward"
     rules = RULES
     unsupported = UNSUPPORTED
 
-    def __init__(self, batch: tuple[int, ...] = (), recorder=None):
+    def __init__(self, batch: tuple[int, ...] = (), recorder=None, directions: int | None = None):
         super().__init__()
         self.batch = tuple(batch)
         self.recorder = recorder
+        if directions is None:  # a pass run under jax.vmap says how many it carries
+            directions = self.batch[0] if self.batch else 1
         for counter in _ACTIVE_COUNTERS:
             counter.passes += 1
-            counter.directions += self.batch[0] if self.batch else 1
+            counter.directions += directions
 
     def process(self, prim, operands, params):
         out = super().process(prim, operands, params)

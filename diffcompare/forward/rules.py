@@ -224,8 +224,14 @@ def _matmul(trace, a, b):
     b2 = bp if dnp.ndim(bp) > 1 else dnp.reshape(bp, dnp.shape(bp) + (1,))
     rank = max(dnp.ndim(a2), dnp.ndim(b2))
     ta = None if at is None else dnp.matmul(_lift(trace, dnp.reshape(at, trace.batch + dnp.shape(a2)), rank), b2)
-    tb = None if bt is None else dnp.matmul(a2, _lift(trace, dnp.reshape(bt, trace.batch + dnp.shape(b2)), rank))
-    return trace.dual(ans, dnp.reshape(_add(ta, tb), trace.batch + dnp.shape(ans)))
+    if bt is None:
+        tb = None
+    elif trace.batch and dnp.ndim(bp) == 1 and dnp.ndim(ap) == 2:  # k vectors at once: (k, n) @ aᵀ
+        tb = dnp.matmul(bt, dnp.transpose(ap))
+    else:
+        tb = dnp.matmul(a2, _lift(trace, dnp.reshape(bt, trace.batch + dnp.shape(b2)), rank))
+    out_shape = trace.batch + dnp.shape(ans)
+    return trace.dual(ans, _add(*(None if t is None else dnp.reshape(t, out_shape) for t in (ta, tb))))
 
 
 # ---------------------------------------------------------------- shape and indexing
