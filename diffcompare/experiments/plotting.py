@@ -1,0 +1,80 @@
+"""One look for every figure: the packaged style, and one colour and marker per method.
+
+``STYLE`` is the only place a method's colour and marker are chosen; every
+experiment draws through :func:`line` / :func:`marker_of` / :func:`color_of`,
+so "reverse" is the same red triangle in every plot. Figures are saved as PNG
+and SVG, each written atomically, with no timestamps (same data, same files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .runner import atomic_write  # noqa: E402
+
+STYLE_FILE = Path(__file__).resolve().parents[1] / "style.mplstyle"
+
+#: label -> (colour, marker): methods, finite-difference schemes, and the variants experiments show
+STYLE: dict[str, tuple[str, str]] = {
+    "finite_diff": ("#7f7f7f", "s"),
+    "symbolic": ("#9467bd", "D"),
+    "forward": ("#1f77b4", "o"),
+    "reverse": ("#d62728", "^"),
+    "jax": ("#2ca02c", "x"),
+    # finite-difference schemes (fd_step, precision)
+    "fd forward": ("#bcbd22", "v"),
+    "fd backward": ("#dbdb8d", "<"),
+    "fd central": ("#7f7f7f", "s"),
+    "fd central4": ("#17becf", "P"),
+    "fd complex": ("#e377c2", "*"),
+    "fd richardson": ("#8c564b", "h"),
+    # variants
+    "reverse (eager)": ("#ff9896", "^"),
+    "reverse (checkpoint every layer)": ("#ff7f0e", "v"),
+    "reverse (checkpoint √depth segments)": ("#8c564b", "<"),
+    "jax fwd (jacfwd)": ("#98df8a", "+"),
+    "jax rev (jacrev)": ("#2ca02c", "x"),
+    "sympy": ("#17becf", "P"),
+}
+_FALLBACK = ("#333333", ".")
+
+
+def style():
+    """A context manager applying the packaged style."""
+    return plt.style.context(str(STYLE_FILE))
+
+
+def color_of(label: str) -> str:
+    return STYLE.get(label, _FALLBACK)[0]
+
+
+def marker_of(label: str) -> str:
+    return STYLE.get(label, _FALLBACK)[1]
+
+
+def line(ax, x, y, label: str, style_label: str | None = None, **kwargs):
+    """Plot ``y`` against ``x`` in ``label``'s colour and marker."""
+    key = style_label or label
+    kwargs.setdefault("color", color_of(key))
+    kwargs.setdefault("marker", marker_of(key))
+    return ax.plot(x, y, label=label, **kwargs)
+
+
+def save(fig, outdir: Path, stem: str) -> list[str]:
+    """Save ``fig`` as ``stem.png`` and ``stem.svg`` (atomically); returns the file names."""
+    names = []
+    for ext, metadata in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext, metadata=metadata)
+        atomic_write(Path(outdir) / f"{stem}.{ext}", buf.getvalue())
+        names.append(f"{stem}.{ext}")
+    with contextlib.suppress(Exception):
+        plt.close(fig)
+    return names

@@ -1,0 +1,54 @@
+"""``results/README.md``: every experiment's plots and headline figures, from its ``meta.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .runner import COMPLETE, META, atomic_write
+
+INTRO = """# results
+
+What `diffcompare run` wrote: one folder per experiment with its data
+(`data.csv`), its provenance (`meta.json`: command, configuration, seed, dtype,
+device, package versions, git commit, wall time) and its plots (PNG and SVG).
+A folder without a `.complete` marker holds an interrupted run (`diffcompare
+run NAME --resume` finishes it). Timings depend on the machine and its load;
+errors and sizes do not.
+"""
+
+
+def write_index(out: Path) -> Path:
+    """Write ``out/README.md`` from every complete experiment under ``out``."""
+    from . import REGISTRY, get
+
+    out = Path(out)
+    parts = [INTRO]
+    for name in REGISTRY:
+        folder = out / name
+        if not (folder / COMPLETE).exists() or not (folder / META).exists():
+            if folder.exists():
+                parts.append(f"## {name}\n\nNot complete (interrupted run; `diffcompare run {name} --resume`).\n")
+            continue
+        meta = json.loads((folder / META).read_text())
+        cfg = meta.get("config", {})
+        parts.append(f"## [{name}]({name}/) — {meta.get('title', '')}\n")
+        parts.append(f"{get(name).SUMMARY}.\n")
+        parts.append(f"Run: `{meta.get('command', '')}` ({cfg.get('scale')} scale, {cfg.get('dtype')}, "
+                     f"seed {cfg.get('seed')}, {meta.get('device')}, {meta.get('wall_time_s')} s, "
+                     f"commit `{(meta.get('git_commit') or 'unknown')[:12]}`).\n")
+        for line in meta.get("headline", []):
+            parts.append(f"- {line}")
+        parts.append("")
+        if name == "accuracy" and (folder / "data.csv").exists():
+            from .accuracy import table
+            from .runner import read_csv
+
+            parts.append(table(read_csv(folder / "data.csv")) + "\n")
+        for fig in meta.get("files", []):
+            if fig.endswith(".png"):
+                parts.append(f"![{name}]({name}/{fig}) ([SVG]({name}/{fig[:-4]}.svg))\n")
+    path = out / "README.md"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, "\n".join(parts).rstrip() + "\n")
+    return path
