@@ -9,7 +9,7 @@ import pytest
 
 import diffcompare.forward as fwd
 import diffcompare.numpy as dnp
-from diffcompare import METHODS, jax_ref
+from diffcompare import METHODS
 from diffcompare.errors import (
     InvalidInputError,
     InvalidOptionError,
@@ -33,39 +33,91 @@ def test_forward_is_a_method():
 # ---------------------------------------------------------------- the zoo against JAX
 
 
+def jvp_from_jacobian(jac, out, tangents):
+    """J · v from a Jacobian in jax.jacobian's layout (NumPy: no extra JAX compilation)."""
+    out_leaves, out_tree = jax.tree_util.tree_flatten(out)
+    t_leaves = jax.tree_util.tree_leaves(tangents)
+    dot = lambda b, t: np.tensordot(np.asarray(b), np.asarray(t), np.ndim(t))  # noqa: E731
+    subs = out_tree.flatten_up_to(jac)
+    rows = [sum(dot(b, t) for b, t in zip(jax.tree_util.tree_leaves(sub), t_leaves)) for sub in subs]
+    return jax.tree_util.tree_unflatten(out_tree, rows)
+
+
+def vjp_from_jacobian(jac, out, cotangent, primals):
+    """uᵀ J from a Jacobian in jax.jacobian's layout, one cotangent per primal (as jax.vjp)."""
+    out_leaves, out_tree = jax.tree_util.tree_flatten(out)
+    c_leaves = jax.tree_util.tree_leaves(cotangent)
+    blocks = [jax.tree_util.tree_leaves(sub) for sub in out_tree.flatten_up_to(jac)]
+    p_leaves, p_tree = jax.tree_util.tree_flatten(tuple(primals))
+    cols = [
+        sum(np.tensordot(np.asarray(c), np.asarray(row[j]), np.ndim(c)) for c, row in zip(c_leaves, blocks))
+        for j in range(len(p_leaves))
+    ]
+    return jax.tree_util.tree_unflatten(p_tree, cols)
+
+
+def check_against_jacfwd(f, args, rtol, what, jit=False):
+    """Every entry point of forward mode against one jax.jacfwd Jacobian (all arguments).
+
+    With ``jit=True`` each side is one ``jax.jit`` program (one compilation, instead of one per
+    eager operation); functions with value-dependent control flow run eagerly.
+    """
+    compile_ = jax.jit if jit else (lambda fn: fn)
+    method = METHODS["forward"]
+    argnums = tuple(range(len(args)))
+    out = f(*args)
+    scalar = len(jax.tree_util.tree_leaves(out)) == 1 and jnp.shape(jax.tree_util.tree_leaves(out)[0]) == ()
+    rng = np.random.default_rng(2)
+    tangents = jax.tree_util.tree_map(lambda a: jnp.asarray(rng.normal(size=jnp.shape(a))), args)
+    cotangent = jax.tree_util.tree_map(lambda o: jnp.asarray(rng.normal(size=jnp.shape(o))), out)
+
+    def everything(args, tangents, cotangent):
+        return {
+            "jacobian": method.jacobian(f, argnums)(*args),
+            "jvp": method.jvp(f, args, tangents),
+            "vjp": method.vjp(f, *args)[1](cotangent),
+            "value_and_grad": method.value_and_grad(f, argnums)(*args) if scalar else None,
+        }
+
+    reference = compile_(jax.jacfwd(f, argnums))(*args)
+    got = compile_(everything)(args, tangents, cotangent)
+    assert_close(got["jacobian"], reference, rtol, f"{what}: jacobian")
+    assert_close(got["jvp"][0], out, rtol, f"{what}: value")
+    assert_close(got["jvp"][1], jvp_from_jacobian(reference, out, tangents), rtol, f"{what}: jvp")
+    assert_close(got["vjp"], vjp_from_jacobian(reference, out, cotangent, args), rtol, f"{what}: vjp")
+    if scalar:
+        assert_close(got["value_and_grad"][1], reference, rtol, f"{what}: grad")
+        assert_close(got["value_and_grad"][0], out, rtol, f"{what}: value_and_grad")
+
+
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_zoo_problem_matches_jax(name):
     inst = PROBLEMS[name].make(seed=1)
-    f, args, argnums = inst.fun, inst.args, argnums_of(inst)
-    jac = fwd.jacobian(f, argnums)(*args)
-    assert_close(jac, jax_ref.jacobian(f, argnums, mode="fwd")(*args), RTOL, f"{name}: jacobian")
-    rng = np.random.default_rng(2)
-    tangents = jax.tree_util.tree_map(lambda a: jnp.asarray(rng.normal(size=jnp.shape(a))), args)
-    out, tangent = fwd.jvp(f, args, tangents)
-    ref_out, ref_tangent = jax.jvp(f, args, tangents)
-    assert_close(out, ref_out, RTOL, f"{name}: value")
-    assert_close(tangent, ref_tangent, RTOL, f"{name}: jvp")
-    cotangent = jax.tree_util.tree_map(lambda o: jnp.asarray(rng.normal(size=jnp.shape(o))), ref_out)
-    assert_close(fwd.vjp(f, *args)[1](cotangent), jax.vjp(f, *args)[1](cotangent), RTOL, f"{name}: vjp")
-    if inst.scalar_output:
-        value, gradient = fwd.value_and_grad(f, argnums)(*args)
-        assert_close(gradient, jax_ref.grad(f, argnums)(*args), RTOL, f"{name}: grad")
-        assert_close(value, ref_out, RTOL, f"{name}: value_and_grad")
+    check_against_jacfwd(inst.fun, inst.args, RTOL, name, jit=not inst.problem.data_dependent)
+
+
+def test_jvp_matches_jax_jvp_itself():
+    inst = PROBLEMS["mlp_l2"].make(seed=4) if "mlp_l2" in PROBLEMS else PROBLEMS[next(iter(PROBLEMS))].make(seed=4)
+    tangents = jax.tree_util.tree_map(jnp.ones_like, inst.args)
+    assert_close(fwd.jvp(inst.fun, inst.args, tangents), jax.jvp(inst.fun, inst.args, tangents), RTOL)
 
 
 @pytest.mark.parametrize("name", [n for n in PROBLEMS if PROBLEMS[n].make().input_dim <= 12])
 def test_zoo_gradient_by_passes_and_hessian(name):
     inst = PROBLEMS[name].make(seed=3)
     f, args, argnums = inst.fun, inst.args, argnums_of(inst)
+    compile_ = (lambda fn: fn) if inst.problem.data_dependent else jax.jit
     if not inst.scalar_output:
-        assert_close(fwd.jacobian(f, argnums, mode="passes")(*args), jax.jacfwd(f, argnums)(*args), RTOL, name)
+        by_passes = compile_(fwd.jacobian(f, argnums, mode="passes"))(*args)
+        assert_close(by_passes, compile_(jax.jacfwd(f, argnums))(*args), RTOL, name)
         return
     with fwd.counting() as counts:
-        gradient = fwd.grad(f, argnums, mode="passes")(*args)
+        gradient = compile_(fwd.grad(f, argnums, mode="passes"))(*args)
     assert counts.passes == inst.input_dim  # one pass per input coordinate
-    assert_close(gradient, jax_ref.grad(f, argnums)(*args), RTOL, name)
+    assert_close(gradient, compile_(jax.grad(f, argnums))(*args), RTOL, name)
     if not PROBLEMS[name].has_kinks:
-        assert_close(fwd.hessian(f, argnums)(*args), jax.hessian(f, argnums)(*args), 1e-10, f"{name}: hessian")
+        hessian = compile_(fwd.hessian(f, argnums))(*args)
+        assert_close(hessian, compile_(jax.hessian(f, argnums))(*args), 1e-10, f"{name}: hessian")
 
 
 # ---------------------------------------------------------------- functions the zoo does not have
@@ -105,16 +157,7 @@ UNSEEN = [
 
 @pytest.mark.parametrize("name,f,args", UNSEEN, ids=[u[0] for u in UNSEEN])
 def test_unseen_functions_match_jax(name, f, args):
-    argnums = tuple(range(len(args)))
-    method = METHODS["forward"]
-    out = f(*args)
-    tangents = tuple(jnp.ones_like(a) * 0.3 for a in args)
-    assert_close(method.jvp(f, args, tangents), jax.jvp(f, args, tangents), 1e-10, name)
-    assert_close(method.jacobian(f, argnums)(*args), jax.jacfwd(f, argnums)(*args), 1e-10, name)
-    cotangent = jnp.ones_like(out) * 0.7
-    assert_close(method.vjp(f, *args)[1](cotangent), jax.vjp(f, *args)[1](cotangent), 1e-10, name)
-    if jnp.shape(out) == ():
-        assert_close(method.grad(f, argnums)(*args), jax.grad(f, argnums)(*args), 1e-10, name)
+    check_against_jacfwd(f, args, 1e-10, name)
 
 
 # ---------------------------------------------------------------- the interface: argnums, pytrees, errors
@@ -134,7 +177,12 @@ def test_argnums_and_pytrees_like_jax(argnums):
     scalar = lambda p, x: _mlp(p, x)[0]  # noqa: E731
     assert_close(fwd.grad(scalar, argnums)(PARAMS, XS), jax.grad(scalar, argnums)(PARAMS, XS), RTOL)
     assert_close(fwd.jacobian(_mlp, argnums)(PARAMS, XS), jax.jacfwd(_mlp, argnums)(PARAMS, XS), RTOL)
-    assert_close(fwd.hessian(scalar, argnums)(PARAMS, XS), jax.hessian(scalar, argnums)(PARAMS, XS), 1e-10)
+
+
+def test_hessian_with_pytrees_and_argnums_like_jax():
+    scalar = lambda p, x: _mlp(p, x)[0]  # noqa: E731
+    got = jax.jit(fwd.hessian(scalar, (1, 0)))(PARAMS, XS)
+    assert_close(got, jax.jit(jax.hessian(scalar, (1, 0)))(PARAMS, XS), 1e-10)
 
 
 def test_jvp_vjp_with_pytrees():
@@ -203,8 +251,8 @@ def test_forward_over_reverse_gives_hessian_vector_products():
     rev = pytest.importorskip("diffcompare.reverse")
     f = lambda x: dnp.sum(dnp.tanh(x) ** 2 * dnp.exp(x[0])) + dnp.logsumexp(x * x)  # noqa: E731
     x, v = jnp.array([0.3, -0.5, 1.2]), jnp.array([1.0, 2.0, -1.0])
-    assert_close(fwd.jvp(rev.grad(f), (x,), (v,))[1], jax.jvp(jax.grad(f), (x,), (v,))[1], 1e-12)
-    assert_close(fwd.jacobian(rev.grad(f))(x), jax.hessian(f)(x), 1e-12)
+    assert_close(fwd.jvp(rev.grad(f), (x,), (v,))[1], jax.jvp(jax.grad(f), (x,), (v,))[1], 1e-12)  # eager
+    assert_close(jax.jit(fwd.jacobian(rev.grad(f)))(x), jax.jit(jax.hessian(f))(x), 1e-12)
 
 
 # ---------------------------------------------------------------- user-defined primitives

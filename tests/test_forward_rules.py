@@ -121,15 +121,30 @@ def _contract(jac, tangents):
     return jax.tree_util.tree_map(one, jac, is_leaf=lambda b: isinstance(b, tuple))
 
 
+def _jit_if_possible(fn):
+    """``jax.jit(fn)`` (one compilation instead of one per eager operation: the tests stay fast),
+    or ``fn`` itself where the shapes depend on values (boolean masks)."""
+    jitted = jax.jit(fn)
+
+    def call(*args):
+        try:
+            return jitted(*args)
+        except (jax.errors.NonConcreteBooleanIndexError, jax.errors.ConcretizationTypeError):
+            return fn(*args)
+
+    return call
+
+
 @pytest.mark.parametrize("name,f,args", CASES, ids=IDS)
 def test_rule_matches_jax(name, f, args):
     """The batched Jacobian (a leading tangent axis through every rule) against jax.jacfwd,
     and the one-tangent JVP against J · v."""
     argnums = _argnums(args)
-    expected = jax.jacfwd(f, argnums=argnums)(*args)
-    assert_close(fwd.jacobian(f, argnums=argnums, mode="batched")(*args), expected, RTOL, name)
+    expected = _jit_if_possible(jax.jacfwd(f, argnums=argnums))(*args)
+    batched = _jit_if_possible(fwd.jacobian(f, argnums=argnums, mode="batched"))(*args)
+    assert_close(batched, expected, RTOL, name)
     tangents = tuple(rng.normal(size=jnp.shape(a)) for a in args)
-    out, tangent = fwd.jvp(f, args, tangents)
+    out, tangent = fwd.jvp(f, args, tangents)  # eagerly, on concrete values
     assert_close(out, f(*args), RTOL, name)
     assert_close(tangent, _contract(expected, tangents), RTOL, name)
 
