@@ -92,9 +92,14 @@ def plot(rows, cfg, outdir):
             ax.axhline(1, color="k", lw=0.6)
             fixed = "depth" if sweep == "width" else "width"
             value = sel[0][fixed] if sel else ""
-            ax.set(xscale="log", yscale="log", xlabel=xlabel, title=f"growing {sweep} ({fixed} {value})")
+            ax.set(yscale="log", xlabel=xlabel, title=f"growing {sweep} ({fixed} {value})")
+            plotting.log2_axis(ax)
         axes[0].set_ylabel("time(gradient) / time(loss)  (function evaluations)")
-        axes[1].legend(loc="upper left")
+        merged = {}
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                merged.setdefault(label, handle)
+        axes[1].legend(merged.values(), merged.keys(), loc="upper right")
         fig.suptitle("Cheap gradient: reverse mode stays within 4–5 loss evaluations; forward and FD grow with n",
                      fontsize=10)
         return plotting.save(fig, outdir, "cheap_gradient")

@@ -121,8 +121,8 @@ def plot(rows, cfg, outdir):
                        title=f"{dtype}: {PROBLEMS[problem].title}", ylim=(1e-18, 1e2))
                 ax.invert_xaxis()
             axes[0].set_ylabel("relative error of f'(x) (dimensionless)")
-            axes[0].legend(loc="lower left", fontsize=7.5)
-            axes[1].legend(loc="lower left", fontsize=7.5)
+            axes[0].legend(loc="upper center", fontsize=7.5)
+            axes[1].legend(loc="upper center", fontsize=7.5)
             fig.suptitle("Finite differences: truncation (right arm, ~hᵖ) vs round-off (left arm, ~ε/h); "
                          "dotted: optimal h from theory", fontsize=10)
             files += plotting.save(fig, outdir, f"fd_step_{problem}")

@@ -119,10 +119,12 @@ def plot(rows, cfg, outdir):
             timed = [r for r in sel if r.get("time_overhead") is not None]
             plotting.line(ax2, [r["depth"] for r in timed], [r["time_overhead"] for r in timed], policy)
         width = rows[0]["width"] if rows else ""
-        ax1.set(xscale="log", yscale="log", xlabel="depth (layers)", ylabel="memory held by the tape (KiB)",
+        plotting.log2_axis(ax1)
+        plotting.log2_axis(ax2)
+        ax1.set(yscale="log", xlabel="depth (layers)", ylabel="memory held by the tape (KiB)",
                 title=f"Tape size, ReLU MLP of width {width}, batch {width}")
         ax2.axhline(1, color="k", lw=0.6)
-        ax2.set(xscale="log", xlabel="depth (layers)", ylabel="gradient time / without checkpointing",
+        ax2.set(xlabel="depth (layers)", ylabel="gradient time / without checkpointing",
                 title="Checkpointing's time overhead (eager engine)")
         ax1.legend(fontsize=7.5)
         ax2.legend(fontsize=7.5)

@@ -67,6 +67,16 @@ def line(ax, x, y, label: str, style_label: str | None = None, **kwargs):
     return ax.plot(x, y, label=label, **kwargs)
 
 
+def log2_axis(ax, axis: str = "x"):
+    """A base-2 log axis labelled with plain numbers (widths, depths: 16, 64, 256)."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    getattr(ax, f"set_{axis}scale")("log", base=2)
+    target = getattr(ax, f"{axis}axis")
+    target.set_major_formatter(ScalarFormatter())
+    target.set_minor_formatter(NullFormatter())
+
+
 def save(fig, outdir: Path, stem: str) -> list[str]:
     """Save ``fig`` as ``stem.png`` and ``stem.svg`` (atomically); returns the file names."""
     names = []

@@ -111,7 +111,7 @@ def plot(rows, cfg, outdir):
                         marker=marker or plotting.marker_of(style_key), label=label)
             ax.set(yscale="log", xlabel=xlabel, ylabel="operations", title=PROBLEMS[family].title)
             if family == "mlp_l2":
-                ax.set_xscale("log", base=2)
+                plotting.log2_axis(ax)
         axes[0].legend(fontsize=7.5)
         fig.suptitle("Expression swell: trees grow exponentially with depth, shared graphs stay a small multiple "
                      "of the function", fontsize=10)
