@@ -1,0 +1,196 @@
+# %% [markdown]
+# # 02 · Symbolic differentiation
+#
+# A formula is a graph: leaves are variables and constants, inner nodes are
+# operations. Symbolic differentiation walks that graph applying the rules of calculus
+# and returns a new graph: the derivative's formula. This notebook builds the course's
+# examples as expression graphs with `diffcompare.symbolic`, shows the rules, measures
+# *expression swell* (a tree against a shared graph), simplifies, compares with SymPy
+# and compiles a derivative to a fast function.
+
+# %%
+# ruff: noqa: E402  (a notebook imports where the story needs it)
+import os
+
+import diffcompare
+
+diffcompare.enable_x64()  # float64: accuracy is the subject
+SMALL = os.environ.get("DIFFCOMPARE_NOTEBOOK_SIZE", "full") == "small"  # the tests run a small version
+
+# %%
+import jax
+import numpy as np
+import sympy
+
+import diffcompare.numpy as dnp
+from diffcompare import symbolic as S
+
+# %% [markdown]
+# ## Expression graphs of the course's examples
+#
+# $f(x, y) = 1 + x + \exp(\sin(xy))$: the same Python function that runs on numbers runs
+# on symbols and records its graph.
+
+# %%
+x, y = S.symbols("x y")
+
+
+def f(x, y):
+    return 1 + x + dnp.exp(dnp.sin(x * y))
+
+
+e = f(x, y)
+print("f      =", e)
+print("df/dx  =", S.diff(e, x))
+print("df/dy  =", S.diff(e, y))
+
+# %% [markdown]
+# The course's hand derivation: $\partial_x f = 1 + \exp(\sin(xy))\cos(xy)\,y$ and
+# $\partial_y f = \exp(\sin(xy))\cos(xy)\,x$. SymPy confirms that ours are the same
+# expressions, and JAX that they give the same numbers.
+
+# %%
+X, Y = sympy.symbols("x y", real=True)  # our converter makes real symbols
+by_hand = [1 + sympy.exp(sympy.sin(X * Y)) * sympy.cos(X * Y) * Y, sympy.exp(sympy.sin(X * Y)) * sympy.cos(X * Y) * X]
+ours = [S.to_sympy(S.diff(e, v).nodes[()]) for v in (x, y)]  # a SymArray holds its expression(s) in .nodes
+for name, a, b in zip(["d/dx", "d/dy"], ours, by_hand):
+    print(name, "ours - by hand simplifies to", sympy.simplify(a - b))
+print("grad at (0.7, -1.3):", S.grad(f, argnums=(0, 1))(0.7, -1.3), " jax:", jax.grad(f, argnums=(0, 1))(0.7, -1.3))
+
+# %% [markdown]
+# The running example $\frac{\exp(x)}{x^2}$, whose derivative "looks a lot more complex":
+# $\frac{\exp(x)(x-2)}{x^3}$.
+
+# %%
+g = S.parse("exp(x)/x**2")
+dg = S.diff(g, S.var("x"))
+print("derivative :", S.to_string(dg))
+print("simplified :", S.to_string(S.simplify(dg)))
+print("SymPy's algebra turns it into:", sympy.factor(sympy.simplify(S.to_sympy(dg))))
+print("equal to e^x (x-2)/x^3:", sympy.simplify(S.to_sympy(dg) - sympy.exp(X) * (X - 2) / X**3) == 0)
+print("LaTeX      :", S.to_latex(S.simplify(dg)))
+
+# %% [markdown]
+# ## The rules
+#
+# One table maps each operation to its local partial derivatives (the sum, product,
+# quotient and chain rules are entries of this table); differentiation composes them
+# along the graph.
+
+# %%
+a, b = S.var("a"), S.var("b")
+for text in ["a + b", "a * b", "a / b", "a ** b", "exp(a)", "log(a)", "sin(a)", "cos(a)", "sqrt(a)", "tanh(a)"]:
+    expr = S.parse(text)
+    partials = [S.to_string(S.simplify(S.diff(expr, v))) for v in (a, b)]
+    print(f"{text:8s}  d/da = {partials[0]:28s} d/db = {partials[1]}")
+
+# %% [markdown]
+# ## Expression swell: a tree against a shared graph
+#
+# Course Example 1: $f(x) = \sqrt{x^2 + e^{x^2}} + \cos(x^2 + e^{x^2})$. The
+# subexpression $g = x^2 + e^{x^2}$ appears twice. Written out as a tree it is stored and
+# differentiated twice; in a graph it is one node with two parents. The course's
+# "direct" derivative $2x\big(\frac{1}{2\sqrt g} - \sin g\big)(1 + e^{x^2})$ is a tree;
+# reverse accumulation on the graph reuses every intermediate.
+
+# %%
+ex1 = S.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+xv = S.var("x")
+naive = S.naive(ex1, xv)  # the textbook tree walk
+shared = S.reverse([ex1], [xv])[0]  # reverse accumulation on the shared graph
+for name, expr in [("f", ex1), ("df/dx, tree walk", naive), ("df/dx, shared graph", shared),
+                   ("df/dx, simplified", S.simplify(shared))]:
+    size = S.measure([expr])
+    print(f"{name:22s} tree size {size.tree:4d}   graph size (after sharing) {size.graph:3d}")
+print()
+print("the derivative written with its shared intermediates (CSE form):")
+print(S.cse_string([shared]))
+x_val = 0.8
+course_formula = 2 * x_val * (1 / (2 * np.sqrt(x_val**2 + np.exp(x_val**2))) - np.sin(x_val**2 + np.exp(x_val**2))) * (
+    1 + np.exp(x_val**2))
+print("\nvalue at x = 0.8:", float(S.evaluate([shared], {"x": x_val})[0]), " course formula:", course_formula)
+
+# %% [markdown]
+# Swell grows with depth. The logistic map $l_{k+1} = 4 l_k(1 - l_k)$ iterated $k$ times is
+# a small graph (each step reuses $l_k$ twice), but as a tree it doubles with each step;
+# the naive derivative tree grows faster still. Reverse accumulation on the graph stays
+# linear.
+
+# %%
+from diffcompare.problems._zoo import logistic_map
+
+steps = [1, 2, 3, 4, 5, 6] + ([] if SMALL else [8, 10])
+rows = []
+print(f"{'k':>3} {'f tree':>8} {'f graph':>8} {'naive tree':>11} {'reverse graph':>14} {'SymPy diff ops':>15}")
+for k in steps:
+    sz = S.sizes(lambda x, k=k: logistic_map(x, k), 0.3)
+    sym = sympy.diff(S.to_sympy(S.trace(lambda x, k=k: logistic_map(x, k), 0.3).out_nodes[0][()]), X)
+    naive_tree = sz["naive"].tree if sz["naive"] is not None else float("nan")
+    rows.append((k, sz["function"].tree, sz["function"].graph, naive_tree, sz["reverse"].graph, sympy.count_ops(sym)))
+    print(f"{k:3d} {rows[-1][1]:8d} {rows[-1][2]:8d} {naive_tree:11} {rows[-1][4]:14d} {rows[-1][5]:15d}")
+
+# %%
+import matplotlib.pyplot as plt
+
+r = np.array(rows, dtype=float)
+plt.semilogy(r[:, 0], r[:, 1], "o-", label="f as a tree")
+plt.semilogy(r[:, 0], r[:, 3], "s-", label="derivative, naive tree")
+plt.semilogy(r[:, 0], r[:, 2], "^-", label="f as a shared graph")
+plt.semilogy(r[:, 0], r[:, 4], "v-", label="derivative, reverse on the graph")
+plt.xlabel("logistic map steps k")
+plt.ylabel("nodes")
+plt.legend()
+plt.title("expression swell")
+plt.show()
+
+# %% [markdown]
+# ## Simplification and common subexpressions
+#
+# `simplify` folds constants and identities ($0\cdot a$, $1\cdot a$, $a - a$, ...) without
+# changing values; `cse` writes a graph as straight-line code, one temporary per shared
+# node: this is what a compiler (or a human) would want to evaluate.
+
+# %%
+d4 = S.reverse([S.trace(lambda x: logistic_map(x, 3), 0.3).out_nodes[0][()]], [S.var("x")])[0]
+print("before:", S.measure([d4]), "\nafter :", S.measure([S.simplify(d4)]))
+print(S.cse_string([S.simplify(d4)]))
+
+# %% [markdown]
+# ## Comparison with SymPy
+#
+# SymPy differentiates trees and simplifies with heavier algebra; `sympy.cse` recovers
+# sharing afterwards. Our sizes and SymPy's, and the same numbers from both:
+
+# %%
+from_ours = S.to_sympy(S.simplify(shared))
+from_sympy = sympy.diff(S.to_sympy(ex1), X)
+print("ours  :", from_ours)
+print("SymPy :", from_sympy)
+print("difference simplifies to", sympy.simplify(from_ours - from_sympy))
+print("SymPy count_ops:", sympy.count_ops(from_sympy), "  after sympy.cse:", len(sympy.cse(from_sympy)[0]),
+      "temporaries")
+print("back from SymPy into our graph:", S.to_string(S.from_sympy(from_sympy)))
+
+# %% [markdown]
+# ## Compiling a derivative
+#
+# A derivative graph becomes a `jax.numpy` function (`compile_jax`), which `jax.jit`
+# compiles. Here the gradient of a 2-input function, checked against `jax.grad`.
+
+# %%
+traced = S.trace(f, 0.0, 0.0)
+out = traced.out_nodes[0][()]
+xs = [v[()] for v in traced.inputs]  # the variables the tracer made for the two arguments
+grad_nodes = S.reverse([out], xs)
+compiled = jax.jit(S.compile_jax(grad_nodes, xs))
+print("variables:", [v.value for v in xs])
+print("compiled gradient at (0.7, -1.3):", [float(v) for v in compiled(0.7, -1.3)])
+print("jax.grad                        :", [float(v) for v in jax.grad(f, argnums=(0, 1))(0.7, -1.3)])
+
+# %% [markdown]
+# The method interface does all of this in one call, and `diffcompare.check` compares it with JAX:
+
+# %%
+report = diffcompare.check(f, 0.7, -1.3, argnums=(0, 1), methods=["symbolic"])
+print(report)
+assert report.passed

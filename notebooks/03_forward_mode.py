@@ -1,0 +1,180 @@
+# %% [markdown]
+# # 03 · Forward mode: dual numbers
+#
+# Forward mode carries, next to every value $a$, its tangent $\dot a$: the derivative of
+# $a$ along one chosen input direction. Each operation maps input pairs to an output pair
+# by its rule, so a single pass through the program gives $f(x)$ **and** one
+# Jacobian-vector product $J\dot x$. `diffcompare.forward` implements it with dual numbers.
+#
+# Course: dual numbers as $2\times2$ matrices $\begin{bmatrix} a & \dot a\\ 0 & a\end{bmatrix}$,
+# the sum and product rules; primal and tangent; one pass per input, $O(W^2)$ for all
+# gradients; user-defined functions with hand-written derivatives.
+
+# %%
+# ruff: noqa: E402  (a notebook imports where the story needs it)
+import os
+
+import diffcompare
+
+diffcompare.enable_x64()  # float64: accuracy is the subject
+SMALL = os.environ.get("DIFFCOMPARE_NOTEBOOK_SIZE", "full") == "small"  # the tests run a small version
+
+# %%
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import diffcompare.numpy as dnp
+from diffcompare import forward as fwd
+
+# %% [markdown]
+# ## A dual number
+#
+# `fwd.jvp(f, (x,), (ẋ,))` runs `f` on the pair $(x, \dot x)$. With $\dot x = 1$ the tangent
+# out is $f'(x)$; for the running example $e^x/x^2$ at $1.5$ that is $e^x(x-2)/x^3$.
+
+# %%
+def f(x):
+    return dnp.exp(x) / x**2
+
+
+value, tangent = fwd.jvp(f, (1.5,), (1.0,))
+by_hand = np.exp(1.5) * (1.5 - 2) / 1.5**3
+print(f"f(1.5) = {float(value):.12f}   f'(1.5) = {float(tangent):.12f}   by hand: {by_hand:.12f}")
+
+# %% [markdown]
+# ## The 2×2 matrix form: sum and product rules for free
+#
+# The pair $(a, \dot a)$ behaves like the matrix $\begin{bmatrix} a & \dot a\\ 0 & a\end{bmatrix}$
+# ($a + \dot a\,\varepsilon$ with $\varepsilon^2 = 0$). Adding two such matrices gives
+# $(x + y, \dot x + \dot y)$; multiplying gives $(xy, \dot x y + x\dot y)$: the sum and
+# product rules are matrix arithmetic. The inverse gives the quotient rule, the matrix
+# exponential the chain rule for exp.
+
+# %%
+X, Y = fwd.dual_matrix(2.0, 1.0), fwd.dual_matrix(3.0, -0.5)
+print("X =\n", X, "\nY =\n", Y)
+print("X + Y =\n", X + Y)
+print("X @ Y =\n", X @ Y)
+for rule in fwd.matrix_rules(2.0, 1.0, 3.0, -0.5):
+    pair = tuple(round(float(v), 12) for v in fwd.from_matrix(rule.matrix))
+    print(f"{rule.name:9s} {rule.formula:11s} matrix gives (a, ȧ) = {pair}"
+          f"   calculus rule: {tuple(round(float(v), 12) for v in rule.by_rule)}   agree: {rule.agrees}")
+assert all(r.agrees for r in fwd.matrix_rules(2.0, 1.0, 3.0, -0.5))
+
+# %% [markdown]
+# The engine's own dual numbers give the same pairs:
+
+# %%
+print("product  :", fwd.jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, -0.5)))
+print("sum      :", fwd.jvp(lambda x, y: x + y, (2.0, 3.0), (1.0, -0.5)))
+
+# %% [markdown]
+# ## A forward sweep, printed as a table
+#
+# Every operation, in the order it runs, with its primal and tangent. First the running
+# example, then the course's $f(x, y) = 1 + x + \exp(\sin(xy))$ with the tangent
+# $(\dot x, \dot y) = (1, 0)$: the last tangent is $\partial f/\partial x$.
+
+# %%
+print(fwd.sweep(f, (1.5,), (1.0,)))
+
+# %%
+def g(x, y):
+    return 1 + x + dnp.exp(dnp.sin(x * y))
+
+
+sweep = fwd.sweep(g, (0.7, -1.3), (1.0, 0.0))
+print(sweep)
+x0, y0 = 0.7, -1.3
+print("∂f/∂x by hand: 1 + exp(sin(xy)) cos(xy) y =", 1 + np.exp(np.sin(x0 * y0)) * np.cos(x0 * y0) * y0)
+
+# %% [markdown]
+# ## One pass per Jacobian column
+#
+# A pass with tangent $e_j$ gives column $j$ of the Jacobian, $J e_j$. For
+# $F:\mathbb R^n\to\mathbb R^m$ the full Jacobian costs $n$ passes, whatever $m$. We build it
+# column by column, and count passes.
+
+# %%
+def polar(v):  # R^3 -> R^4
+    r, theta, z = v[0], v[1], v[2]
+    return dnp.stack([r * dnp.cos(theta), r * dnp.sin(theta), z * r, dnp.exp(z)])
+
+
+v = jnp.asarray([2.0, 0.3, -0.5])
+columns = []
+with fwd.counting() as counts:
+    for j in range(3):
+        e_j = jnp.zeros(3).at[j].set(1.0)
+        columns.append(fwd.jvp(polar, (v,), (e_j,))[1])
+J = jnp.stack(columns, axis=1)
+print("J =\n", J)
+print("passes:", counts.passes, "  equal to jax.jacfwd:", bool(jnp.allclose(J, jax.jacfwd(polar)(v))))
+
+# %% [markdown]
+# A gradient of $f:\mathbb R^n\to\mathbb R$ needs all $n$ columns: $n$ passes, each as
+# expensive as $f$ itself. With $W$ operations in $f$ and $n \approx W$ inputs that is
+# $O(W^2)$ work. Below, Rosenbrock is 11 array operations on arrays of length $n$: the
+# engine evaluates $11n$ primitives, each on $n$ numbers, so the arithmetic grows like $n^2$
+# (reverse mode, notebook 04, needs one pass: $O(W)$).
+
+# %%
+def rosenbrock(x):
+    return dnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+print(f"{'n':>5} {'passes':>7} {'primitive evaluations':>22} {'per pass':>9}")
+for n in [2, 4, 8, 16] + ([] if SMALL else [64]):
+    x = jnp.linspace(-1.0, 1.5, n)
+    with fwd.counting() as c:
+        gr = fwd.grad(rosenbrock, mode="passes")(x)
+    assert jnp.allclose(gr, jax.grad(rosenbrock)(x))
+    print(f"{n:5d} {c.passes:7d} {c.primitives:22d} {c.primitives // c.passes:9d}")
+
+# %% [markdown]
+# ## Vector mode
+#
+# Instead of $n$ passes, carry $n$ tangents at once: each tangent gets a leading axis of
+# length $n$ (the identity matrix as the seed). One pass, the same arithmetic, better
+# vectorised. `batched` mode does this inside the dual numbers; `vector` mode vectorises
+# the one-tangent pass with `jax.vmap`, as `jax.jacfwd` does.
+
+# %%
+x = jnp.linspace(-1.0, 1.5, 8)
+for mode in fwd.MODES:
+    with fwd.counting() as c:
+        gr = fwd.grad(rosenbrock, mode=mode)(x)
+    print(f"{mode:8s} passes {c.passes:2d}, tangent directions {c.directions:2d}, "
+          f"max |error| vs jax.grad {float(jnp.max(jnp.abs(gr - jax.grad(rosenbrock)(x)))):.1e}")
+out, tangents = fwd.jvp(polar, (v,), (jnp.eye(3),), batched=True)  # all three columns in one pass
+print("batched tangents (one row per direction) =\n", tangents)
+
+# %% [markdown]
+# ## A user-defined function with a hand-written derivative
+#
+# When an operation is missing, or its formula is numerically poor, give its rule by hand
+# (JAX's `custom_jvp` signature). `softplus(x) = log(1 + e^x)` has tangent $\dot x\,\sigma(x)$:
+
+# %%
+@fwd.custom_jvp
+def softplus(x):
+    return dnp.log1p(dnp.exp(x))
+
+
+@softplus.defjvp
+def softplus_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return softplus(x), t * dnp.sigmoid(x)
+
+
+print(fwd.sweep(lambda x: 2.0 * softplus(x), (0.5,), (1.0,)))
+print("σ(0.5) * 2 =", 2 * float(jax.nn.sigmoid(0.5)))
+
+# %% [markdown]
+# Forward mode agrees with JAX on every method of the interface:
+
+# %%
+report = diffcompare.check(g, 0.7, -1.3, argnums=(0, 1), methods=["forward"])
+print(report)
+assert report.passed

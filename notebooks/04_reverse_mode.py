@@ -1,0 +1,285 @@
+# %% [markdown]
+# # 04 · Reverse mode: backpropagation
+#
+# Reverse mode runs the program once, **recording** every operation and keeping its
+# inputs (the forward pass), then walks the record backwards (the backward pass), carrying
+# for each value $v$ its *adjoint* $\bar v = \partial f/\partial v$. Each node passes
+# $\bar u\,\partial u/\partial v$ to its operands; a value used twice receives the sum.
+# One forward and one backward pass give the whole gradient, however many inputs.
+#
+# `diffcompare.reverse` is such an engine (a tape, a topological sort, one table of VJP
+# rules). This notebook draws its graphs and prints its adjoints for the course's examples.
+
+# %%
+# ruff: noqa: E402  (a notebook imports where the story needs it)
+import os
+
+import diffcompare
+
+diffcompare.enable_x64()  # float64: accuracy is the subject
+SMALL = os.environ.get("DIFFCOMPARE_NOTEBOOK_SIZE", "full") == "small"  # the tests run a small version
+
+# %%
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+
+import diffcompare.numpy as dnp
+from diffcompare import reverse as rev
+
+# %% [markdown]
+# ## The computational graph, drawn: course Example 1
+#
+# $f(x) = \sqrt{x^2 + e^{x^2}} + \cos(x^2 + e^{x^2})$. Written with the intermediate
+# $g = x^2 + e^{x^2}$ computed once, the graph shares it: $g$ has two children.
+# Each box shows the value $v$ and, after the backward sweep, the adjoint $\bar a$.
+
+# %%
+def example1(x):
+    u = x**2
+    g = u + dnp.exp(u)  # computed once, used twice
+    return dnp.sqrt(g) + dnp.cos(g)
+
+
+graph = rev.graph.record(example1, 1.5)
+fig = rev.graph.draw(graph, title="Example 1 at x = 1.5: values v and adjoints ā")
+plt.show()
+print(graph.table())
+
+# %% [markdown]
+# The input's adjoint is $f'(1.5)$. The course's direct formula
+# $2x\big(\frac{1}{2\sqrt g} - \sin g\big)(1 + e^{x^2})$ agrees, and so does JAX:
+
+# %%
+x0 = 1.5
+g0 = x0**2 + np.exp(x0**2)
+formula = 2 * x0 * (1 / (2 * np.sqrt(g0)) - np.sin(g0)) * (1 + np.exp(x0**2))
+print("adjoint of x:", float(graph.adjoints[0]), "  formula:", formula, "  jax.grad:", float(jax.grad(example1)(x0)))
+assert np.isclose(float(graph.adjoints[0]), formula, rtol=1e-12)
+
+# %% [markdown]
+# **Caching intermediate results.** Written without the shared $g$ (as the formula reads),
+# the program computes $x^2$ and $e^{x^2}$ twice and its tape is larger; sharing trades
+# the recomputation for memory that holds $g$ (time against space):
+
+# %%
+def example1_unshared(x):
+    return dnp.sqrt(x**2 + dnp.exp(x**2)) + dnp.cos(x**2 + dnp.exp(x**2))
+
+
+print("tape, unshared:", rev.tape_stats(example1_unshared, 1.5).by_op)
+print("tape, shared  :", rev.tape_stats(example1, 1.5).by_op)
+
+# %% [markdown]
+# ## Topological order
+#
+# The backward sweep must visit a node only after **all** its children have sent their
+# contributions. The engine sorts the graph once (parents before children) and sweeps in
+# the reverse of that order:
+
+# %%
+trace = graph.trace
+order = rev.toposort(graph.outputs, trace)
+print("forward (topological) order :", " → ".join(f"#{n.index} {n.op}" for n in order))
+print("backward sweep order        :", " → ".join(f"#{n.index} {n.op}" for n in reversed(order)))
+position = {n.index: i for i, n in enumerate(order)}
+assert all(position[p.index] < position[n.index] for n in order for p in n.parents if trace.owns(p))
+
+# %% [markdown]
+# ## The add gate distributes, the multiply gate switches
+#
+# For $z = x + y$: $\bar x \mathrel{+}= \bar z$ and $\bar y \mathrel{+}= \bar z$ (the adjoint is
+# copied to both). For $z = x y$: $\bar x \mathrel{+}= \bar z\,y$ and $\bar y \mathrel{+}= x\,\bar z$
+# (each input gets the *other* input's value). We send the adjoint $\bar z = 2.5$ in:
+
+# %%
+for name, gate in [("add", lambda x, y: x + y), ("multiply", lambda x, y: x * y)]:
+    z, pullback = rev.vjp(gate, 3.0, -4.0)
+    x_bar, y_bar = pullback(2.5)
+    print(f"{name:8s} z = {float(z):5.1f}   z̄ = 2.5  →  x̄ = {float(x_bar):5.1f}, ȳ = {float(y_bar):5.1f}")
+
+# %% [markdown]
+# ## Fan-out: adjoints sum over children
+#
+# In a DAG a value can feed several nodes (course: $x_4$ feeds $x_5$ and $x_7$):
+# $\frac{\partial o}{\partial x_4} = \frac{\partial o}{\partial x_5}\frac{\partial x_5}{\partial x_4}
+# + \frac{\partial o}{\partial x_7}\frac{\partial x_7}{\partial x_4}$.
+
+# %%
+def dag(x):
+    x4 = dnp.sin(x)
+    x5 = x4**2  # child 1 of x4
+    x7 = dnp.exp(x4)  # child 2 of x4
+    return x5 + x7
+
+
+gd = rev.graph.record(dag, 0.8)
+x4_node = next(n for n in gd.nodes if n.op == "sin")
+x4 = np.sin(0.8)
+print("adjoint of x4 from the sweep :", float(gd.adjoints[x4_node.index]))
+assert np.isclose(float(gd.adjoints[x4_node.index]), 2 * x4 + np.exp(x4))
+print("sum over its two children    :", 1.0 * 2 * x4 + 1.0 * np.exp(x4))
+fig = rev.graph.draw(gd, title="fan-out: x4 = sin(x) feeds two children")
+plt.show()
+
+# %% [markdown]
+# ## VJPs of common layers
+#
+# A layer $z = f(x)$ enters reverse mode only through its VJP $u \mapsto u^\top J_f(x)$,
+# never through its Jacobian. The course's three:
+#
+# * linear layer $z = Wx$: $u^\top W$ for the input and $u x^\top$ for the weights;
+# * elementwise nonlinearity $z = \varphi(x)$: $u \odot \varphi'(x)$; ReLU's is
+#   $H(x)$, with the subgradient 0 at 0;
+# * softmax cross-entropy $z = -\sum_c y_c \log p_c$: $(p - y)^\top$.
+
+# %%
+rng = np.random.default_rng(0)
+W, x, u = jnp.asarray(rng.normal(size=(3, 4))), jnp.asarray(rng.normal(size=4)), jnp.asarray(rng.normal(size=3))
+_, pullback = rev.vjp(lambda W, x: W @ x, W, x)
+W_bar, x_bar = pullback(u)
+assert jnp.allclose(W_bar, jnp.outer(u, x)) and jnp.allclose(x_bar, W.T @ u)
+print("linear:  W̄ = u xᵀ ?", bool(jnp.allclose(W_bar, jnp.outer(u, x))), "   x̄ = Wᵀu ?",
+      bool(jnp.allclose(x_bar, W.T @ u)))
+
+x_relu = jnp.asarray([-1.0, 0.0, 0.5, 2.0])
+_, pullback = rev.vjp(dnp.relu, x_relu)
+print("ReLU:    ū ⊙ H(x) with u = 1 at x =", x_relu.tolist(), "→", pullback(jnp.ones(4))[0].tolist(), "(0 at 0)")
+
+logits, y = jnp.asarray(rng.normal(size=5)), jax.nn.one_hot(2, 5, dtype=jnp.float64)
+_, pullback = rev.vjp(lambda s: -dnp.sum(y * dnp.log_softmax(s)), logits)
+print("softmax cross-entropy: x̄ = p - y ?", bool(jnp.allclose(pullback(1.0)[0], jax.nn.softmax(logits) - y)))
+
+# %% [markdown]
+# ## Reverse mode for an MLP with an ℓ2 loss, step by step
+#
+# Course: $\mathcal L = \tfrac12\|y - W_2\varphi(W_1x)\|^2$ as
+# $x_2 = W_1 x$, $x_3 = \varphi(x_2)$, $x_4 = W_2 x_3$, $\mathcal L = \tfrac12\|y - x_4\|^2$.
+# Chaining the VJPs by hand: $u_2 = x_4 - y$, $u_1 = (W_2^\top u_2)\odot\varphi'(x_2)$,
+# $\nabla W_2 = u_2 x_3^\top$, $\nabla W_1 = u_1 x^\top$. The engine's gradient is the same.
+
+# %%
+D, K, C = 4, 6, 3
+W1, W2 = jnp.asarray(rng.normal(size=(K, D))), jnp.asarray(rng.normal(size=(C, K)))
+xin, yout = jnp.asarray(rng.normal(size=D)), jnp.asarray(rng.normal(size=C))
+
+
+def mlp_l2(W1, W2):
+    return 0.5 * dnp.sum((yout - W2 @ dnp.relu(W1 @ xin)) ** 2)
+
+
+x2 = W1 @ xin
+x3 = jax.nn.relu(x2)
+u2 = W2 @ x3 - yout
+u1 = (W2.T @ u2) * (x2 > 0)
+gW1, gW2 = rev.grad(mlp_l2, argnums=(0, 1))(W1, W2)
+assert jnp.allclose(gW2, jnp.outer(u2, x3)) and jnp.allclose(gW1, jnp.outer(u1, xin))
+print("∇W2 = u2 x3ᵀ ?", bool(jnp.allclose(gW2, jnp.outer(u2, x3))), "   ∇W1 = u1 xᵀ ?",
+      bool(jnp.allclose(gW1, jnp.outer(u1, xin))))
+
+# %% [markdown]
+# ## The layered network's delta equations, from the engine's sweep
+#
+# Course: $s^{(l)} = W^{(l)}z^{(l-1)} + b^{(l)}$, $z^{(l)} = \sigma(s^{(l)})$, loss
+# $E = \tfrac12\|z^{(L)} - y\|^2$. The sensitivities $\delta^{(l)} = \bar s^{(l)}$ obey
+# $\delta^{(l-1)} = \sigma'(s^{(l-1)}) \odot (W^{(l)})^\top\delta^{(l)}$, and
+# $\bar W^{(l)} = \delta^{(l)} z^{(l-1)\top}$, $\bar b^{(l)} = \delta^{(l)}$.
+#
+# We read $\delta^{(l)}$ off the engine: add a zero "probe" $e_l$ to each pre-activation,
+# $s^{(l)} + e_l$; the engine's adjoint of $e_l$ is exactly $\bar s^{(l)}$.
+
+# %%
+width, depth = 5, 3
+layers = [{"W": jnp.asarray(rng.normal(size=(width, width)) / np.sqrt(width)),
+           "b": jnp.asarray(0.1 * rng.normal(size=width))} for _ in range(depth)]
+x_net, y_net = jnp.asarray(rng.normal(size=width)), jnp.asarray(rng.uniform(size=width))
+
+
+def layered(layers, probes):
+    z = x_net
+    for layer, e in zip(layers, probes):
+        z = dnp.sigmoid(layer["W"] @ z + layer["b"] + e)  # s^(l) + e_l, e_l = 0
+    return 0.5 * dnp.sum((z - y_net) ** 2)
+
+
+probes = [jnp.zeros(width) for _ in range(depth)]
+grads_layers, deltas = rev.grad(layered, argnums=(0, 1))(layers, probes)  # δ^(l) = adjoint of the probe
+
+zs, ss, z = [x_net], [], x_net  # the forward pass, to check the equations
+for layer in layers:
+    ss.append(layer["W"] @ z + layer["b"])
+    z = jax.nn.sigmoid(ss[-1])
+    zs.append(z)
+sig_prime = [jax.nn.sigmoid(s) * (1 - jax.nn.sigmoid(s)) for s in ss]
+print("δ^(L) = σ'(s^(L)) ⊙ (z^(L) - y):", bool(jnp.allclose(deltas[-1], sig_prime[-1] * (zs[-1] - y_net))))
+for l_ in range(depth - 1, 0, -1):
+    rhs = sig_prime[l_ - 1] * (layers[l_]["W"].T @ deltas[l_])
+    print(f"δ^({l_}) = σ'(s^({l_})) ⊙ W^({l_ + 1})ᵀ δ^({l_ + 1}):", bool(jnp.allclose(deltas[l_ - 1], rhs)))
+for l_ in range(depth):
+    ok_W = jnp.allclose(grads_layers[l_]["W"], jnp.outer(deltas[l_], zs[l_]))
+    ok_b = jnp.allclose(grads_layers[l_]["b"], deltas[l_])
+    print(f"layer {l_ + 1}: W̄ = δ zᵀ {bool(ok_W)},  b̄ = δ {bool(ok_b)}")
+    assert ok_W and ok_b
+
+# %% [markdown]
+# ## What the tape holds, and what the backward pass costs
+#
+# The forward pass **stores** every intermediate $x_i$ (memory $O(W)$); the backward pass
+# applies one VJP per recorded node, each a few operations: no more than a small multiple
+# of the forward work ("backward costs no more than 4–5 forward passes"). Notebook 05
+# measures the time; here the tape:
+
+# %%
+params = [{"W": jnp.asarray(rng.normal(size=(32, 16))), "b": jnp.zeros(32)},
+          {"W": jnp.asarray(rng.normal(size=(10, 32))), "b": jnp.zeros(10)}]
+xb = jnp.asarray(rng.normal(size=16))
+
+
+def small_net(params):
+    h = dnp.tanh(params[0]["W"] @ xb + params[0]["b"])
+    return dnp.sum((params[1]["W"] @ h + params[1]["b"]) ** 2)
+
+
+stats = rev.tape_stats(small_net, params)
+print(stats, "| operations recorded:", stats.by_op)
+
+# %% [markdown]
+# ## Static and traced (dynamic) graphs
+#
+# The graph is recorded while the program runs, so Python control flow simply happens:
+# a loop whose trip count depends on $x$ gives a different graph for a different $x$.
+# (A static graph, built before seeing data, cannot do that; symbolic tracing refuses it
+# with a `ConcretizationError`.)
+
+# %%
+from diffcompare.problems._zoo import branchy
+
+for xv in [jnp.asarray([0.3, 0.2]), jnp.asarray([3.0, 2.0]), jnp.asarray([-5.0, 1.0])]:
+    st = rev.tape_stats(branchy, xv)
+    print(f"x = {xv.tolist()}: {st.nodes:2d} recorded operations, gradient {rev.grad(branchy)(xv).tolist()}"
+          f" (jax: {jax.grad(branchy)(xv).tolist()})")
+
+# %% [markdown]
+# ## Training an MLP on the digits
+#
+# The engine's `value_and_grad` drives plain SGD on scikit-learn's 8×8 digits (bundled);
+# every few steps the gradient is compared with `jax.grad`.
+
+# %%
+params, hist = rev.train.train(steps=30 if SMALL else 300, batch=64, lr=0.1, hidden=32 if SMALL else 64,
+                               check_every=10 if SMALL else 50, log_every=10 if SMALL else 25)
+plt.plot(hist.step, hist.loss, "o-", label="training loss")
+plt.plot(hist.step, hist.test_accuracy, "s-", label="test accuracy")
+plt.xlabel("SGD step")
+plt.legend()
+plt.title("an MLP trained with the hand-written reverse mode")
+plt.show()
+print(f"test accuracy {hist.test_accuracy[-1]:.3f} after {hist.step[-1]} steps; largest relative difference "
+      f"from jax.grad at the checked steps: {hist.max_rel_diff:.1e}")
+assert hist.max_rel_diff < 1e-10
+
+# %%
+report = diffcompare.check(mlp_l2, W1, W2, argnums=(0, 1), methods=["reverse"])
+print(report)
+assert report.passed
