@@ -90,7 +90,8 @@ def _extremum(g, x, y, greater):
 def _reduce_extremum(g, ans, x, *, axis, keepdims):
     """max/min reductions: tied entries share the cotangent equally (JAX)."""
     x_shape = dnp.shape(x)
-    location = jnp.equal(concrete(x), concrete(_keep(ans, x_shape, axis, keepdims)))
+    kept = tuple(1 if i in axis else d for i, d in enumerate(x_shape))
+    location = jnp.equal(concrete(x), jnp.reshape(concrete(ans), kept))  # a concrete mask: a constant
     counts = jnp.sum(location, axis=axis, keepdims=True)
     return _expand(g, x_shape, axis, keepdims) * _mask(location / counts, g)
 
