@@ -93,7 +93,7 @@ inputs = st.integers(0, 2**31 - 1).map(
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(expr=expressions, args=inputs)
 def test_random_expressions_match_jax(expr, args):
     f = make(expr)
@@ -103,7 +103,7 @@ def test_random_expressions_match_jax(expr, args):
     assert_close(fwd.jacobian(f, argnums)(*args), jax.jacfwd(f, argnums)(*args), 1e-11, str(expr))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(expr=expressions, args=inputs)
 def test_random_expressions_batched_and_second_order(expr, args):
     f = make(expr)

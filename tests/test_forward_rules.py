@@ -140,8 +140,8 @@ def test_rule_matches_jax(name, f, args):
     """The batched Jacobian (a leading tangent axis through every rule) against jax.jacfwd,
     and the one-tangent JVP against J · v."""
     argnums = _argnums(args)
-    expected = _jit_if_possible(jax.jacfwd(f, argnums=argnums))(*args)
-    batched = _jit_if_possible(fwd.jacobian(f, argnums=argnums, mode="batched"))(*args)
+    both = lambda *a: (jax.jacfwd(f, argnums)(*a), fwd.jacobian(f, argnums, mode="batched")(*a))  # noqa: E731
+    expected, batched = _jit_if_possible(both)(*args)  # one compiled program for both
     assert_close(batched, expected, RTOL, name)
     tangents = tuple(rng.normal(size=jnp.shape(a)) for a in args)
     out, tangent = fwd.jvp(f, args, tangents)  # eagerly, on concrete values
@@ -149,7 +149,7 @@ def test_rule_matches_jax(name, f, args):
     assert_close(tangent, _contract(expected, tangents), RTOL, name)
 
 
-@pytest.mark.parametrize("name,f,args", CASES[::4], ids=IDS[::4])
+@pytest.mark.parametrize("name,f,args", CASES[::7], ids=IDS[::7])
 def test_jacobian_by_passes_and_vmap_match_batched(name, f, args):
     batched = fwd.jacobian(f, argnums=_argnums(args), mode="batched")(*args)
     assert_close(fwd.jacobian(f, argnums=_argnums(args), mode="passes")(*args), batched, RTOL, name)
