@@ -223,11 +223,18 @@ def _matmul(trace, a, b):
     a2 = ap if dnp.ndim(ap) > 1 else dnp.reshape(ap, (1,) + dnp.shape(ap))
     b2 = bp if dnp.ndim(bp) > 1 else dnp.reshape(bp, dnp.shape(bp) + (1,))
     rank = max(dnp.ndim(a2), dnp.ndim(b2))
-    ta = None if at is None else dnp.matmul(_lift(trace, dnp.reshape(at, trace.batch + dnp.shape(a2)), rank), b2)
+    vector_matrix = dnp.ndim(ap) == 1 and dnp.ndim(bp) == 2
+    matrix_vector = dnp.ndim(ap) == 2 and dnp.ndim(bp) == 1
+    if at is None:
+        ta = None
+    elif vector_matrix:  # (k, n) @ b: no promotion, so XLA sees a plain matrix product
+        ta = dnp.matmul(at, bp)
+    else:
+        ta = dnp.matmul(_lift(trace, dnp.reshape(at, trace.batch + dnp.shape(a2)), rank), b2)
     if bt is None:
         tb = None
-    elif trace.batch and dnp.ndim(bp) == 1 and dnp.ndim(ap) == 2:  # k vectors at once: (k, n) @ aᵀ
-        tb = dnp.matmul(bt, dnp.transpose(ap))
+    elif matrix_vector:  # a @ ḃ, or (k, n) @ aᵀ for k tangents at once
+        tb = dnp.matmul(bt, dnp.transpose(ap)) if trace.batch else dnp.matmul(ap, bt)
     else:
         tb = dnp.matmul(a2, _lift(trace, dnp.reshape(bt, trace.batch + dnp.shape(b2)), rank))
     out_shape = trace.batch + dnp.shape(ans)
