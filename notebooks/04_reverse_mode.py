@@ -267,8 +267,8 @@ for xv in [jnp.asarray([0.3, 0.2]), jnp.asarray([3.0, 2.0]), jnp.asarray([-5.0, 
 # every few steps the gradient is compared with `jax.grad`.
 
 # %%
-params, hist = rev.train.train(steps=30 if SMALL else 300, batch=64, lr=0.1, hidden=32 if SMALL else 64,
-                               check_every=10 if SMALL else 50, log_every=10 if SMALL else 25)
+params, hist = rev.train.train(steps=10 if SMALL else 300, batch=64, lr=0.1, hidden=32 if SMALL else 64,
+                               check_every=10 if SMALL else 50, log_every=5 if SMALL else 25)
 plt.plot(hist.step, hist.loss, "o-", label="training loss")
 plt.plot(hist.step, hist.test_accuracy, "s-", label="test accuracy")
 plt.xlabel("SGD step")
