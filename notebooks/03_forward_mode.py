@@ -91,6 +91,26 @@ x0, y0 = 0.7, -1.3
 print("∂f/∂x by hand: 1 + exp(sin(xy)) cos(xy) y =", 1 + np.exp(np.sin(x0 * y0)) * np.cos(x0 * y0) * y0)
 
 # %% [markdown]
+# ## The gradient as the Riesz representative
+#
+# The differential $d_xf(x_0)$ is the linear map $\delta x \mapsto$ (tangent out). The
+# gradient is the vector that represents it through the inner product:
+# $d_xf(x_0)\cdot\delta x = \langle\nabla f(x_0), \delta x\rangle$ for every direction. One
+# forward pass gives the left side for one $\delta x$:
+
+# %%
+def h(x):
+    return dnp.sum(dnp.sin(x) * x**2)
+
+
+xh = jnp.asarray([0.3, -1.2, 2.0])
+grad_h = jax.grad(h)(xh)
+for direction in np.random.default_rng(0).normal(size=(3, 3)):
+    tangent_out = fwd.jvp(h, (xh,), (jnp.asarray(direction),))[1]
+    print(f"d f · δx = {float(tangent_out):+.12f}   <∇f, δx> = {float(grad_h @ direction):+.12f}")
+    assert np.isclose(tangent_out, grad_h @ direction, rtol=1e-12)
+
+# %% [markdown]
 # ## One pass per Jacobian column
 #
 # A pass with tangent $e_j$ gives column $j$ of the Jacobian, $J e_j$. For

@@ -152,6 +152,31 @@ _, pullback = rev.vjp(lambda s: -dnp.sum(y * dnp.log_softmax(s)), logits)
 print("softmax cross-entropy: x̄ = p - y ?", bool(jnp.allclose(pullback(1.0)[0], jax.nn.softmax(logits) - y)))
 
 # %% [markdown]
+# ## The VJP is the adjoint of the JVP
+#
+# The *generalized gradient* $\partial_x F(x_0)$ is the adjoint of the differential:
+# $\langle u, J v\rangle = \langle J^\top u, v\rangle$ for all $u, v$. The reverse engine's VJP
+# and the forward engine's JVP satisfy it, and $m$ VJPs with the basis vectors $u = e_i$
+# give the Jacobian row by row (forward mode: $n$ JVPs, column by column).
+
+# %%
+from diffcompare import forward as fwd
+
+
+def F(v):  # R^3 -> R^2
+    return dnp.stack([v[0] * v[1] + dnp.sin(v[2]), dnp.exp(v[0]) * v[2]])
+
+
+xv, uv, vv = jnp.asarray([0.5, -1.0, 2.0]), jnp.asarray([1.5, -0.3]), jnp.asarray([0.2, 0.7, -1.1])
+_, pullback = rev.vjp(F, xv)
+lhs = float(uv @ fwd.jvp(F, (xv,), (vv,))[1])
+rhs = float(pullback(uv)[0] @ vv)
+print(f"<u, J v> = {lhs:.15f}    <Jᵀu, v> = {rhs:.15f}")
+assert np.isclose(lhs, rhs, rtol=1e-13)
+rows = jnp.stack([pullback(e)[0] for e in jnp.eye(2)])
+print("Jacobian from 2 VJPs (rows):\n", rows, "\njax.jacrev:\n", jax.jacrev(F)(xv))
+
+# %% [markdown]
 # ## Reverse mode for an MLP with an ℓ2 loss, step by step
 #
 # Course: $\mathcal L = \tfrac12\|y - W_2\varphi(W_1x)\|^2$ as
