@@ -7,6 +7,8 @@ round-off ends below that). Truncation error falls as hᵖ on the right of the
 V, round-off grows as ε/h on the left; the best step balances them near
 ε^(1/(p+1)) · max(1, |x|): ε^(1/2) for forward, ε^(1/3) for central, ε^(1/5)
 for the 4th-order scheme. The complex step has no cancellation, so no left arm.
+Below h ≈ ε·|x| the perturbed points round to x itself, the quotient is 0/0
+(nan in the CSV) and the curve stops.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def plot(rows, cfg, outdir):
                 ax.invert_xaxis()
             axes[0].set_ylabel("relative error of f'(x) (dimensionless)")
             axes[0].legend(loc="upper center", fontsize=7.5)
-            axes[1].legend(loc="upper center", fontsize=7.5)
+            axes[1].legend(loc="lower right", fontsize=7.5)
             fig.suptitle("Finite differences: truncation (right arm, ~hᵖ) vs round-off (left arm, ~ε/h); "
                          "dotted: optimal h from theory", fontsize=10)
             files += plotting.save(fig, outdir, f"fd_step_{problem}")
