@@ -17,7 +17,6 @@ width, the number of operations of:
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 
@@ -65,11 +64,6 @@ def measure(point, cfg):
     if "symbolic" not in METHODS:
         return [{"status": "unsupported", "message": "no symbolic method installed"}]
     S = METHODS["symbolic"]
-    # Simplification orders operands by node serial number, and the hash-consing table keeps nodes that
-    # compiled derivatives still hold (from earlier experiments in this process): forget them, so the sizes
-    # do not depend on what ran before.
-    S.clear_cache()
-    gc.collect()
     inst = PROBLEMS[point["family"]].make(size=point["size"], seed=cfg.seed)
     start = time.perf_counter()
     sizes, status, message = attempt(lambda: S.sizes(inst.fun, *inst.args))

@@ -19,6 +19,7 @@ and nothing else; constant folding and the other identities are
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import linecache
 import math
@@ -53,11 +54,17 @@ class Node:
         value: the number of a constant, the name of a variable, else None.
     """
 
-    __slots__ = ("op", "args", "value", "serial", "__weakref__")
+    __slots__ = ("op", "args", "value", "serial", "key", "__weakref__")
 
     def __init__(self, op: str, args: tuple, value):
         self.op, self.args, self.value = op, args, value
         self.serial = next(_serial)
+        # a digest of the structure alone: a canonical order for operands that does not
+        # depend on which nodes happened to be built first in this process
+        digest = hashlib.blake2b(f"{op}|{value!r}".encode(), digest_size=8)
+        for a in args:
+            digest.update(a.key)
+        self.key = digest.digest()
 
     @property
     def is_const(self) -> bool:
@@ -112,6 +119,16 @@ class Node:
 
     def __neg__(self):
         return neg(self)
+
+
+def order_key(node: Node) -> tuple:
+    """A canonical, readable order for operands: constants, then variables by name,
+    then compound expressions by their structure (never by creation order)."""
+    if node.op == "const":
+        return (0, "", node.key)
+    if node.op == "var":
+        return (1, str(node.value), node.key)
+    return (2, "", node.key)
 
 
 def _const_key(value: float) -> str:

@@ -97,7 +97,7 @@ class _Simplifier:
 
     def build_sum(self, terms: dict, constant: float) -> Node:
         plus, minus = [], []
-        for t in sorted(terms, key=lambda t: t.serial):
+        for t in sorted(terms, key=E.order_key):
             c = terms[t]
             if c == 0.0:
                 continue
@@ -153,7 +153,7 @@ class _Simplifier:
         if coefficient == 0.0:
             return const(0.0)
         num, den = [], []
-        for base in sorted(factors, key=lambda b: b.serial):
+        for base in sorted(factors, key=E.order_key):
             for e in factors[base]:
                 if e > 0:
                     num.append(E.power(base, e))
