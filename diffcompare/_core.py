@@ -214,6 +214,16 @@ class EngineValue:
 
     __hash__ = object.__hash__  # engines keep values in id-keyed tables
 
+    # Turning an engine value into a plain array would silently drop its derivative
+    # (numpy.asarray, jax.numpy.asarray, jnp_array.at[i].add(value), ...): refuse instead.
+    def __array__(self, dtype=None, copy=None):
+        raise UnsupportedOperationError(
+            "conversion to a NumPy/JAX array",
+            self._trace.engine,
+            "the derivative would be lost; write the function with diffcompare.numpy (dnp) instead of "
+            "numpy or jax.numpy, and use dnp.index_add(x, i, y) for x.at[i].add(y) on a plain array",
+        )
+
     def __bool__(self):
         return bool(concrete(self))
 

@@ -108,3 +108,17 @@ def test_hessian_of_a_log_energy(method):
     x = jnp.array([0.6, 1.3, 0.9])
     rtol = 1e-5 if method == "finite_diff" else 1e-10
     assert_close(METHODS[method].hessian(log_energy)(x), jax_ref.hessian(log_energy)(x), rtol, method)
+
+
+@pytest.mark.parametrize("method", [m for m in methods() if m != "finite_diff"])
+def test_mixing_in_plain_jax_numpy_is_refused_not_silently_wrong(method):
+    # jnp_array.at[i].add(engine value) would turn the value into a constant and drop its derivative
+    def f(x):
+        return jnp.zeros(3).at[0].add(x[1]).sum() + dnp.sum(x)
+
+    from diffcompare.errors import UnsupportedOperationError
+
+    with pytest.raises(UnsupportedOperationError, match="dnp.index_add"):
+        METHODS[method].grad(f)(jnp.ones(3))
+    fixed = METHODS[method].grad(lambda x: dnp.sum(dnp.index_add(dnp.zeros(3), 0, x[1])) + dnp.sum(x))
+    np.testing.assert_allclose(fixed(jnp.ones(3)), [1.0, 2.0, 1.0])
