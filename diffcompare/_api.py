@@ -197,3 +197,13 @@ def wraps(f: Callable, kind: str):
         return g
 
     return decorate
+
+
+def gradient_of(f: Callable, value_and_grad_fn: Callable, kind: str) -> Callable:
+    """``grad`` from a method's ``value_and_grad``: the same call, keeping only the gradient."""
+
+    @wraps(f, kind)
+    def wrapped(*args):
+        return value_and_grad_fn(*args)[1]
+
+    return wrapped

@@ -467,13 +467,7 @@ def grad(f: Callable, argnums=0, **options) -> Callable:
         >>> grad(lambda x: dnp.sum(x ** 2), scheme="central4")(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    vg = value_and_grad(f, argnums, **options)
-
-    @_api.wraps(f, "finite_diff.grad")
-    def wrapped(*args):
-        return vg(*args)[1]
-
-    return wrapped
+    return _api.gradient_of(f, value_and_grad(f, argnums, **options), "finite_diff.grad")
 
 
 def jacobian(

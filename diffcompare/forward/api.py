@@ -280,13 +280,7 @@ def grad(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    vg = value_and_grad(f, argnums, mode=mode)
-
-    @_api.wraps(f, "forward.grad")
-    def wrapped(*args):
-        return vg(*args)[1]
-
-    return wrapped
+    return _api.gradient_of(f, value_and_grad(f, argnums, mode=mode), "forward.grad")
 
 
 def hessian(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:

@@ -257,13 +257,7 @@ def grad(f: Callable, argnums=0, **options) -> Callable:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    vg = value_and_grad(f, argnums, **options)
-
-    @_api.wraps(f, "symbolic.grad")
-    def wrapped(*args):
-        return vg(*args)[1]
-
-    return wrapped
+    return _api.gradient_of(f, value_and_grad(f, argnums, **options), "symbolic.grad")
 
 
 def _outputs(traced: Traced, results):
