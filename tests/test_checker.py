@@ -251,7 +251,7 @@ def test_report_is_plain_data(mixed_report):
     assert len(records) == len(mixed_report.rows)
     assert json.loads(json.dumps(records, allow_nan=False)) == records
     assert set(records[0]) == {"method", "quantity", "max_abs_error", "relative_error", "tolerance",
-                               "seconds", "status", "message"}
+                               "seconds", "status", "message", "first_call_seconds"}
     assert {r["status"] for r in records} == {"reference", "pass", "fail"}
 
 
@@ -364,3 +364,25 @@ def test_method_tolerance_uses_a_modules_tolerance_function(monkeypatch):
     assert method_tolerance("custom", "float64") == 1e-2
     assert method_tolerance("custom", "float64", {"fine": True}) == 1e-3
     assert np.isclose(method_tolerance("finite_diff", "float32"), SCHEME_TOLERANCE["central"]["float32"])
+
+
+def test_time_column_is_warm_and_first_call_is_kept_apart():
+    """Students read cost from the time column: compilation (the first call) must not count."""
+    import time as _time
+
+    from diffcompare import checker
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        if len(calls) == 1:
+            _time.sleep(0.3)  # stands for tracing and compilation
+        return jnp.ones(3)
+
+    out, seconds = checker._timed(compute)
+    assert len(calls) >= 2
+    assert seconds.first >= 0.3 > float(seconds)
+    row = checker._row("forward", "gradient", 1e-10, seconds, [0.0], [0.0])
+    assert row.first_call_seconds >= 0.3 > row.seconds
+    assert "1st call" in str(checker.CheckReport([row]))
