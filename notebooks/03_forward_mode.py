@@ -136,22 +136,35 @@ print("passes:", counts.passes, "  equal to jax.jacfwd:", bool(jnp.allclose(J, j
 # %% [markdown]
 # A gradient of $f:\mathbb R^n\to\mathbb R$ needs all $n$ columns: $n$ passes, each as
 # expensive as $f$ itself. With $W$ operations in $f$ and $n \approx W$ inputs that is
-# $O(W^2)$ work. Below, Rosenbrock is 11 array operations on arrays of length $n$: the
-# engine evaluates $11n$ primitives, each on $n$ numbers, so the arithmetic grows like $n^2$
-# (reverse mode, notebook 04, needs one pass: $O(W)$).
+# $O(W^2)$ work. Below, Rosenbrock is 11 array operations on arrays of length $n$, so its
+# work $W$ (the numbers one evaluation computes, counted from the recorded program) grows
+# like $n$. Forward mode makes $n$ passes of $W$ numbers each (plus as many tangent numbers):
+# the **elements computed** grow like $n \cdot W \propto n^2$, while the count of
+# primitive calls grows only like $11n$ (each call works on a whole array, which hides the
+# square). Reverse mode (notebook 04) needs one pass: $O(W)$.
 
 # %%
 def rosenbrock(x):
     return dnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
 
-print(f"{'n':>5} {'passes':>7} {'primitive evaluations':>22} {'per pass':>9}")
-for n in [2, 4, 8] + ([] if SMALL else [16, 64]):
+from diffcompare import reverse as rev
+
+print(f"{'n':>5} {'passes':>7} {'primitive calls':>16} {'W (numbers/pass)':>17} {'elements: passes·W':>19}"
+      f" {'/ n²':>6}")
+ns, elements = [], []
+for n in [4, 8, 16, 32] + ([] if SMALL else [64, 128]):
     x = jnp.linspace(-1.0, 1.5, n)
     with fwd.counting() as c:
         gr = fwd.grad(rosenbrock, mode="passes")(x)
     assert jnp.allclose(gr, jax.grad(rosenbrock)(x))
-    print(f"{n:5d} {c.passes:7d} {c.primitives:22d} {c.primitives // c.passes:9d}")
+    W = rev.tape_stats(rosenbrock, x).bytes // x.dtype.itemsize  # numbers one evaluation of f computes
+    ns.append(n)
+    elements.append(c.passes * W)
+    print(f"{n:5d} {c.passes:7d} {c.primitives:16d} {W:17d} {c.passes * W:19d} {c.passes * W / n**2:6.1f}")
+slope = np.polyfit(np.log(ns), np.log(elements), 1)[0]
+print(f"elements computed grow like n^{slope:.2f}  (primitive calls like n^1)")
+assert 1.8 < slope < 2.2  # the text: O(W²) = O(n²) numbers for the whole gradient
 
 # %% [markdown]
 # ## Vector mode

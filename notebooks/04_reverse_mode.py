@@ -20,6 +20,8 @@ diffcompare.enable_x64()  # float64: accuracy is the subject
 SMALL = os.environ.get("DIFFCOMPARE_NOTEBOOK_SIZE", "full") == "small"  # the tests run a small version
 
 # %%
+import time
+
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -59,9 +61,110 @@ print("adjoint of x:", float(graph.adjoints[0]), "  formula:", formula, "  jax.g
 assert np.isclose(float(graph.adjoints[0]), formula, rtol=1e-12)
 
 # %% [markdown]
-# **Caching intermediate results.** Written without the shared $g$ (as the formula reads),
-# the program computes $x^2$ and $e^{x^2}$ twice and its tape is larger; sharing trades
-# the recomputation for memory that holds $g$ (time against space):
+# Each edge carries its **local partial derivative** $\partial\,\text{child}/\partial\,\text{parent}$
+# (course 004, step 2): $2x = 3$ on the edges into `power`, $e^{u}$ into `exp`, 1 into `add`.
+# The backward sweep multiplies them along the edges and adds where paths meet.
+#
+# ## Backpropagation is dynamic programming
+#
+# $f'(x)$ is the sum, over every path from $x$ to the output, of the product of the local
+# partials along the path (the chain rule on a DAG). Enumerating the paths costs as many
+# products as there are paths, and paths multiply at every fan-out. The backward sweep
+# computes each node's adjoint **once** from its children's adjoints and reuses it for every
+# path through the node: a table of subproblems, filled in topological order. On a chain of
+# $k$ steps $x \leftarrow \sin x + \cos x$ (two paths per step) there are $2^k$ paths but
+# only $4k$ edges:
+
+# %%
+def diamonds(x, k):
+    for _ in range(k):
+        x = dnp.sin(x) + dnp.cos(x)
+    return x
+
+
+def paths_sum(g, node, memo=None):
+    """Σ over paths node → output of Π local partials, by enumerating every path (no reuse)."""
+    partials = rev.graph.local_partials(g)
+    children = {}
+    for a, b in partials:
+        children.setdefault(a, []).append(b)
+    count = [0]
+
+    def walk(i):
+        if i == g.outputs[0].index:
+            return 1.0
+        total = 0.0
+        for c in children.get(i, []):
+            count[0] += 1  # one multiplication per edge visited along a path
+            total += partials[(i, c)] * walk(c)
+        return total
+
+    return walk(node), count[0]
+
+
+print(f"{'k':>3s} {'paths':>7s} {'products (paths)':>17s} {'edges swept':>12s}  same value")
+for k in [2, 4, 8] + ([] if SMALL else [12]):
+    gk = rev.graph.record(lambda x, k=k: diamonds(x, k), 0.3)
+    by_paths, products = paths_sum(gk, 0)
+    edges = len(gk.edges())
+    same = np.isclose(by_paths, float(gk.adjoints[0]), rtol=1e-12)
+    print(f"{k:3d} {2**k:7d} {products:17d} {edges:12d}  {same}")
+    assert same and products > edges  # the same number, with far fewer products by reuse
+
+# %% [markdown]
+# **Caching intermediate results: time against memory** (course 003). The backward sweep
+# needs the forward pass's intermediates. Reverse mode *caches* them all (memory grows with
+# the program: $O(W)$), or it keeps only a segment's inputs and *recomputes* the rest when
+# the sweep reaches it (`rev.checkpoint`): less memory, one more evaluation of the segment.
+# On Example 1 with $x$ a vector of $10^6$ entries ($10^5$ in the quick version),
+# checkpointing the shared $g$ keeps about a third less on the tape and evaluates $g$ twice
+# (counted). The time column is the price of that second evaluation: three more elementwise
+# operations on top of the dozen of the forward and backward passes, so expect tens of
+# percent, not a factor (best of 5 calls; on a busy machine the difference can vanish in
+# the noise, which is why the cell checks the counts, not the clock).
+
+# %%
+calls = {"n": 0}
+
+
+def g_segment(x):
+    calls["n"] += 1
+    u = x**2
+    return u + dnp.exp(u)
+
+
+g_checkpointed = rev.checkpoint(g_segment)
+
+
+def example1_vec(x, segment):
+    g = segment(x)
+    return dnp.sum(dnp.sqrt(g) + dnp.cos(g))
+
+
+xs = jnp.linspace(-1.0, 1.0, 100_000 if SMALL else 1_000_000)
+rows = []
+for name, segment in [("cache everything", g_segment), ("recompute g (checkpoint)", g_checkpointed)]:
+    grad_fn = rev.grad(lambda x, segment=segment: example1_vec(x, segment))
+    calls["n"] = 0
+    grad_x = jax.block_until_ready(grad_fn(xs))  # also the warm-up
+    evaluations = calls["n"]
+    kept = rev.tape_stats(lambda x, segment=segment: example1_vec(x, segment), xs).bytes
+    best = np.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        jax.block_until_ready(grad_fn(xs))
+        best = min(best, time.perf_counter() - t0)
+    rows.append((name, kept, evaluations, best, grad_x))
+for name, kept, evaluations, seconds, _ in rows:
+    print(f"{name:26s} tape keeps {kept / 2**20:6.2f} MiB   g evaluated {evaluations}×   "
+          f"gradient {seconds * 1e3:6.1f} ms")
+(_, kept_all, ev_all, _, g_all), (_, kept_ck, ev_ck, _, g_ck) = rows
+assert kept_ck < kept_all and ev_ck == ev_all + 1  # less memory, one more evaluation of the segment
+assert jnp.allclose(g_all, g_ck, rtol=1e-12)  # and the same gradient
+
+# %% [markdown]
+# Writing the formula *without* the shared $g$, as the course's text reads, is the opposite
+# choice inside the forward pass itself: $x^2$ and $e^{x^2}$ computed twice, and a larger tape.
 
 # %%
 def example1_unshared(x):
@@ -272,18 +375,49 @@ print(stats, "| operations recorded:", stats.by_op)
 # %% [markdown]
 # ## Static and traced (dynamic) graphs
 #
-# The graph is recorded while the program runs, so Python control flow simply happens:
-# a loop whose trip count depends on $x$ gives a different graph for a different $x$.
-# (A static graph, built before seeing data, cannot do that; symbolic tracing refuses it
-# with a `ConcretizationError`.)
+# A **static** graph is built once, before any data is seen, and then run for every input.
+# JAX's `jax.make_jaxpr` shows one: the program `jax.jit` compiles for Example 1 is the same
+# list of operations whatever $x$ is (only shapes and dtypes were known when it was built):
+
+# %%
+static = jax.make_jaxpr(example1)(1.5)
+print(static)
+assert str(jax.make_jaxpr(example1)(-7.0)) == str(static)  # the same program for another x
+
+# %% [markdown]
+# The engine's graph is **traced**: recorded while the program runs, so Python control flow
+# simply happens, and a loop whose trip count depends on $x$ gives a different graph for a
+# different $x$. `branchy` halves $x$ until it is inside the unit ball, then branches on the
+# sign of its sum:
 
 # %%
 from diffcompare.problems._zoo import branchy
 
+sizes = []
 for xv in [jnp.asarray([0.3, 0.2]), jnp.asarray([3.0, 2.0]), jnp.asarray([-5.0, 1.0])]:
     st = rev.tape_stats(branchy, xv)
+    sizes.append(st.nodes)
     print(f"x = {xv.tolist()}: {st.nodes:2d} recorded operations, gradient {rev.grad(branchy)(xv).tolist()}"
           f" (jax: {jax.grad(branchy)(xv).tolist()})")
+assert len(set(sizes)) == 3  # three inputs, three different graphs
+
+# %% [markdown]
+# A static graph cannot follow that: it would have to decide the loop's trip count without
+# knowing $x$. JAX's static tracing and the symbolic engine (which builds its expression
+# before seeing values) both refuse, each with a concretization error:
+
+# %%
+from diffcompare import symbolic
+from diffcompare.errors import ConcretizationError
+
+try:
+    jax.make_jaxpr(branchy)(jnp.asarray([3.0, 2.0]))
+except jax.errors.ConcretizationTypeError as err:
+    print("jax.make_jaxpr:", type(err).__name__, "-", str(err).splitlines()[0][:110])
+try:
+    symbolic.grad(branchy)(jnp.asarray([3.0, 2.0]))
+except ConcretizationError as err:
+    print("symbolic.grad :", type(err).__name__, "-", str(err).splitlines()[0][:110])
 
 # %% [markdown]
 # ## Training an MLP on the digits

@@ -25,7 +25,9 @@ from ._common import attempt, compiled, fit_slope, seconds
 NAME = "jacobian_shape"
 TITLE = "Forward against reverse mode as n/m sweeps across 1"
 SUMMARY = "time of a full Jacobian of f: Rⁿ → Rᵐ (n·m fixed) by forward and reverse mode as n/m sweeps across 1"
-HIDDEN = 64
+#: hidden units: enough work per pass that the passes, not the fixed cost of a call, decide the time
+#: (at 64 units a whole Jacobian took ~0.1 ms and the tall/wide ordering drowned in call overhead)
+HIDDEN = {"tiny": 64, "quick": 1024, "full": 1024}
 
 
 def shapes(cfg):
@@ -48,10 +50,10 @@ def points(cfg):
             if mod in METHODS]
 
 
-def make(n, m, seed, dtype):
+def make(n, m, seed, dtype, hidden=HIDDEN["quick"]):
     rng = np.random.default_rng(seed)
-    W1 = jnp.asarray(rng.normal(size=(HIDDEN, n)) / np.sqrt(n), dtype)
-    W2 = jnp.asarray(rng.normal(size=(m, HIDDEN)) / np.sqrt(HIDDEN), dtype)
+    W1 = jnp.asarray(rng.normal(size=(hidden, n)) / np.sqrt(n), dtype)
+    W2 = jnp.asarray(rng.normal(size=(m, hidden)) / np.sqrt(hidden), dtype)
     x = jnp.asarray(rng.normal(size=n), dtype)
 
     def f(x):
@@ -63,7 +65,7 @@ def make(n, m, seed, dtype):
 def measure(point, cfg):
     n, m = point["n"], point["m"]
     module, kind, options = CONTENDERS[point["method"]]
-    f, x = make(n, m, cfg.seed, cfg.dtype)
+    f, x = make(n, m, cfg.seed, cfg.dtype, HIDDEN[cfg.scale])
     repeat = cfg.pick(2, 5, 7)
     t_f = seconds(jax.jit(f), x, repeat=repeat)
     jac = getattr(METHODS[module], kind)(f, **options)

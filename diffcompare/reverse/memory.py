@@ -36,7 +36,15 @@ class TapeStats:
     by_op: dict
 
     def __str__(self) -> str:
-        return f"{self.nodes} nodes, {self.bytes / 2**20:.2f} MiB saved"
+        return f"{self.nodes} nodes, {_readable_bytes(self.bytes)} kept for the backward sweep"
+
+
+def _readable_bytes(n: int) -> str:
+    """``n`` bytes in the unit that shows it (never "0.00 MiB" for a small tape)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} bytes"
 
 
 def stats(trace: ReverseTrace) -> TapeStats:
