@@ -111,6 +111,28 @@ for direction in np.random.default_rng(0).normal(size=(3, 3)):
     assert np.isclose(tangent_out, grad_h @ direction, rtol=1e-12)
 
 # %% [markdown]
+# The gradient **depends on the inner product** (course 000). The differential is the same
+# linear map whatever inner product we choose, but its representative changes: under
+# $\langle u, v\rangle_M = u^\top M v$ with $M$ symmetric positive definite, the vector
+# $g_M$ with $d_xf\cdot\delta x = \langle g_M, \delta x\rangle_M$ for every $\delta x$ is
+# $g_M = M^{-1}\nabla f$. We compute the differential from forward passes (one per basis
+# direction), solve for the representative, and check both definitions:
+
+# %%
+M = jnp.asarray([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])  # an SPD metric
+differential = jnp.stack([fwd.jvp(h, (xh,), (e,))[1] for e in jnp.eye(3)])  # d f · e_j, j = 1..3
+g_euclid = differential  # the Euclidean representative: the ordinary gradient
+g_M = jnp.linalg.solve(M, differential)  # the representative under <., .>_M
+print("Euclidean gradient  ∇f     =", np.round(np.asarray(g_euclid), 6))
+print("under M:  g_M = M⁻¹ ∇f     =", np.round(np.asarray(g_M), 6))
+for direction in np.random.default_rng(1).normal(size=(2, 3)):
+    lhs = float(fwd.jvp(h, (xh,), (jnp.asarray(direction),))[1])
+    print(f"d f · δx = {lhs:+.10f}   <∇f, δx> = {float(g_euclid @ direction):+.10f}"
+          f"   <g_M, δx>_M = {float(g_M @ M @ direction):+.10f}")
+    assert np.isclose(lhs, g_M @ M @ direction, rtol=1e-12)
+assert not np.allclose(g_M, g_euclid)  # a different vector represents the same differential
+
+# %% [markdown]
 # ## One pass per Jacobian column
 #
 # A pass with tangent $e_j$ gives column $j$ of the Jacobian, $J e_j$. For

@@ -280,6 +280,95 @@ rows = jnp.stack([pullback(e)[0] for e in jnp.eye(2)])
 print("Jacobian from 2 VJPs (rows):\n", rows, "\njax.jacrev:\n", jax.jacrev(F)(xv))
 
 # %% [markdown]
+# ## The chain rule composes adjoints
+#
+# For $F = f_3 \circ f_2 \circ f_1$ the chain rule $J_F = J_3 J_2 J_1$ transposes to
+# $J_F^\top = J_1^\top J_2^\top J_3^\top$: the adjoint of a composition is the composition of
+# the adjoints, **in reverse order** (course 000). So a VJP of the whole is the layers' VJPs
+# applied one after another, from the last layer back to the first:
+
+# %%
+def f1(v):
+    return dnp.tanh(v)
+
+
+def f2(v):
+    return dnp.stack([v[0] * v[1], v[1] + v[2], dnp.exp(v[2]), v[0] - v[2]])
+
+
+def f3(v):
+    return dnp.stack([dnp.sum(v**2), v[0] * v[3]])
+
+
+x1 = jnp.asarray([0.4, -0.7, 1.1])
+a1, pb1 = rev.vjp(f1, x1)
+a2, pb2 = rev.vjp(f2, a1)
+_, pb3 = rev.vjp(f3, a2)
+u = jnp.asarray([1.0, -2.0])
+layer_by_layer = pb1(pb2(pb3(u)[0])[0])[0]  # J1ᵀ (J2ᵀ (J3ᵀ u))
+_, pb_whole = rev.vjp(lambda v: f3(f2(f1(v))), x1)
+whole = pb_whole(u)[0]
+print("VJPs composed layer by layer:", np.asarray(layer_by_layer))
+print("VJP of the whole function   :", np.asarray(whole))
+assert jnp.allclose(layer_by_layer, whole, rtol=1e-13)
+
+# %% [markdown]
+# ## Row vectors, and caching from the left or from the right
+#
+# Reverse mode carries a **row vector** $u^\top$ from the output back through
+# $J_3 J_2 J_1$: $((u^\top J_3) J_2) J_1$, each step a vector–matrix product, caching the
+# partial products from the **left**. Forward mode carries a column vector from the input:
+# $J_3 (J_2 (J_1 v))$, caching from the **right**. For the full Jacobian of a chain, any
+# bracketing gives the same matrix, at very different costs: it is the matrix-chain problem,
+# and mixing the two directions (the course's "open question") can beat both. Counting
+# multiply-adds for $J_4 J_3 J_2 J_1$ with layer widths $n_0 \to n_1 \to \dots \to n_4$:
+
+# %%
+def product_cost(dims, i, j):
+    """Multiply-adds of the cheapest bracketing of J_j ... J_{i+1} (J_k is dims[k] × dims[k-1])."""
+    best = {}
+    for length in range(1, j - i + 1):
+        for a in range(i, j - length + 1):
+            b = a + length
+            if length == 1:
+                best[a, b] = (0, f"J{b}")
+                continue
+            options = []
+            for c in range(a + 1, b):
+                cost = best[a, c][0] + best[c, b][0] + dims[b] * dims[c] * dims[a]
+                options.append((cost, f"({best[c, b][1]} {best[a, c][1]})"))
+            best[a, b] = min(options)
+    return best[i, j]
+
+
+def one_direction(dims, from_left):
+    """Multiply-adds of multiplying the chain strictly from the left (reverse) or the right (forward)."""
+    cost, L = 0, len(dims) - 1
+    if from_left:  # (((J4 J3) J2) J1)
+        for k in range(L - 1, 0, -1):
+            cost += dims[L] * dims[k] * dims[k - 1]
+    else:  # (J4 (J3 (J2 J1)))
+        for k in range(2, L + 1):
+            cost += dims[k] * dims[k - 1] * dims[0]
+    return cost
+
+
+print(f"{'widths n0 → n4':28s} {'from the right':>15s} {'from the left':>14s} {'best bracketing':>16s}  plan")
+for dims in [(100, 100, 100, 100, 1), (1, 100, 100, 100, 100), (100, 1000, 10, 1000, 100), (10, 200, 200, 200, 10)]:
+    right, left = one_direction(dims, False), one_direction(dims, True)
+    best, plan = product_cost(dims, 0, len(dims) - 1)
+    print(f"{' → '.join(map(str, dims)):28s} {right:15,d} {left:14,d} {best:16,d}  {plan}")
+    assert best <= min(left, right)
+assert product_cost((100, 1000, 10, 1000, 100), 0, 4)[0] * 5 < min(one_direction((100, 1000, 10, 1000, 100), s)
+                                                               for s in (True, False))  # mixing wins big
+
+# %% [markdown]
+# A scalar loss ($n_4 = 1$) makes "from the left" optimal: that is why backpropagation wins
+# for training. One input ($n_0 = 1$) makes "from the right" optimal. For the hourglass
+# $100 \to 1000 \to 10 \to 1000 \to 100$ neither pure direction is best: bracketing the narrow
+# middle first is far cheaper, a mixed mode (notebook 07 and `diffcompare.accumulate` go further).
+
+# %% [markdown]
 # ## Reverse mode for an MLP with an ℓ2 loss, step by step
 #
 # Course: $\mathcal L = \tfrac12\|y - W_2\varphi(W_1x)\|^2$ as
