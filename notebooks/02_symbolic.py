@@ -40,9 +40,21 @@ def f(x, y):
 
 
 e = f(x, y)
-print("f      =", e)
-print("df/dx  =", S.diff(e, x))
-print("df/dy  =", S.diff(e, y))
+print("f      =", S.to_string(e.nodes[()]))  # a SymArray holds its expression(s) in .nodes
+print("df/dx  =", S.to_string(S.diff(e, x).nodes[()]))
+print("df/dy  =", S.to_string(S.diff(e, y).nodes[()]))
+
+# %% [markdown]
+# The graph itself: leaves on the left (variables blue, constants white), each operation a
+# box, the output orange. `x*y` is one node used by `sin`: a graph, not a tree.
+
+# %%
+import matplotlib.pyplot as plt
+
+from diffcompare.drawing import draw_expression
+
+draw_expression([e.nodes[()]], title="f(x, y) = 1 + x + exp(sin(x y))")
+plt.show()
 
 # %% [markdown]
 # The course's hand derivation: $\partial_x f = 1 + \exp(\sin(xy))\cos(xy)\,y$ and
@@ -55,7 +67,8 @@ by_hand = [1 + sympy.exp(sympy.sin(X * Y)) * sympy.cos(X * Y) * Y, sympy.exp(sym
 ours = [S.to_sympy(S.diff(e, v).nodes[()]) for v in (x, y)]  # a SymArray holds its expression(s) in .nodes
 for name, a, b in zip(["d/dx", "d/dy"], ours, by_hand):
     print(name, "ours - by hand simplifies to", sympy.simplify(a - b))
-print("grad at (0.7, -1.3):", S.grad(f, argnums=(0, 1))(0.7, -1.3), " jax:", jax.grad(f, argnums=(0, 1))(0.7, -1.3))
+print("grad at (0.7, -1.3):", [float(v) for v in S.grad(f, argnums=(0, 1))(0.7, -1.3)],
+      " jax:", [float(v) for v in jax.grad(f, argnums=(0, 1))(0.7, -1.3)])
 
 # %% [markdown]
 # The running example $\frac{\exp(x)}{x^2}$, whose derivative "looks a lot more complex":
@@ -85,23 +98,41 @@ for text in ["a + b", "a * b", "a / b", "a ** b", "exp(a)", "log(a)", "sin(a)", 
     print(f"{text:8s}  d/da = {partials[0]:28s} d/db = {partials[1]}")
 
 # %% [markdown]
+# One entry needs a word: $\partial(a^b)/\partial b = \log(a)\,a^b$ is printed with
+# `where([a == 0], 1, a)` inside the log. That guard is JAX's convention at $a = 0$ (where
+# $\log a$ is $-\infty$ but $0^b$ is flat in $b$): it makes the derivative 0 there instead of
+# NaN. For every $a \ne 0$ it *is* $\log(a)\,a^b$.
+
+# %% [markdown]
 # ## Expression swell: a tree against a shared graph
 #
 # Course Example 1: $f(x) = \sqrt{x^2 + e^{x^2}} + \cos(x^2 + e^{x^2})$. The
 # subexpression $g = x^2 + e^{x^2}$ appears twice. Written out as a tree it is stored and
-# differentiated twice; in a graph it is one node with two parents. The course's
-# "direct" derivative $2x\big(\frac{1}{2\sqrt g} - \sin g\big)(1 + e^{x^2})$ is a tree;
-# reverse accumulation on the graph reuses every intermediate.
+# differentiated twice; in a graph it is one node with two parents:
 
 # %%
 ex1 = S.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
 xv = S.var("x")
+draw_expression([ex1], title="Example 1: x**2 and g = x**2 + exp(x**2) are shared")
+plt.show()
+
+# %% [markdown]
+# **When does the derivative swell?** Example 1 is too shallow to show it. Its derivative as
+# a tree (the textbook tree walk, `naive`) has about twice as many nodes as $f$'s tree, and
+# reverse accumulation on the shared graph gives a derivative that is *smaller as a graph*
+# (it reuses $x^2$, $e^{x^2}$ and $g$) though, written out as a tree, a little larger (it
+# was built to be shared, not copied). Swell comes from **nesting**: the product rule
+# copies both factors, the chain rule copies the inner function under the outer
+# derivative, so each level of depth multiplies the copies. A derivative tree grows
+# exponentially with the depth of the formula; a derivative graph grows linearly.
+
+# %%
 naive = S.naive(ex1, xv)  # the textbook tree walk
 shared = S.reverse([ex1], [xv])[0]  # reverse accumulation on the shared graph
-for name, expr in [("f", ex1), ("df/dx, tree walk", naive), ("df/dx, shared graph", shared),
-                   ("df/dx, simplified", S.simplify(shared))]:
+print(f"{'':22s} {'as a tree':>9s} {'as a graph':>11s}")
+for name, expr in [("f", ex1), ("df/dx, tree walk", naive), ("df/dx, shared graph", shared)]:
     size = S.measure([expr])
-    print(f"{name:22s} tree size {size.tree:4d}   graph size (after sharing) {size.graph:3d}")
+    print(f"{name:22s} {size.tree:9d} {size.graph:11d}")
 print()
 print("the derivative written with its shared intermediates (CSE form):")
 print(S.cse_string([shared]))
@@ -113,8 +144,8 @@ print("\nvalue at x = 0.8:", float(S.evaluate([shared], {"x": x_val})[0]), " cou
 # %% [markdown]
 # Swell grows with depth. The logistic map $l_{k+1} = 4 l_k(1 - l_k)$ iterated $k$ times is
 # a small graph (each step reuses $l_k$ twice), but as a tree it doubles with each step;
-# the naive derivative tree grows faster still. Reverse accumulation on the graph stays
-# linear.
+# the naive derivative tree grows faster still (more than doubling each step). Reverse
+# accumulation on the graph stays linear (the same few nodes more per step).
 
 # %%
 from diffcompare.problems._zoo import logistic_map
@@ -128,10 +159,12 @@ for k in steps:
     naive_tree = sz["naive"].tree if sz["naive"] is not None else float("nan")
     rows.append((k, sz["function"].tree, sz["function"].graph, naive_tree, sz["reverse"].graph, sympy.count_ops(sym)))
     print(f"{k:3d} {rows[-1][1]:8d} {rows[-1][2]:8d} {naive_tree:11} {rows[-1][4]:14d} {rows[-1][5]:15d}")
+growth_tree = rows[-1][3] / rows[-2][3]
+growth_graph = rows[-1][4] - rows[-2][4]
+print(f"last step: the naive tree grew ×{growth_tree:.2f}, the reverse graph by +{growth_graph} nodes")
+assert growth_tree > 2 and all(b[4] - a[4] == growth_graph for a, b in zip(rows[1:], rows[2:]))
 
 # %%
-import matplotlib.pyplot as plt
-
 r = np.array(rows, dtype=float)
 plt.semilogy(r[:, 0], r[:, 1], "o-", label="f as a tree")
 plt.semilogy(r[:, 0], r[:, 3], "s-", label="derivative, naive tree")
@@ -148,11 +181,17 @@ plt.show()
 #
 # `simplify` folds constants and identities ($0\cdot a$, $1\cdot a$, $a - a$, ...) without
 # changing values; `cse` writes a graph as straight-line code, one temporary per shared
-# node: this is what a compiler (or a human) would want to evaluate.
+# node: this is what a compiler (or a human) would want to evaluate. On the logistic map's
+# derivative simplification has little to do (reverse accumulation built no $0\cdot a$ or
+# $1\cdot a$; it only regroups products, which shortens the longest chain): the size
+# lives in the sharing, and CSE shows it as a short program.
 
 # %%
 d4 = S.reverse([S.trace(lambda x: logistic_map(x, 3), 0.3).out_nodes[0][()]], [S.var("x")])[0]
-print("before:", S.measure([d4]), "\nafter :", S.measure([S.simplify(d4)]))
+print(f"{'':10s} {'tree':>5s} {'graph':>6s} {'depth':>6s}")
+for name, expr in [("before", d4), ("simplified", S.simplify(d4))]:
+    size = S.measure([expr])
+    print(f"{name:10s} {size.tree:5d} {size.graph:6d} {size.depth:6d}")
 print(S.cse_string([S.simplify(d4)]))
 
 # %% [markdown]

@@ -71,3 +71,23 @@ def test_figure_fits_a_notebook():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_expression_graph_draws_shared_nodes_once():
+    from diffcompare import drawing
+    from diffcompare import symbolic as S
+
+    ex1 = S.parse("sqrt(x**2 + exp(x**2)) + cos(x**2 + exp(x**2))")
+    nodes = drawing.expression_nodes([ex1])
+    assert len(nodes) == len({id(n) for n in nodes})
+    squares = [n for n in nodes if n.op == "power"]
+    assert len(squares) == 1  # x**2 is one node with several users, drawn once
+    pos, routes = drawing.layered_layout([id(n) for n in nodes],
+                                         [(id(a), id(n)) for n in nodes for a in dict.fromkeys(n.args)])
+    slots = set(pos.values())
+    assert all(point not in slots for via in routes.values() for point in via)
+    fig = drawing.draw_expression([ex1], title="Example 1")
+    assert fig.get_size_inches()[0] <= 9.0
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _api
+from .. import _api, drawing
 from .._core import concrete
 from .tape import Node, ReverseTrace, _pull, backward, toposort
 
@@ -121,107 +121,38 @@ def local_partials(graph: Graph) -> dict[tuple[int, int], float]:
     return partials
 
 
-def layout(graph: Graph, sweeps: int = 4) -> tuple[dict[int, tuple[float, float]], dict]:
-    """Layered (Sugiyama-style) positions: one column per depth, edges routed between boxes.
-
-    An edge that spans several columns gets a waypoint in every column it
-    crosses; waypoints take a slot like a box, so no edge runs through a box.
-    Each column is ordered by the mean height of its neighbours (a few
-    sweeps left to right and back), which keeps crossings few.
-
-    Returns:
-        ``(pos, routes)``: node index -> (column, row) and edge -> list of
-        waypoints ``(column, row)`` from parent to child (excluding the ends).
-    """
-    depth = graph.depth()
-    layers: dict[int, list] = {}
-    for n in graph.nodes:
-        layers.setdefault(depth[n.index], []).append(("node", n.index))
-    chains = {}
-    for a, b in graph.edges():
-        chain = []
-        for d in range(depth[a] + 1, depth[b]):
-            slot = ("via", a, b, d)
-            layers[d].append(slot)
-            chain.append(slot)
-        chains[(a, b)] = [("node", a)] + chain + [("node", b)]
-    neighbours: dict = {}
-    for chain in chains.values():
-        for u, v in zip(chain, chain[1:]):
-            neighbours.setdefault(v, []).append(u)
-            neighbours.setdefault(u, []).append(v)
-    row = {slot: float(i) for d in layers for i, slot in enumerate(layers[d])}
-    for sweep in range(sweeps):
-        order = sorted(layers) if sweep % 2 == 0 else sorted(layers, reverse=True)
-        for d in order:
-            layers[d].sort(key=lambda s: (np.mean([row[u] for u in neighbours.get(s, [])] or [row[s]]), row[s]))
-            for i, s in enumerate(layers[d]):
-                row[s] = i - (len(layers[d]) - 1) / 2
-    pos = {slot[1]: (float(d), row[slot]) for d in layers for slot in layers[d] if slot[0] == "node"}
-    routes = {edge: [(float(s[3]), row[s]) for s in chain[1:-1]] for edge, chain in chains.items()}
-    return pos, routes
+def layout(graph: Graph, sweeps: int = 4):
+    """Layered positions for the graph's nodes (see :func:`diffcompare.drawing.layered_layout`)."""
+    return drawing.layered_layout([n.index for n in graph.nodes], graph.edges(), sweeps=sweeps)
 
 
 def draw(graph_or_f, *args, argnums=0, ax=None, max_nodes: int = 80, title: str | None = None,
          partials: bool = True, width: float = 9.0):
     """Draw a recorded :class:`Graph` (or record ``f(*args)`` first) with matplotlib.
 
+    Each box says ``#index op``, the shape, the value ``v`` and the adjoint
+    ``ā`` of the sweep; each edge its local partial derivative (scalar graphs).
+
     Arguments:
-        partials: write each edge's local partial derivative on it (scalar graphs).
+        partials: write each edge's local partial derivative on it.
         width: the figure's width in inches at most (a notebook's width is about 9).
 
     Returns:
         The matplotlib ``Figure``. Graphs above ``max_nodes`` nodes are refused
         with a message (use ``Graph.table()`` or a smaller input instead).
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyBboxPatch
-
     graph = graph_or_f if isinstance(graph_or_f, Graph) else record(graph_or_f, *args, argnums=argnums)
     if len(graph.nodes) > max_nodes:
         raise ValueError(f"draw: the graph has {len(graph.nodes)} nodes (max_nodes={max_nodes}); "
                          "print graph.table() instead or record a smaller function")
-    pos, routes = layout(graph)
-    n_cols = 1 + int(max(x for x, _ in pos.values()))
-    rows = [y for _, y in pos.values()] + [y for r in routes.values() for _, y in r]
-    height_rows = max(rows) - min(rows) + 1
-    dx, dy, bw, bh = 3.0, 1.7, 2.0, 1.25  # column and row pitch, box width and height (data units)
-    fig_w = min(width, 1.9 * n_cols + 0.5)
-    fig_h = min(1.4 * width, max(2.5, fig_w * (height_rows * dy) / (n_cols * dx) + 0.8))
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(fig_w, fig_h))
-    else:
-        fig = ax.figure
-    font = max(5.5, min(8.0, 8.0 * fig_w / (1.9 * n_cols + 0.5) * 1.4))
-    xy = {i: (x * dx, y * dy) for i, (x, y) in pos.items()}
-    labels = local_partials(graph) if partials else {}
-    for (a, b), via in routes.items():
-        (x0, y0), (x1, y1) = xy[a], xy[b]
-        pts = [(x0 + bw / 2, y0)] + [(x * dx, y * dy) for x, y in via] + [(x1 - bw / 2, y1)]
-        xs, ys = zip(*pts)
-        ax.plot(xs[:-1], ys[:-1], color="0.45", lw=1)
-        ax.annotate("", xy=pts[-1], xytext=pts[-2], arrowprops=dict(arrowstyle="->", color="0.45", lw=1))
-        if (a, b) in labels:
-            (ux, uy), (vx, vy) = pts[-2], pts[-1]
-            ax.text(0.55 * ux + 0.45 * vx, 0.55 * uy + 0.45 * vy, f"{labels[(a, b)]:.3g}", fontsize=font - 1,
-                    color="#a03000", ha="center", va="center",
-                    bbox=dict(boxstyle="round,pad=0.1", facecolor="white", edgecolor="none", alpha=0.85))
     outputs = {o.index for o in graph.outputs}
+    boxes = []
     for n in graph.nodes:
-        x, y = xy[n.index]
         colour = "#d8e8f8" if n.op == "input" else ("#f8e0c8" if n.index in outputs else "#eeeeee")
-        ax.add_patch(FancyBboxPatch((x - bw / 2, y - bh / 2), bw, bh, boxstyle="round,pad=0.05",
-                                    facecolor=colour, edgecolor="0.3", zorder=3))
         shape = "scalar" if n.shape == () else "×".join(map(str, n.shape))
         text = (f"#{n.index} {_label(n, graph.trace)}\n{shape}\nv = {_fmt(n.value, 2)}\n"
                 f"ā = {_fmt(graph.adjoints.get(n.index), 2)}")
-        ax.text(x, y, text, ha="center", va="center", fontsize=font, family="monospace", zorder=4)
-    xs = [p[0] for p in xy.values()]
-    ys = [p[1] for p in xy.values()] + [y * dy for r in routes.values() for _, y in r]
-    ax.set_xlim(min(xs) - bw / 2 - 0.2, max(xs) + bw / 2 + 0.2)
-    ax.set_ylim(min(ys) - bh / 2 - 0.2, max(ys) + bh / 2 + 0.2)
-    ax.set_axis_off()
+        boxes.append((n.index, text, colour))
+    labels = {edge: f"{value:.3g}" for edge, value in local_partials(graph).items()} if partials else {}
     default = "recorded graph: value v, adjoint ā" + (", local partial on each edge" if labels else "")
-    ax.set_title(title or default, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return drawing.draw_dag(boxes, graph.edges(), labels, ax=ax, title=title or default, width=width)
