@@ -233,3 +233,40 @@ print("jax.grad                        :", [float(v) for v in jax.grad(f, argnum
 report = diffcompare.check(f, 0.7, -1.3, argnums=(0, 1), methods=["symbolic"])
 print(report)
 assert report.passed
+
+# %% [markdown]
+# ## Where symbolic differentiation stops: control flow that depends on values
+#
+# A symbolic engine builds the formula *before* it sees numbers, so it cannot decide a
+# Python `if` or `while` whose condition depends on $x$ (course 002). It says so with a
+# `ConcretizationError` naming the line, and suggests `dnp.where`, which it can express as
+# a piecewise node. Finite differences, forward and reverse mode run such code, since they
+# see the values:
+
+# %%
+from diffcompare import reverse
+from diffcompare.errors import ConcretizationError
+
+
+def clipped_square(x):
+    if x > 1.0:  # a branch on the value of x
+        return 2.0 * x - 1.0
+    return x * x
+
+
+try:
+    S.grad(clipped_square)(0.5)
+except ConcretizationError as err:
+    print("symbolic:", str(err).splitlines()[0])
+print("reverse mode at 0.5 and 3.0:", float(reverse.grad(clipped_square)(0.5)), float(reverse.grad(clipped_square)(3.0)))
+
+
+def clipped_square_where(x):  # the same function without a Python branch
+    return dnp.where(x > 1.0, 2.0 * x - 1.0, x * x)
+
+
+try:
+    print("symbolic with dnp.where at 0.5 and 3.0:", float(S.grad(clipped_square_where)(0.5)),
+          float(S.grad(clipped_square_where)(3.0)))
+except diffcompare.errors.DiffCompareError as err:  # an engine without piecewise nodes says so
+    print("symbolic with dnp.where:", type(err).__name__, str(err).splitlines()[0])
