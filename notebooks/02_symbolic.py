@@ -258,7 +258,7 @@ try:
     S.grad(clipped_square)(0.5)
 except ConcretizationError as err:
     print("symbolic:", str(err).splitlines()[0])
-print("reverse mode at 0.5 and 3.0:", float(reverse.grad(clipped_square)(0.5)), float(reverse.grad(clipped_square)(3.0)))
+print("reverse mode at 0.5 and 3.0:", [float(reverse.grad(clipped_square)(v)) for v in (0.5, 3.0)])
 
 
 def clipped_square_where(x):  # the same function without a Python branch
