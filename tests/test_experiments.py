@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from diffcompare.experiments import REGISTRY, Config, get, run_all, run_experiment
+from diffcompare.experiments import files as F
 from diffcompare.experiments import runner as R
 from diffcompare.experiments.report import write_index
 
@@ -217,7 +218,7 @@ def test_atomic_write_leaves_no_temp_file_on_failure(tmp_path, monkeypatch):
     def broken(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(R.os, "replace", broken)
+    monkeypatch.setattr(F.os, "replace", broken)
     with pytest.raises(OSError):
         R.atomic_write(target, "new\n")
     assert target.read_text() == "old\n"
