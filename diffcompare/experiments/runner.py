@@ -96,9 +96,28 @@ def check_config(cfg: Config) -> Config:
         raise InvalidOptionError(f"unknown dtype {cfg.dtype!r}; choose float64 or float32")
     if cfg.device not in ("cpu", "gpu"):
         raise InvalidOptionError(f"unknown device {cfg.device!r}; choose cpu or gpu")
+    if not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise InvalidOptionError(f"seed {cfg.seed!r}: give a non-negative integer")
     if cfg.device == "gpu" and not gpu_available():
         raise InvalidOptionError("--device gpu: JAX sees no GPU here (install the gpu extra, or use --device cpu)")
     return cfg
+
+
+def check_out(out: Path) -> Path:
+    """Create the results directory ``out`` and make sure a file can be written there; a one-line
+    :class:`InvalidOptionError` when not (an existing file, a read-only folder, ``/proc``)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InvalidOptionError(f"--out {out}: a file is there, not a folder; choose a folder for the results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / ".write-test", b"")
+        (out / ".write-test").unlink()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise InvalidOptionError(f"--out {out}: cannot write results there ({reason}); "
+                                 f"choose a folder you can write to") from None
+    return out
 
 
 def gpu_available() -> bool:
@@ -356,6 +375,7 @@ def is_complete(outdir: Path) -> bool:
 def run_all(modules: Iterable[ModuleType], cfg: Config, command: str | None = None) -> list[dict]:
     """Run experiments one after the other, then write ``cfg.out/README.md``."""
     cfg = check_config(cfg)
+    check_out(cfg.out)
     metas = []
     with Progress(cfg.progress) as progress:
         for module in modules:
