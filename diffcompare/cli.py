@@ -185,6 +185,7 @@ def run(
 def _parse_point(text: str):
     import ast
 
+    import jax
     import jax.numpy as jnp
 
     shown = text if len(text) <= 40 else text[:37] + "..."
@@ -194,7 +195,7 @@ def _parse_point(text: str):
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         _fail(f"--at {shown!r}: not a number or a list of numbers (e.g. --at 1.5 or --at '[1, 2, 3]')")
     try:
-        if any(isinstance(v, bool) for v in _leaves(value)):
+        if any(isinstance(v, bool) for v in jax.tree_util.tree_leaves(value)):
             raise TypeError("a boolean is not a point")
         point = jnp.asarray(value, dtype=jnp.float64)
     except (TypeError, ValueError, OverflowError):
@@ -204,15 +205,6 @@ def _parse_point(text: str):
     if not bool(jnp.all(jnp.isfinite(point))):
         _fail(f"--at {shown!r}: every number must be finite (no inf or nan)")
     return point
-
-
-def _leaves(value):
-    """The scalars of a nested list or tuple (anything else is one leaf)."""
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _leaves(item)
-    else:
-        yield value
 
 
 def _load_function(spec: str):
