@@ -272,3 +272,18 @@ def test_bad_configuration_is_refused():
     if not R.gpu_available():
         with pytest.raises(InvalidOptionError, match="GPU"):
             R.check_config(Config(device="gpu"))
+
+
+def test_an_experiment_with_a_table_hook_gets_its_table_in_the_index(tmp_path, monkeypatch):
+    from diffcompare.experiments import report
+
+    with_table = fake_experiment([])
+    with_table.NAME = "tabled"
+    with_table.table = lambda rows: "| i |\n| --- |\n" + "\n".join(f"| {r['i']} |" for r in rows)
+    without = fake_experiment([])
+    modules = {"tabled": with_table, "fake": without}
+    monkeypatch.setattr(report, "REGISTRY", dict.fromkeys(modules))
+    monkeypatch.setattr(report, "get", modules.__getitem__)
+    run_all(list(modules.values()), tiny(tmp_path))
+    index = (tmp_path / "README.md").read_text()
+    assert "| i |\n| --- |\n| 0 |" in index and index.count("| --- |") == 1

@@ -138,3 +138,13 @@ def test_rows_without_their_count_in_the_state_are_not_trusted(tmp_path):
     rows = read_csv(folder / "data.partial.csv") + EXPECTED[6:8]
     (folder / "data.partial.csv").write_text(csv_text(rows))
     assert resume(tmp_path, expect_warning=True) == [3, 4, 5]
+
+
+def test_a_data_file_short_of_rows_is_never_marked_complete(tmp_path, monkeypatch):
+    from diffcompare.experiments import runner
+
+    real = runner.read_csv
+    monkeypatch.setattr(runner, "read_csv", lambda path: real(path)[:-1])  # a row lost between write and read
+    with pytest.raises(RuntimeError, match="11 rows but the sweep produced 12"):
+        run_experiment(fake([]), cfg(tmp_path))
+    assert not (tmp_path / "fake" / ".complete").exists() and not (tmp_path / "fake" / "meta.json").exists()
