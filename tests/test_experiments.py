@@ -287,3 +287,5 @@ def test_an_experiment_with_a_table_hook_gets_its_table_in_the_index(tmp_path, m
     run_all(list(modules.values()), tiny(tmp_path))
     index = (tmp_path / "README.md").read_text()
     assert "| i |\n| --- |\n| 0 |" in index and index.count("| --- |") == 1
+    (tmp_path / "tabled" / "data.csv").write_bytes(b"\xff\x00 not a csv")  # damaged after the run
+    assert "| --- |" not in write_index(tmp_path).read_text()

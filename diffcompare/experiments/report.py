@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .files import COMPLETE, DATA, META, atomic_write, read_csv, read_json_object, remove_temporaries
+from .files import COMPLETE, DATA, META, atomic_write, parse_row, read_cells, read_json_object, remove_temporaries
 from .registry import REGISTRY, get
 
 INTRO = """# results
@@ -39,8 +39,9 @@ def write_index(out: Path) -> Path:
         for line in meta.get("headline", []):
             parts.append(f"- {line}")
         parts.append("")
-        if hasattr(module, "table") and (folder / DATA).exists():  # the experiment's own table, if it has one
-            parts.append(module.table(read_csv(folder / DATA)) + "\n")
+        cells = read_cells(folder / DATA) if hasattr(module, "table") else None
+        if cells is not None:  # the experiment's own table, if it has one (and its data reads)
+            parts.append(module.table([parse_row(c) for c in cells]) + "\n")
         for fig in meta.get("files", []):
             if fig.endswith(".png"):
                 parts.append(f"![{name}]({name}/{fig}) ([SVG]({name}/{fig[:-4]}.svg))\n")
