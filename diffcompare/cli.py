@@ -15,6 +15,7 @@ import importlib
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -43,8 +44,22 @@ def _entry() -> None:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _check_seed(seed: int | None) -> None:
+    if seed is not None and seed < 0:
+        _fail(f"--seed {seed}: give a non-negative integer")
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings during a command as one line each (not Python's two lines with a source path)."""
+    from rich.markup import escape
+
+    console.print(f"[yellow]warning:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -59,6 +74,7 @@ def demo(
 
     if dtype not in ("float64", "float32"):
         _fail(f"unknown dtype {dtype!r}; choose float64 or float32")
+    _check_seed(seed)
     try:
         demo_module.show(problem, seed, dtype, console=console)
     except DiffCompareError as err:
@@ -132,6 +148,7 @@ def run(
     from .experiments import Config, check_config, get, run_all
     from .experiments import names as all_names
 
+    _check_seed(seed)
     try:
         modules = [get(n) for n in (names or all_names())]
         if device is None:
@@ -146,12 +163,17 @@ def run(
     start = time.perf_counter()
     command = " ".join(["diffcompare"] + sys.argv[1:]) if sys.argv and "diffcompare" in sys.argv[0] else None
     try:
-        metas = run_all(modules, cfg, command=command)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            metas = run_all(modules, cfg, command=command)
     except KeyboardInterrupt:
         console.print("[red]interrupted[/red]: finished points are kept; rerun with --resume to finish")
         raise typer.Exit(code=130) from None
     except DiffCompareError as err:
         _fail(str(err))
+    except OSError as err:  # the disk filled up, the folder went away or became read-only half-way
+        _fail(f"cannot write results under {out}: {err.strerror or err}; finished points are kept "
+              f"(rerun with --resume)")
     for meta in metas:
         state = "already complete (resume)" if meta.get("skipped") else f"{meta['wall_time_s']:.1f} s"
         console.print(f"[bold]{meta['experiment']:<15}[/bold] {state}")
@@ -163,22 +185,32 @@ def run(
 def _parse_point(text: str):
     import ast
 
+    import jax
     import jax.numpy as jnp
+
+    shown = text if len(text) <= 40 else text[:37] + "..."
 
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        _fail(f"--at {text!r}: not a number or a list of numbers (e.g. --at 1.5 or --at '[1, 2, 3]')")
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        _fail(f"--at {shown!r}: not a number or a list of numbers (e.g. --at 1.5 or --at '[1, 2, 3]')")
     try:
-        return jnp.asarray(value, dtype=jnp.float64)
-    except (TypeError, ValueError):
-        _fail(f"--at {text!r}: not a number or a (nested) list of numbers")
+        if any(isinstance(v, bool) for v in jax.tree_util.tree_leaves(value)):
+            raise TypeError("a boolean is not a point")
+        point = jnp.asarray(value, dtype=jnp.float64)
+    except (TypeError, ValueError, OverflowError):
+        _fail(f"--at {shown!r}: not a number or a (nested) list of numbers")
+    if point.size == 0:
+        _fail(f"--at {shown!r}: an empty list has nothing to differentiate; give at least one number")
+    if not bool(jnp.all(jnp.isfinite(point))):
+        _fail(f"--at {shown!r}: every number must be finite (no inf or nan)")
+    return point
 
 
 def _load_function(spec: str):
-    if ":" not in spec:
-        _fail(f"{spec!r}: give MODULE:FUNCTION (e.g. mymodule:f or path/to/file.py:f)")
     module_name, _, func_name = spec.rpartition(":")
+    if not module_name or not func_name.isidentifier():
+        _fail(f"{spec!r}: give MODULE:FUNCTION (e.g. mymodule:f or path/to/file.py:f)")
     try:
         if module_name.endswith(".py"):
             from importlib import util as import_util
@@ -220,10 +252,13 @@ def check(
         _fail(f"unknown dtype {dtype!r}; choose float64 or float32")
     fn = _load_function(function)
     args = [_parse_point(a) for a in at]
+    _check_seed(seed)
     try:
         nums = tuple(int(a) for a in argnums.split(","))
     except ValueError:
         _fail(f"--argnums {argnums!r}: give an int or ints separated by commas")
+    if len(set(nums)) != len(nums):
+        _fail(f"--argnums {argnums!r}: each argument at most once")
     try:
         report = run_check(fn, *args, argnums=nums[0] if len(nums) == 1 else nums, dtype=dtype, seed=seed)
     except DiffCompareError as err:

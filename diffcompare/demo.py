@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from . import enable_x64, finite_diff
-from .benchmarks._timing import best_time
 from .methods import METHODS
 from .problems import get
+from .timing import best_time
 
 
 def rows(problem: str = "exp_over_square", seed: int | None = None, dtype: str = "float64") -> list[dict]:
@@ -50,7 +50,7 @@ def rows(problem: str = "exp_over_square", seed: int | None = None, dtype: str =
             "derivative": flat.tolist(),
             "abs_error": abs_err,
             "rel_error": abs_err / max(float(np.max(np.abs(exact_flat))), np.finfo(float).tiny),
-            "ms": 1e3 * best_time(lambda grad=grad: grad(*inst.args), repeat=5),
+            "ms": 1e3 * best_time(grad, rounds=5, args=inst.args),
         })
     return out
 

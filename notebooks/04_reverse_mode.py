@@ -29,6 +29,7 @@ import numpy as np
 
 import diffcompare.numpy as dnp
 from diffcompare import reverse as rev
+from diffcompare.apps import train
 
 # %% [markdown]
 # ## The computational graph, drawn: course Example 1
@@ -515,7 +516,7 @@ except ConcretizationError as err:
 # every few steps the gradient is compared with `jax.grad`.
 
 # %%
-params, hist = rev.train.train(steps=10 if SMALL else 300, batch=64, lr=0.1, hidden=32 if SMALL else 64,
+params, hist = train.train(steps=10 if SMALL else 300, batch=64, lr=0.1, hidden=32 if SMALL else 64,
                                check_every=10 if SMALL else 50, log_every=5 if SMALL else 25)
 plt.plot(hist.step, hist.loss, "o-", label="training loss")
 plt.plot(hist.step, hist.test_accuracy, "s-", label="test accuracy")

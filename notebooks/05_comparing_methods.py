@@ -33,6 +33,7 @@ from diffcompare import METHODS
 from diffcompare import finite_diff as fd
 from diffcompare import forward as fwd
 from diffcompare import reverse as rev
+from diffcompare.apps import train
 from diffcompare.problems import PROBLEMS
 from diffcompare.results import load, show_plots  # committed results/<experiment>/data.csv and plots
 
@@ -143,14 +144,14 @@ cheap = load("cheap_gradient", ["width", "depth", "method", "n_params", "ratio"]
 if cheap is None:
     cheap = []
     for width in [16, 32] + ([] if SMALL else [128, 256]):
-        params = rev.train.init_mlp((width, width, width, 10), seed=0)
+        params = train.init_mlp((width, width, width, 10), seed=0)
         xb = jnp.asarray(np.random.default_rng(0).normal(size=(32, width)))
         labels = jnp.arange(32) % 10
         n_params = sum(p.size for p in jax.tree_util.tree_leaves(params))
-        t_f = timeit(rev.train.loss, params, xb, labels)
-        t_rev = timeit(rev.grad(rev.train.loss), params, xb, labels, repeat=3)
-        t_jax = timeit(jax.jit(jax.grad(rev.train.loss)), params, xb, labels)
-        t_fjit = timeit(jax.jit(rev.train.loss), params, xb, labels)
+        t_f = timeit(train.loss, params, xb, labels)
+        t_rev = timeit(rev.grad(train.loss), params, xb, labels, repeat=3)
+        t_jax = timeit(jax.jit(jax.grad(train.loss)), params, xb, labels)
+        t_fjit = timeit(jax.jit(train.loss), params, xb, labels)
         cheap += [{"width": width, "depth": 3, "method": "reverse (eager)", "n_params": n_params, "ratio": t_rev / t_f},
                   {"width": width, "depth": 3, "method": "jax", "n_params": n_params, "ratio": t_jax / t_fjit}]
 print(f"{'method':18s} {'parameters':>10s} {'time(grad)/time(f)':>19s}")
@@ -270,7 +271,7 @@ width = 64
 xb = jnp.asarray(np.random.default_rng(1).normal(size=(32, width)))
 print(f"{'depth':>5s} {'tape bytes':>12s} {'checkpointed':>13s} {'ratio':>6s}")
 for depth in [2, 4, 8] + ([] if SMALL else [16, 32]):
-    params = rev.train.init_mlp((width,) * (depth + 1), seed=0)
+    params = train.init_mlp((width,) * (depth + 1), seed=0)
     plain = rev.tape_stats(lambda p: deep_net(p, xb), params)
     ckpt = rev.tape_stats(lambda p: deep_net_checkpointed(p, xb), params)
     print(f"{depth:5d} {plain.bytes:12,d} {ckpt.bytes:13,d} {ckpt.bytes / plain.bytes:6.2f}")

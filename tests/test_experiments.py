@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from diffcompare.experiments import REGISTRY, Config, get, run_all, run_experiment
+from diffcompare.experiments import files as F
 from diffcompare.experiments import runner as R
 from diffcompare.experiments.report import write_index
 
@@ -217,7 +218,7 @@ def test_atomic_write_leaves_no_temp_file_on_failure(tmp_path, monkeypatch):
     def broken(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(R.os, "replace", broken)
+    monkeypatch.setattr(F.os, "replace", broken)
     with pytest.raises(OSError):
         R.atomic_write(target, "new\n")
     assert target.read_text() == "old\n"
@@ -271,3 +272,20 @@ def test_bad_configuration_is_refused():
     if not R.gpu_available():
         with pytest.raises(InvalidOptionError, match="GPU"):
             R.check_config(Config(device="gpu"))
+
+
+def test_an_experiment_with_a_table_hook_gets_its_table_in_the_index(tmp_path, monkeypatch):
+    from diffcompare.experiments import report
+
+    with_table = fake_experiment([])
+    with_table.NAME = "tabled"
+    with_table.table = lambda rows: "| i |\n| --- |\n" + "\n".join(f"| {r['i']} |" for r in rows)
+    without = fake_experiment([])
+    modules = {"tabled": with_table, "fake": without}
+    monkeypatch.setattr(report, "REGISTRY", dict.fromkeys(modules))
+    monkeypatch.setattr(report, "get", modules.__getitem__)
+    run_all(list(modules.values()), tiny(tmp_path))
+    index = (tmp_path / "README.md").read_text()
+    assert "| i |\n| --- |\n| 0 |" in index and index.count("| --- |") == 1
+    (tmp_path / "tabled" / "data.csv").write_bytes(b"\xff\x00 not a csv")  # damaged after the run
+    assert "| --- |" not in write_index(tmp_path).read_text()

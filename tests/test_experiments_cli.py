@@ -48,13 +48,67 @@ def test_run_writes_results_and_index(tmp_path):
     (("check", "math", "--at", "1.0"), "MODULE:FUNCTION"),
     (("check", "math:nothing_here", "--at", "1.0"), "no function"),
     (("check", "math:exp", "--at", "one"), "not a number"),
+    (("check", ":exp", "--at", "1.0"), "MODULE:FUNCTION"),
+    (("check", "math:", "--at", "1.0"), "MODULE:FUNCTION"),
+    (("check", "math:exp", "--at", "1e999"), "finite"),
+    (("check", "math:exp", "--at", "[]"), "empty"),
+    (("check", "math:exp", "--at", "True"), "not a number"),
+    (("check", "math:exp", "--at", "[" * 5000 + "]" * 5000), "not a number"),
+    (("check", "math:exp", "--at", "[1, 2]", "--argnums", "0,0"), "at most once"),
+    (("check", "math:exp", "--at", "1.0", "--seed", "-1"), "non-negative"),
+    (("demo", "--seed", "-1"), "non-negative"),
+    (("run", "swell", "--seed", "-1"), "non-negative"),
+    (("run", "swell", "--out", "/proc/no/such"), "cannot write results there"),
 ])
 def test_bad_input_is_one_line_and_non_zero(args, message):
     result = invoke(*args)
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) <= 3
+
+
+def _one_line_exit_2(result, message):
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) <= 2
+
+
+def test_out_is_an_existing_file(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    _one_line_exit_2(invoke("run", "swell", "--scale", "tiny", "--out", str(tmp_path / "afile")), "not a folder")
+    _one_line_exit_2(invoke("run", "swell", "--scale", "tiny", "--out", str(tmp_path / "afile" / "sub")),
+                     "cannot write results there")
+
+
+def test_out_is_read_only(tmp_path, monkeypatch):
+    from diffcompare.experiments import runner
+
+    def refuse(path, data):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(runner, "atomic_write", refuse)  # what a read-only folder does, even for root
+    _one_line_exit_2(invoke("run", "swell", "--scale", "tiny", "--out", str(tmp_path)), "Permission denied")
+
+
+def test_out_failing_half_way_is_one_line(tmp_path, monkeypatch):
+    from diffcompare.experiments import runner
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner, "run_experiment", full)
+    _one_line_exit_2(invoke("run", "swell", "--scale", "tiny", "--out", str(tmp_path)), "No space left")
+
+
+def test_damaged_state_is_a_one_line_warning_and_the_run_finishes(tmp_path):
+    assert invoke("run", "swell", "--scale", "tiny", "--out", str(tmp_path), "--no-progress").exit_code == 0
+    (tmp_path / "swell" / "meta.json").write_bytes(b"\x00garbage")
+    result = invoke("run", "swell", "--scale", "tiny", "--out", str(tmp_path), "--resume", "--no-progress")
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and "meta.json is unreadable" in warned[0] and "Traceback" not in result.output
+    assert json.loads((tmp_path / "swell" / "meta.json").read_text())["rows"] > 0
 
 
 @pytest.mark.skipif(gpu_available(), reason="there is a GPU here")

@@ -8,7 +8,8 @@ import pytest
 
 import diffcompare.numpy as dnp
 from diffcompare import reverse as rev
-from diffcompare.reverse import graph, memory, train
+from diffcompare.apps import train
+from diffcompare.reverse import graph, memory
 
 from .helpers import assert_close
 

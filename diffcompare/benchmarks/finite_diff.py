@@ -20,7 +20,7 @@ from rich.table import Table
 
 from .. import enable_x64, finite_diff
 from ..problems import PROBLEMS
-from ._timing import best_time
+from ..timing import best_time
 
 
 def _numpy_rosenbrock(x):
@@ -60,7 +60,7 @@ def run(sizes=(10, 100, 1000), repeat: int = 5, console: Console | None = None) 
         contenders = _contenders(inst.fun, x, console)
         measured = {}
         for name, fn in contenders.items():
-            seconds = best_time(fn, repeat=repeat if "numdifftools" not in name else max(1, repeat // 2))
+            seconds = best_time(fn, rounds=repeat if "numdifftools" not in name else max(1, repeat // 2))
             value = np.asarray(fn())
             error = float(np.max(np.abs(value - exact)) / np.max(np.abs(exact)))
             measured[name] = (seconds, error)

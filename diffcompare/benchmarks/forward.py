@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import forward as fwd
 from .. import numpy as dnp
-from ._timing import best_time
+from ..timing import best_times
 
 JVP_BOUND, JACOBIAN_BOUND = 3.0, 1.2
 
@@ -64,16 +64,6 @@ def make_tall_map(n: int, m: int, dtype, seed: int = 1):
     return tall
 
 
-def _interleaved(fns: dict, rounds: int, repeat: int) -> dict:
-    best = {k: float("inf") for k in fns}
-    for fn in fns.values():  # compile and warm up
-        jax.block_until_ready(fn())
-    for _ in range(rounds):
-        for k, fn in fns.items():
-            best[k] = min(best[k], best_time(fn, repeat=repeat, warmup=0))
-    return best
-
-
 def jvp_rows(sizes, dtype, rounds, repeat):
     rows = []
     for name, f, n in [
@@ -93,7 +83,7 @@ def jvp_rows(sizes, dtype, rounds, repeat):
             "ours": lambda ours=ours, x=x, v=v: ours(x, v),
             "jax": lambda theirs=theirs, x=x, v=v: theirs(x, v),
         }
-        t = _interleaved(calls, rounds, repeat)
+        t = best_times(calls, rounds * repeat)
         rows.append((name, n, t["f"], t["ours"], t["jax"]))
     return rows
 
@@ -109,7 +99,7 @@ def jacobian_rows(sizes, dtype, rounds, repeat):
         ours, theirs = jax.jit(fwd.jacobian(f)), jax.jit(jax.jacfwd(f))
         err = float(jnp.max(jnp.abs(ours(x) - theirs(x))) / jnp.max(jnp.abs(theirs(x))))
         calls = {"ours": lambda ours=ours, x=x: ours(x), "jax": lambda theirs=theirs, x=x: theirs(x)}
-        t = _interleaved(calls, rounds, repeat)
+        t = best_times(calls, rounds * repeat)
         rows.append((name, n, m, t["ours"], t["jax"], err))
     return rows
 

@@ -19,64 +19,18 @@ uses (the table says which).
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from .. import numpy as dnp
 from .. import reverse as rev
+from ..problems.models import layer, make_mlp, mlp_loss
 from ..reverse.memory import tape_stats
-
-
-def make_mlp(width: int, depth: int = 4, batch: int | None = None, dtype=jnp.float32, seed: int = 0):
-    """Parameters (a list of {"W", "b"} layers), a batch ``x`` and targets ``y``."""
-    batch = batch or width
-    rng = np.random.default_rng(seed)
-    params = [
-        {"W": jnp.asarray(rng.normal(size=(width, width)) / np.sqrt(width), dtype),
-         "b": jnp.asarray(0.01 * rng.normal(size=(width,)), dtype)}
-        for _ in range(depth)
-    ]
-    x = jnp.asarray(rng.normal(size=(batch, width)), dtype)
-    y = jnp.asarray(rng.normal(size=(batch, width)), dtype)
-    return params, x, y
-
-
-def layer(p, h):
-    return dnp.relu(h @ p["W"] + p["b"])
-
-
-def mlp_loss(params, x, y, segment=layer):
-    """Mean squared error of a ReLU MLP (the last layer linear)."""
-    h = x
-    for p in params[:-1]:
-        h = segment(p, h)
-    out = h @ params[-1]["W"] + params[-1]["b"]
-    return dnp.mean((out - y) ** 2)
+from ..timing import best_times
 
 
 def checkpointed_loss(params, x, y):
     return mlp_loss(params, x, y, segment=rev.checkpoint(layer))
-
-
-def timeit_all(fns: dict, args, rounds: int = 5) -> dict:
-    """Seconds per call of each function: the minimum over ``rounds`` interleaved rounds.
-
-    Each function is called once to warm up (and compile); then every round
-    times each function once, so a burst of load on a shared machine hits all
-    of them alike, and the minimum discards the rounds it spoiled.
-    """
-    for fn in fns.values():
-        jax.block_until_ready(fn(*args))
-    best = {name: float("inf") for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            t0 = time.perf_counter()
-            jax.block_until_ready(fn(*args))
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
 
 
 def measure(width: int, depth: int = 4, dtype=jnp.float32, rounds: int = 5) -> dict:
@@ -92,7 +46,7 @@ def measure(width: int, depth: int = 4, dtype=jnp.float32, rounds: int = 5) -> d
         "ckpt_s": rev.grad(checkpointed_loss),
     }
     row = {"width": width, "depth": depth, "batch": width}
-    row.update(timeit_all(fns, (params, x, y), rounds))
+    row.update(best_times(fns, rounds, args=(params, x, y)))
     plain = tape_stats(lambda p: mlp_loss(p, x, y), params)
     ckpt = tape_stats(lambda p: checkpointed_loss(p, x, y), params)
     row.update(nodes=plain.nodes, bytes=plain.bytes, ckpt_nodes=ckpt.nodes, ckpt_bytes=ckpt.bytes)

@@ -22,7 +22,6 @@ shows in them, the operation counts are exact.
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
 import jax.numpy as jnp
@@ -31,17 +30,9 @@ import sympy as sp
 from .. import enable_x64
 from .. import symbolic as S
 from ..problems import PROBLEMS
+from ..timing import best_time
 
 COURSE = ("exp_over_square", "exp_sin_xy", "sqrt_cos")
-
-
-def _best(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def _logistic(k):
@@ -64,7 +55,8 @@ def measure_one(fun, args, repeat: int = 3) -> dict:
         wrt = traced.wrt(range(len(args)))
         return traced, wrt, S.reverse(traced.out_nodes, wrt)
 
-    t_diff, (traced, wrt, grads) = _best(ours, repeat)
+    t_diff = best_time(ours, rounds=repeat, warmup=0)
+    traced, wrt, grads = ours()
     f = traced.out_nodes[0][()]
     variables = [v for arr in wrt for v in arr.reshape(-1)]
     naive_visits = len(variables) * S.naive_visits(f)
@@ -76,13 +68,18 @@ def measure_one(fun, args, repeat: int = 3) -> dict:
         S.clear_cache()
         return jax.block_until_ready(S.grad(fun, tuple(range(len(args))), jit=True)(*args))
 
-    t_compile, _ = _best(compile_ours, repeat)
+    t_compile = best_time(compile_ours, rounds=repeat, warmup=0)
 
     f_sym = S.to_sympy(f)
     symbols = [sp.Symbol(v.value, real=True) for v in variables]
-    t_sdiff, derivs = _best(lambda: [sp.diff(f_sym, s) for s in symbols], repeat)
-    t_cse, (reps, reduced) = _best(lambda: sp.cse(derivs), repeat)
-    t_lambdify, _ = _best(lambda: sp.lambdify(symbols, derivs, modules="numpy", cse=True), repeat)
+    def sympy_diff():
+        return [sp.diff(f_sym, s) for s in symbols]
+
+    t_sdiff = best_time(sympy_diff, rounds=repeat, warmup=0)
+    derivs = sympy_diff()
+    t_cse = best_time(lambda: sp.cse(derivs), rounds=repeat, warmup=0)
+    reps, reduced = sp.cse(derivs)
+    t_lambdify = best_time(lambda: sp.lambdify(symbols, derivs, modules="numpy", cse=True), rounds=repeat, warmup=0)
     sympy_cse_ops = _sympy_ops([r[1] for r in reps]) + _sympy_ops(reduced)
     return {
         "f ops": S.measure(f).graph,

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from ..benchmarks._timing import best_time
 from ..errors import DiffCompareError
 from ..methods import METHODS
+from ..timing import best_time
 
 #: finite-difference schemes the experiments show, in the course's order
 FD_SCHEMES = ("forward", "central", "central4", "complex", "richardson")
@@ -68,7 +68,7 @@ def compiled(fn: Callable, *args) -> tuple[Callable, bool]:
 
 def seconds(fn: Callable, *args, repeat: int = 5) -> float:
     """Best of ``repeat`` calls after a warm-up, waiting for JAX's results."""
-    return best_time(lambda: fn(*args), repeat=repeat, warmup=1)
+    return best_time(fn, rounds=repeat, warmup=1, args=args)
 
 
 def fit_slope(x, y) -> float:

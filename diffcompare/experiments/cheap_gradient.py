@@ -3,7 +3,7 @@
 The course's "cheap gradient principle": reverse mode gives the whole
 gradient of a scalar loss for a small constant multiple of the cost of the
 loss itself, at most 4–5, however many parameters there are. A ReLU MLP
-(``diffcompare.benchmarks.reverse``: square layers, batch = width, mean
+(``diffcompare.problems.models``: square layers, batch = width, mean
 squared error) is timed at growing width (depth fixed) and growing depth
 (width fixed):
 
@@ -25,8 +25,9 @@ import math
 
 import jax
 
-from ..benchmarks.reverse import make_mlp, mlp_loss, timeit_all
 from ..methods import METHODS
+from ..problems.models import make_mlp, mlp_loss
+from ..timing import best_time, best_times
 from . import plotting
 from ._common import attempt
 
@@ -53,20 +54,18 @@ def measure(point, cfg):
     n = sum(int(leaf.size) for leaf in jax.tree_util.tree_leaves(params))
     rounds = cfg.pick(2, 5, 7)
     contenders = {"f (jit)": jax.jit(mlp_loss), "f (eager)": mlp_loss}
-    if "reverse" in METHODS:
-        contenders["reverse"] = jax.jit(METHODS["reverse"].grad(mlp_loss))
-        contenders["reverse (eager)"] = METHODS["reverse"].grad(mlp_loss)
+    contenders["reverse"] = jax.jit(METHODS["reverse"].grad(mlp_loss))
+    contenders["reverse (eager)"] = METHODS["reverse"].grad(mlp_loss)
     contenders["jax"] = jax.jit(jax.grad(mlp_loss))
     if n <= SMALL:
         for name in ("forward", "finite_diff"):
-            if name in METHODS:
-                contenders[name] = jax.jit(METHODS[name].grad(mlp_loss))
+            contenders[name] = jax.jit(METHODS[name].grad(mlp_loss))
     rows = []
-    times, status, message = attempt(lambda: timeit_all(contenders, (params, x, y), rounds))
+    times, status, message = attempt(lambda: best_times(contenders, rounds, args=(params, x, y)))
     if status != "ok":  # time them one by one, so one failing method does not hide the others
         times = {}
         for name, fn in contenders.items():
-            t, st, msg = attempt(lambda name=name, fn=fn: timeit_all({name: fn}, (params, x, y), rounds)[name])
+            t, st, msg = attempt(lambda fn=fn: best_time(fn, rounds, args=(params, x, y)))
             times[name] = t if st == "ok" else math.nan
             if st != "ok":
                 rows.append({"method": name, "n_params": n, "status": st, "message": msg})

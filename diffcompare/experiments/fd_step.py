@@ -119,14 +119,15 @@ def plot(rows, cfg, outdir):
                         ax.axvline(a["h_theory"], color=plotting.color_of(label), ls=":", lw=1)
                 ax.axhline(eps, color="k", lw=0.8, ls="--")
                 ax.text(1e-16, eps * 1.6, "machine ε", fontsize=8)
+                # h grows to the right, so the legend's slopes read as drawn: round-off falls (−1) on the
+                # left arm, truncation rises (+p) on the right arm
                 ax.set(xscale="log", yscale="log", xlabel="step h (relative to max(1, |x|))",
                        title=f"{dtype}: {PROBLEMS[problem].title}", ylim=(1e-18, 1e2))
-                ax.invert_xaxis()
             axes[0].set_ylabel("relative error of f'(x) (dimensionless)")
             axes[0].legend(loc="upper center", fontsize=7.5)
             axes[1].legend(loc="lower right", fontsize=7.5)
-            fig.suptitle("Finite differences: truncation (right arm, ~hᵖ) vs round-off (left arm, ~ε/h); "
-                         "dotted: optimal h from theory", fontsize=10)
+            fig.suptitle("Finite differences: round-off (left arm, small h, ~ε/h) vs truncation "
+                         "(right arm, large h, ~hᵖ); dotted: optimal h from theory", fontsize=10)
             files += plotting.save(fig, outdir, f"fd_step_{problem}")
     return files
 

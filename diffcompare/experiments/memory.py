@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 
-from .. import numpy as dnp
-from ..benchmarks.reverse import layer, make_mlp, mlp_loss, timeit_all
 from ..methods import METHODS
+from ..problems.models import head_loss, layer, make_mlp, mlp_loss
+from ..timing import best_times
 from . import plotting
 from ._common import attempt
 
@@ -61,15 +61,12 @@ def _loss(policy: str, depth: int):
         hidden = params[:-1]
         for i in range(0, len(hidden), size):
             h = checked(hidden[i:i + size], h)
-        out = h @ params[-1]["W"] + params[-1]["b"]
-        return dnp.mean((out - y) ** 2)
+        return head_loss(params[-1], h, y)
 
     return loss, (segment, size)
 
 
 def measure(point, cfg):
-    if "reverse" not in METHODS:
-        return [{"policy": p, "status": "unsupported", "message": "no reverse mode installed"} for p in POLICIES]
     rev = METHODS["reverse"]
     depth, width = point["depth"], point["width"]
     params, x, y = make_mlp(width, depth, dtype=cfg.dtype, seed=cfg.seed)
@@ -92,7 +89,7 @@ def measure(point, cfg):
             row.update(nodes=tape.nodes, tape_bytes=tape.bytes, peak_bytes=tape.bytes + extra)
             grads[policy] = rev.grad(loss)
         rows.append(row)
-    times, status, message = attempt(lambda: timeit_all(grads, (params, x, y), cfg.pick(2, 5, 7)))
+    times, status, message = attempt(lambda: best_times(grads, cfg.pick(2, 5, 7), args=(params, x, y)))
     base = times.get("reverse") if status == "ok" else None
     for row in rows:
         t = times.get(row["policy"]) if status == "ok" else None

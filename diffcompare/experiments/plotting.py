@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .runner import atomic_write  # noqa: E402
+from .files import atomic_write  # noqa: E402
 
 STYLE_FILE = Path(__file__).resolve().parents[1] / "style.mplstyle"
 

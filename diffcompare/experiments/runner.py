@@ -21,16 +21,14 @@ everything else, the same way for every experiment:
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
-import io
 import json
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
@@ -38,9 +36,25 @@ from types import ModuleType
 import jax
 
 from ..errors import InvalidOptionError
+from .files import (
+    COMPLETE,
+    DATA,
+    META,
+    PARTIAL,
+    STATE,
+    ResultsWarning,
+    atomic_write,
+    cell_text,
+    csv_text,
+    parse_row,
+    read_cells,
+    read_csv,
+    read_json_object,
+    remove_temporaries,
+)
+from .report import write_index
 
 SCALES = ("tiny", "quick", "full")
-DATA, PARTIAL, STATE, META, COMPLETE = "data.csv", "data.partial.csv", ".partial.json", "meta.json", ".complete"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +96,28 @@ def check_config(cfg: Config) -> Config:
         raise InvalidOptionError(f"unknown dtype {cfg.dtype!r}; choose float64 or float32")
     if cfg.device not in ("cpu", "gpu"):
         raise InvalidOptionError(f"unknown device {cfg.device!r}; choose cpu or gpu")
+    if not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise InvalidOptionError(f"seed {cfg.seed!r}: give a non-negative integer")
     if cfg.device == "gpu" and not gpu_available():
         raise InvalidOptionError("--device gpu: JAX sees no GPU here (install the gpu extra, or use --device cpu)")
     return cfg
+
+
+def check_out(out: Path) -> Path:
+    """Create the results directory ``out`` and make sure a file can be written there; a one-line
+    :class:`InvalidOptionError` when not (an existing file, a read-only folder, ``/proc``)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InvalidOptionError(f"--out {out}: a file is there, not a folder; choose a folder for the results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / ".write-test", b"")
+        (out / ".write-test").unlink()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise InvalidOptionError(f"--out {out}: cannot write results there ({reason}); "
+                                 f"choose a folder you can write to") from None
+    return out
 
 
 def gpu_available() -> bool:
@@ -98,69 +131,12 @@ def default_device() -> str:
     return "gpu" if gpu_available() else "cpu"
 
 
-# ---------------------------------------------------------------- atomic files
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
-    path = Path(path)
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def csv_text(rows: list[dict]) -> str:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-    return buf.getvalue()
-
-
-def _cell(value):
-    if isinstance(value, float):
-        return repr(value)
-    if value is None:
-        return ""
-    return value
-
-
-def _parse(text: str):
-    if text == "":
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"True": True, "False": False}.get(text, text)
-
-
-def read_csv(path: Path) -> list[dict]:
-    """Rows of a CSV this runner wrote, numbers as numbers, empty cells as None."""
-    with open(path, newline="") as fh:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-
-
 def point_key(point: dict) -> str:
     """The key of a sweep point: its items in order, ``a=1;b=x``."""
     return ";".join(f"{k}={v}" for k, v in point.items())
 
 
-# ---------------------------------------------------------------- provenance
+# ---------------------------------------------------------------- sweep points and provenance
 
 
 def git_commit() -> str | None:
@@ -236,48 +212,42 @@ def run_experiment(module: ModuleType, cfg: Config, command: str | None = None,
     name = module.NAME
     outdir = Path(cfg.out) / name
     outdir.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(outdir)
     signature = cfg.signature()
 
-    if cfg.resume and (outdir / COMPLETE).exists() and (outdir / META).exists():
-        meta = json.loads((outdir / META).read_text())
-        if meta.get("signature") == signature:
-            meta["skipped"] = True
-            return meta
-
-    rows: list[dict] = []
-    done: set[str] = set()
-    state = outdir / STATE
-    if cfg.resume and state.exists() and (outdir / PARTIAL).exists():
-        if json.loads(state.read_text()).get("signature") == signature:
-            rows = read_csv(outdir / PARTIAL)
-            done = {str(r["point"]) for r in rows}
-    if not done:
-        rows = []
-    _clear(outdir, keep_partial=bool(done))
-    atomic_write(state, json.dumps({"signature": signature, "experiment": name}, indent=1))
+    if cfg.resume and (outdir / COMPLETE).exists():
+        meta = _read_state(outdir / META, "meta.json")
+        if meta is not None and meta.get("signature") == signature and (outdir / DATA).exists():
+            return {**meta, "experiment": name, "skipped": True}
 
     points = module.points(cfg)
     keys = [point_key(p) for p in points]
     if len(set(keys)) != len(keys):
         raise RuntimeError(f"{name}: two sweep points have the same key")
+    by_point = _resumable(outdir, signature, dict(zip(keys, points))) if cfg.resume else {}
+    _clear(outdir, keep_partial=bool(by_point))
+    _save_state(outdir, signature, name, by_point)
+
     start = time.perf_counter()
     progress = progress or Progress(False)
     task = progress.task(name, len(points))
     skipped = 0
     with _device_context(cfg):
         for point, key in zip(points, keys):
-            if key in done:
+            if key in by_point:
                 skipped += 1
                 progress.advance(task, key)
                 continue
-            measured = module.measure(dict(point), cfg)
-            rows += [{"point": key, **point, **row} for row in measured]
-            atomic_write(outdir / PARTIAL, csv_text(rows))
+            by_point[key] = [{"point": key, **point, **row} for row in module.measure(dict(point), cfg)]
+            # the rows first, then the state that vouches for them: a crash in between re-measures the point
+            atomic_write(outdir / PARTIAL, csv_text(_in_order(by_point, keys)))
+            _save_state(outdir, signature, name, by_point)
             progress.advance(task, key)
-        rows = [r for r in rows if str(r["point"]) in set(keys)]
+        rows = _in_order(by_point, keys)
         # the data is complete: it gets its final name, then the plots, meta.json, and .complete last
         atomic_write(outdir / DATA, csv_text(rows))
         rows = read_csv(outdir / DATA)  # plots and headlines from the file a reader sees
+        _check_complete(name, rows, by_point, keys)
         figures = list(module.plot(rows, cfg, outdir))
         headline = list(module.headline(rows, cfg))
     meta = {
@@ -307,6 +277,86 @@ def run_experiment(module: ModuleType, cfg: Config, command: str | None = None,
     return meta
 
 
+# ---------------------------------------------------------------- what an interrupted run left
+
+
+def _in_order(by_point: dict[str, list[dict]], keys: list[str]) -> list[dict]:
+    """The rows in sweep order (a resumed run writes the same file as an uninterrupted one)."""
+    return [row for key in keys for row in by_point.get(key, [])]
+
+
+def _save_state(outdir: Path, signature: dict, name: str, by_point: dict[str, list[dict]]) -> None:
+    """``.partial.json``: the configuration, and how many rows each finished point has in the partial CSV."""
+    counts = {key: len(rows) for key, rows in by_point.items()}
+    atomic_write(outdir / STATE, json.dumps({"signature": signature, "experiment": name,
+                                             "rows_per_point": counts}, indent=1))
+
+
+def _read_state(path: Path, what: str) -> dict | None:
+    """The JSON object in ``path``; None (with a warning if the file is there) when unreadable."""
+    state = read_json_object(path)
+    if state is None and path.exists():
+        warnings.warn(f"{path}: {what} is unreadable; ignoring it and measuring that experiment again",
+                      ResultsWarning, stacklevel=3)
+    return state
+
+
+def _resumable(outdir: Path, signature: dict, points: dict[str, dict]) -> dict[str, list[dict]]:
+    """The rows of an interrupted run with this configuration that can be trusted, by sweep point.
+
+    A point is kept only if ``.partial.json`` records how many rows it has and
+    the partial CSV holds exactly that many valid rows of it: every cell
+    present, the point's own columns equal to the point, and no text where the
+    column holds numbers. Anything else is dropped with a warning and measured
+    again.
+    """
+    state = _read_state(outdir / STATE, ".partial.json")
+    if state is None or state.get("signature") != signature:
+        return {}
+    counts = state.get("rows_per_point")
+    cells = read_cells(outdir / PARTIAL)
+    if not isinstance(counts, dict) or cells is None:
+        _warn_dropped(outdir, "data.partial.csv or its row counts are unreadable")
+        return {}
+    valid = [parse_row(r) for r in cells if _cells_fit(r, points)]
+    valid = _without_text_in_numbers(valid)
+    by_point: dict[str, list[dict]] = {}
+    for row in valid:
+        by_point.setdefault(row["point"], []).append(row)
+    kept = {key: rows for key, rows in by_point.items() if counts.get(key) == len(rows)}
+    kept.update({key: [] for key, n in counts.items() if n == 0 and key in points})
+    dropped = len(cells) - sum(len(rows) for rows in kept.values())
+    if dropped:
+        _warn_dropped(outdir, f"{dropped} of {len(cells)} rows of data.partial.csv are invalid or incomplete")
+    return kept
+
+
+def _warn_dropped(outdir: Path, why: str) -> None:
+    warnings.warn(f"{outdir}: {why}; measuring those points again", ResultsWarning, stacklevel=4)
+
+
+def _cells_fit(cells: dict, points: dict[str, dict]) -> bool:
+    """Whether a raw CSV row is whole (no missing or extra cell) and belongs to a point of this sweep."""
+    if None in cells or any(v is None for v in cells.values()):
+        return False
+    point = points.get(cells.get("point"))
+    return point is not None and all(cells.get(k) == cell_text(v) for k, v in point.items())
+
+
+def _without_text_in_numbers(rows: list[dict]) -> list[dict]:
+    """Drop the rows with text in a column whose other values are numbers (a garbled cell)."""
+    numeric = {k for row in rows for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return [row for row in rows if not any(isinstance(row[k], str) for k in numeric if k in row)]
+
+
+def _check_complete(name: str, rows: list[dict], by_point: dict[str, list[dict]], keys: list[str]) -> None:
+    """Refuse to go on with a data file that lacks rows the sweep produced (a bug, not a user error)."""
+    expected = sum(len(by_point[key]) for key in keys)
+    if len(rows) != expected or set(by_point) < set(keys):
+        raise RuntimeError(f"{name}: data.csv has {len(rows)} rows but the sweep produced {expected}; "
+                           f"rerun without --resume")
+
+
 def _clear(outdir: Path, keep_partial: bool) -> None:
     """Remove what a previous run left, the completion marker first."""
     for path in [outdir / COMPLETE, outdir / META, outdir / DATA, *outdir.glob("*.png"), *outdir.glob("*.svg")]:
@@ -324,9 +374,8 @@ def is_complete(outdir: Path) -> bool:
 
 def run_all(modules: Iterable[ModuleType], cfg: Config, command: str | None = None) -> list[dict]:
     """Run experiments one after the other, then write ``cfg.out/README.md``."""
-    from .report import write_index
-
     cfg = check_config(cfg)
+    check_out(cfg.out)
     metas = []
     with Progress(cfg.progress) as progress:
         for module in modules:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 
+from ..methods import METHODS
 from ..problems import PROBLEMS
 from . import plotting
 from ._common import attempt
@@ -59,10 +60,6 @@ def _sympy_sizes(fun, args):
 
 
 def measure(point, cfg):
-    from ..methods import METHODS
-
-    if "symbolic" not in METHODS:
-        return [{"status": "unsupported", "message": "no symbolic method installed"}]
     S = METHODS["symbolic"]
     inst = PROBLEMS[point["family"]].make(size=point["size"], seed=cfg.seed)
     start = time.perf_counter()

@@ -20,9 +20,19 @@ from .base import Problem
 PROBLEMS: dict[str, Problem] = {}
 
 
-def _register(problem: Problem) -> Problem:
-    PROBLEMS[problem.name] = problem
-    return problem
+def _problem(name: str, title: str, **details):
+    """Register the decorated builder as the problem ``name`` (in the order they are defined)."""
+
+    def register(build):
+        PROBLEMS[name] = Problem(name, title, build, **details)
+        return build
+
+    return register
+
+
+def _bind(fun, derivative, args: tuple, **data):
+    """``(fun, args, derivative)`` of a builder, with the problem's data fixed as keyword arguments."""
+    return functools.partial(fun, **data), args, functools.partial(derivative, **data)
 
 
 def _rng(rng):
@@ -38,15 +48,11 @@ def exp_over_square(x):
     return dnp.exp(x) / x**2
 
 
+@_problem("exp_over_square", "exp(x) / x²",
+          source="003: the running example, at x = 1.5", tags=("course", "scalar"))
 def _build_exp_over_square(size, rng, dtype):
     x = 1.5 if rng is None else rng.uniform(0.5, 3.0)
     return exp_over_square, (x,), lambda x: jnp.exp(x) * (x - 2) / x**3
-
-
-_register(Problem(
-    "exp_over_square", "exp(x) / x²", _build_exp_over_square,
-    source="003: the running example, at x = 1.5", tags=("course", "scalar"),
-))
 
 
 def exp_sin_xy(x, y):
@@ -59,15 +65,11 @@ def _exp_sin_xy_derivative(x, y):
     return (1 + inner * y, inner * x)
 
 
+@_problem("exp_sin_xy", "1 + x + exp(sin(x y))",
+          source="002: symbolic differentiation and its compute graph", tags=("course", "scalar"))
 def _build_exp_sin_xy(size, rng, dtype):
     x, y = (0.5, 2.0) if rng is None else rng.uniform(-2.0, 2.0, size=2)
     return exp_sin_xy, (x, y), _exp_sin_xy_derivative
-
-
-_register(Problem(
-    "exp_sin_xy", "1 + x + exp(sin(x y))", _build_exp_sin_xy,
-    source="002: symbolic differentiation and its compute graph", tags=("course", "scalar"),
-))
 
 
 def sqrt_cos(x):
@@ -82,15 +84,11 @@ def _sqrt_cos_derivative(x):
     return du / (2 * jnp.sqrt(u)) - jnp.sin(u) * du
 
 
+@_problem("sqrt_cos", "sqrt(x² + exp(x²)) + cos(x² + exp(x²))",
+          source="004: Example 1, a computational graph with a shared subexpression", tags=("course", "scalar"))
 def _build_sqrt_cos(size, rng, dtype):
     x = 1.0 if rng is None else rng.uniform(-1.5, 1.5)
     return sqrt_cos, (x,), _sqrt_cos_derivative
-
-
-_register(Problem(
-    "sqrt_cos", "sqrt(x² + exp(x²)) + cos(x² + exp(x²))", _build_sqrt_cos,
-    source="004: Example 1, a computational graph with a shared subexpression", tags=("course", "scalar"),
-))
 
 
 # ---------------------------------------------------------------- networks
@@ -116,21 +114,16 @@ def _mlp_l2_derivative(params, x, y):
     return {"W1": jnp.outer(delta1, x), "W2": jnp.outer(delta2, z)}
 
 
+@_problem("mlp_l2", "½‖y − W₂ tanh(W₁ x)‖² over params {W1, W2}",
+          default_size=16, sizes=(4, 16, 64, 256),
+          source="001: reverse mode for an MLP with ℓ2 loss", tags=("course", "network", "pytree"))
 def _build_mlp_l2(size, rng, dtype):
     rng = _rng(rng)
     d_in, width, d_out = 8, size, 4
     params = {"W1": _glorot(rng, width, d_in), "W2": _glorot(rng, d_out, width)}
     x = jnp.asarray(rng.normal(size=d_in), dtype)
     y = jnp.asarray(rng.normal(size=d_out), dtype)
-    fun = functools.partial(mlp_l2, x=x, y=y)
-    return fun, (params,), functools.partial(_mlp_l2_derivative, x=x, y=y)
-
-
-_register(Problem(
-    "mlp_l2", "½‖y − W₂ tanh(W₁ x)‖² over params {W1, W2}", _build_mlp_l2,
-    default_size=16, sizes=(4, 16, 64, 256),
-    source="001: reverse mode for an MLP with ℓ2 loss", tags=("course", "network", "pytree"),
-))
+    return _bind(mlp_l2, _mlp_l2_derivative, (params,), x=x, y=y)
 
 
 def mlp_softmax_xent(params, inputs, labels):
@@ -150,6 +143,9 @@ def _mlp_softmax_xent_derivative(params, inputs, labels):
     return {"W1": delta1.T @ inputs, "b1": delta1.sum(0), "W2": delta2.T @ z, "b2": delta2.sum(0)}
 
 
+@_problem("mlp_softmax_xent", "mean cross-entropy of softmax(W₂ tanh(W₁ x + b₁) + b₂)",
+          default_size=16, sizes=(4, 16, 64, 256),
+          source="001: VJP of softmax cross-entropy (p − y)", tags=("course", "network", "pytree"))
 def _build_mlp_softmax_xent(size, rng, dtype):
     rng = _rng(rng)
     d_in, width, classes, batch = 6, size, 3, 5
@@ -159,15 +155,7 @@ def _build_mlp_softmax_xent(size, rng, dtype):
     }
     inputs = jnp.asarray(rng.normal(size=(batch, d_in)), dtype)
     labels = jnp.asarray(np.eye(classes)[rng.integers(0, classes, size=batch)], dtype)
-    fun = functools.partial(mlp_softmax_xent, inputs=inputs, labels=labels)
-    return fun, (params,), functools.partial(_mlp_softmax_xent_derivative, inputs=inputs, labels=labels)
-
-
-_register(Problem(
-    "mlp_softmax_xent", "mean cross-entropy of softmax(W₂ tanh(W₁ x + b₁) + b₂)", _build_mlp_softmax_xent,
-    default_size=16, sizes=(4, 16, 64, 256),
-    source="001: VJP of softmax cross-entropy (p − y)", tags=("course", "network", "pytree"),
-))
+    return _bind(mlp_softmax_xent, _mlp_softmax_xent_derivative, (params,), inputs=inputs, labels=labels)
 
 
 def layered_net(layers, x, y):
@@ -192,6 +180,9 @@ def _layered_net_derivative(layers, x, y):
     return grads
 
 
+@_problem("layered_net", "½‖σ(W₃σ(W₂σ(W₁x+b₁)+b₂)+b₃) − y‖² over a list of layers",
+          default_size=8, sizes=(4, 8, 32, 128),
+          source="002/004: the layered network and its delta equations", tags=("course", "network", "pytree"))
 def _build_layered_net(size, rng, dtype, depth=3):
     rng = _rng(rng)
     widths = [size] * (depth + 1)
@@ -199,15 +190,7 @@ def _build_layered_net(size, rng, dtype, depth=3):
               for i in range(depth)]
     x = jnp.asarray(rng.normal(size=size), dtype)
     y = jnp.asarray(rng.uniform(size=size), dtype)
-    fun = functools.partial(layered_net, x=x, y=y)
-    return fun, (layers,), functools.partial(_layered_net_derivative, x=x, y=y)
-
-
-_register(Problem(
-    "layered_net", "½‖σ(W₃σ(W₂σ(W₁x+b₁)+b₂)+b₃) − y‖² over a list of layers", _build_layered_net,
-    default_size=8, sizes=(4, 8, 32, 128),
-    source="002/004: the layered network and its delta equations", tags=("course", "network", "pytree"),
-))
+    return _bind(layered_net, _layered_net_derivative, (layers,), x=x, y=y)
 
 
 # ---------------------------------------------------------------- iterated and n-dimensional functions
@@ -226,17 +209,12 @@ def _logistic_map_derivative(x, steps):
     return 2.0**steps * jnp.sin(2.0 ** (steps + 1) * theta) / (2 * jnp.sqrt(x * (1 - x)))
 
 
+@_problem("logistic_map", "l_{k+1} = 4 l_k (1 − l_k), l₀ = x, k steps",
+          default_size=4, sizes=(1, 2, 4, 6, 8, 10),
+          source="002: expression swell of symbolic differentiation", tags=("course", "scalar", "swell"))
 def _build_logistic_map(size, rng, dtype):
     x = 0.3 if rng is None else rng.uniform(0.1, 0.9)
-    fun = functools.partial(logistic_map, steps=size)
-    return fun, (x,), functools.partial(_logistic_map_derivative, steps=size)
-
-
-_register(Problem(
-    "logistic_map", "l_{k+1} = 4 l_k (1 − l_k), l₀ = x, k steps", _build_logistic_map,
-    default_size=4, sizes=(1, 2, 4, 6, 8, 10),
-    source="002: expression swell of symbolic differentiation", tags=("course", "scalar", "swell"),
-))
+    return _bind(logistic_map, _logistic_map_derivative, (x,), steps=size)
 
 
 def rosenbrock(x):
@@ -250,16 +228,12 @@ def _rosenbrock_derivative(x):
     return g.at[1:].add(200.0 * (x[1:] - x[:-1] ** 2))
 
 
+@_problem("rosenbrock", "Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)², x ∈ Rⁿ",
+          default_size=10, sizes=(2, 10, 100, 1000),
+          source="the benchmark of every optimisation course", tags=("vector-input",))
 def _build_rosenbrock(size, rng, dtype):
     x = _rng(rng).uniform(-1.0, 2.0, size=size)
     return rosenbrock, (x,), _rosenbrock_derivative
-
-
-_register(Problem(
-    "rosenbrock", "Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)², x ∈ Rⁿ", _build_rosenbrock,
-    default_size=10, sizes=(2, 10, 100, 1000),
-    source="the benchmark of every optimisation course", tags=("vector-input",),
-))
 
 
 def product(x):
@@ -267,15 +241,12 @@ def product(x):
     return dnp.prod(x)
 
 
+@_problem("product", "Π x_i",
+          default_size=8, sizes=(2, 8, 32),
+          source="a product of many inputs", tags=("vector-input",))
 def _build_product(size, rng, dtype):
     x = _rng(rng).uniform(0.5, 1.5, size=size)
     return product, (x,), lambda x: jnp.prod(x) / x
-
-
-_register(Problem(
-    "product", "Π x_i", _build_product, default_size=8, sizes=(2, 8, 32),
-    source="a product of many inputs", tags=("vector-input",),
-))
 
 
 # ---------------------------------------------------------------- vector-valued maps
@@ -287,6 +258,9 @@ def tall_map(x, A):
     return dnp.sin(u) + u**2
 
 
+@_problem("tall_map", "sin(Ax) + (Ax)², Rⁿ → R⁴ⁿ",
+          default_size=3, sizes=(2, 4, 16, 64),
+          source="001: forward vs reverse for tall Jacobians (n < m)", tags=("vector-output",))
 def _build_tall_map(size, rng, dtype):
     rng = _rng(rng)
     A = jnp.asarray(rng.normal(size=(4 * size, size)) / np.sqrt(size), dtype)
@@ -295,29 +269,20 @@ def _build_tall_map(size, rng, dtype):
     return fun, (x,), lambda x: (jnp.cos(A @ x) + 2 * (A @ x))[:, None] * A
 
 
-_register(Problem(
-    "tall_map", "sin(Ax) + (Ax)², Rⁿ → R⁴ⁿ", _build_tall_map, default_size=3, sizes=(2, 4, 16, 64),
-    source="001: forward vs reverse for tall Jacobians (n < m)", tags=("vector-output",),
-))
-
-
 def wide_map(x, B):
     """Rⁿ → Rᵐ with m = max(1, n/4): B tanh(x) + ‖x‖² (wide Jacobian: reverse mode's case)."""
     return B @ dnp.tanh(x) + dnp.sum(x * x)
 
 
+@_problem("wide_map", "B tanh(x) + ‖x‖², Rⁿ → R^(n/4)",
+          default_size=12, sizes=(4, 16, 64, 256),
+          source="001: forward vs reverse for wide Jacobians (n > m)", tags=("vector-output",))
 def _build_wide_map(size, rng, dtype):
     rng = _rng(rng)
     B = jnp.asarray(rng.normal(size=(max(1, size // 4), size)) / np.sqrt(size), dtype)
     x = rng.normal(size=size)
     fun = functools.partial(wide_map, B=B)
     return fun, (x,), lambda x: B * (1 - jnp.tanh(x) ** 2)[None, :] + 2 * x[None, :]
-
-
-_register(Problem(
-    "wide_map", "B tanh(x) + ‖x‖², Rⁿ → R^(n/4)", _build_wide_map, default_size=12, sizes=(4, 16, 64, 256),
-    source="001: forward vs reverse for wide Jacobians (n > m)", tags=("vector-output",),
-))
 
 
 def polar_map(x):
@@ -337,15 +302,11 @@ def _polar_map_derivative(x):
     ])
 
 
+@_problem("polar_map", "(abc, eᵃ sin b, c/(1+a²), ‖x‖): R³ → R⁴",
+          source="a small map with a 4×3 Jacobian", tags=("vector-output",))
 def _build_polar_map(size, rng, dtype):
     x = np.array([0.7, -1.2, 2.0]) if rng is None else rng.uniform(-2.0, 2.0, size=3)
     return polar_map, (x,), _polar_map_derivative
-
-
-_register(Problem(
-    "polar_map", "(abc, eᵃ sin b, c/(1+a²), ‖x‖): R³ → R⁴", _build_polar_map,
-    source="a small map with a 4×3 Jacobian", tags=("vector-output",),
-))
 
 
 # ---------------------------------------------------------------- kinks and control flow
@@ -361,16 +322,12 @@ def _kinks_derivative(x):
     return g + (x == jnp.max(x)) - (x == jnp.min(x))
 
 
+@_problem("kinks", "Σ relu(x) + |x − ½| + maximum(x, x²/4) + max(x) − min(x)",
+          default_size=6, sizes=(2, 6, 32), has_kinks=True,
+          source="001: ReLU's subgradient 0; abs and max at JAX's conventions", tags=("kinks",))
 def _build_kinks(size, rng, dtype):
     x = _rng(rng).uniform(-2.0, 5.0, size=size)
     return kinks, (x,), _kinks_derivative
-
-
-_register(Problem(
-    "kinks", "Σ relu(x) + |x − ½| + maximum(x, x²/4) + max(x) − min(x)", _build_kinks,
-    default_size=6, sizes=(2, 6, 32), has_kinks=True,
-    source="001: ReLU's subgradient 0; abs and max at JAX's conventions", tags=("kinks",),
-))
 
 
 def branchy(x):
@@ -393,16 +350,12 @@ def _branchy_derivative(x):
     return scale * (jnp.cos(x) - x * jnp.sin(x))
 
 
+@_problem("branchy", "halve x until ‖x‖ ≤ 1, then Σ sin x or Σ x cos x by the sign of Σ x",
+          default_size=4, sizes=(2, 4, 16), data_dependent=True,
+          source="001: dynamic (traced) graphs: Python loops and branches", tags=("control-flow",))
 def _build_branchy(size, rng, dtype):
     x = _rng(rng).normal(size=size) * 2.0
     return branchy, (x,), _branchy_derivative
-
-
-_register(Problem(
-    "branchy", "halve x until ‖x‖ ≤ 1, then Σ sin x or Σ x cos x by the sign of Σ x", _build_branchy,
-    default_size=4, sizes=(2, 4, 16), data_dependent=True,
-    source="001: dynamic (traced) graphs: Python loops and branches", tags=("control-flow",),
-))
 
 
 # ---------------------------------------------------------------- every primitive at least once
@@ -426,12 +379,10 @@ def all_ops(x):
             + dnp.sum(placed * x))
 
 
+@_problem("all_ops", "a sum of terms that use every primitive of diffcompare.numpy",
+          has_kinks=True, source="coverage: every engine rule on one function", tags=("coverage",))
 def _build_all_ops(size, rng, dtype):
     x = _rng(rng).uniform(0.2, 0.8, size=6)
     return all_ops, (x,), None
 
 
-_register(Problem(
-    "all_ops", "a sum of terms that use every primitive of diffcompare.numpy", _build_all_ops,
-    has_kinks=True, source="coverage: every engine rule on one function", tags=("coverage",),
-))

@@ -5,7 +5,8 @@ The forward pass records every primitive applied to the inputs on a tape
 reverse topological order, each node's VJP rule taken from one table
 (:mod:`.rules`). On top of it: the method interface (:mod:`.api`), user VJPs
 (:mod:`.custom`), tape statistics and checkpointing (:mod:`.memory`),
-drawing the graph (:mod:`.graph`) and training an MLP (:mod:`.train`).
+and drawing the graph (:mod:`.graph`). Training an MLP on the digits is an
+application: :mod:`diffcompare.apps.train`.
 
     >>> import diffcompare.reverse as rev
     >>> rev.grad(lambda x: dnp.sum(dnp.sin(x) * x))(jnp.arange(3.0))
@@ -14,13 +15,13 @@ drawing the graph (:mod:`.graph`) and training an MLP (:mod:`.train`).
     >>> rev.graph.draw(f, 1.5)                       # the graph with values and adjoints
 
 Benchmark: ``python -m diffcompare.benchmarks.reverse``; training:
-``python -m diffcompare.reverse.train``.
+``python -m diffcompare.apps.train``.
 """
 
 from __future__ import annotations
 
 from ..primitives import register_engine
-from . import graph, memory, train
+from . import graph, memory
 from .api import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .custom import custom_vjp
 from .memory import TapeStats, checkpoint, tape_stats
@@ -55,7 +56,6 @@ __all__ = [
     "memory",
     "tape_stats",
     "toposort",
-    "train",
     "unbroadcast",
     "value_and_grad",
     "vjp",

@@ -6,7 +6,7 @@ download). Every ``check_every`` steps the engine's gradient is compared with
 ``jax.grad`` of the same loss; the history records the loss, the accuracies
 and the largest relative difference seen.
 
-    python -m diffcompare.reverse.train --steps 300
+    python -m diffcompare.apps.train --steps 300
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import numpy as dnp
 from ..data import load_digits
-from .api import value_and_grad
+from ..reverse import value_and_grad
 
 
 def init_mlp(sizes=(64, 64, 10), seed: int = 0, dtype=jnp.float64) -> list[dict]:
@@ -112,7 +112,7 @@ def train(steps: int = 300, batch: int = 64, lr: float = 0.1, hidden: int = 64, 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m diffcompare.reverse.train", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m diffcompare.apps.train", description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.1)

@@ -1,0 +1,35 @@
+"""The experiments by name, in the order they run (cheap and fundamental first).
+
+A name maps to a module path, imported only when asked for, so ``diffcompare
+list`` and the report do not import every experiment's dependencies up front.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from ..errors import InvalidOptionError
+
+#: name -> module path, in the order they run
+REGISTRY = {
+    "fd_step": "diffcompare.experiments.fd_step",
+    "accuracy": "diffcompare.experiments.accuracy",
+    "cost_vs_n": "diffcompare.experiments.cost_vs_n",
+    "jacobian_shape": "diffcompare.experiments.jacobian_shape",
+    "cheap_gradient": "diffcompare.experiments.cheap_gradient",
+    "memory": "diffcompare.experiments.memory",
+    "swell": "diffcompare.experiments.swell",
+    "precision": "diffcompare.experiments.precision",
+}
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get(name: str) -> ModuleType:
+    """The experiment module called ``name``; the error lists the names there are."""
+    if name not in REGISTRY:
+        raise InvalidOptionError(f"unknown experiment {name!r}; choose from {', '.join(REGISTRY)}")
+    return importlib.import_module(REGISTRY[name])
