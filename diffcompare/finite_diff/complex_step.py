@@ -14,10 +14,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from . import _core
-from ._core import ArrayValue, Trace, concrete
-from .errors import NotComplexSafeError
-from .primitives import PRIMITIVES, register_engine
+from .. import _core
+from .._core import ArrayValue, Trace, concrete
+from ..errors import NotComplexSafeError
+from ..primitives import PRIMITIVES, register_engine
 
 _NOT_ANALYTIC = {
     "abs": "the modulus of a complex number drops its imaginary part",
