@@ -100,7 +100,7 @@ def _problem(kind: str, n: int):
 def measure(kind: str, n: int, rounds: int, calls: int) -> dict[str, float]:
     f, x, change = _problem(kind, n)
     xs, h = _points(x)
-    contenders = {name: functools.partial(lambda s, c: _central(s(f, xs), h), s) for name, s in STRATEGIES.items()}
+    contenders = {name: functools.partial(lambda s: _central(s(f, xs), h), s) for name, s in STRATEGIES.items()}
     contenders["fd.grad"] = lambda: fd.grad(f)(jnp.asarray(x))
     best = dict.fromkeys(contenders, float("inf"))
     for r in range(rounds + 1):  # round 0 warms up
