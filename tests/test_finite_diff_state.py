@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import diffcompare.numpy as dnp
 from diffcompare import finite_diff as fd
@@ -108,3 +110,18 @@ def test_hessian_and_jvp_read_afresh():
     a = -1.0
     assert_close(hessian(X), jnp.diag(6.0 * a * X), 1e-5, "a = -1")
     assert_close(fd.jvp(f, (X,), (jnp.ones(3),))[1], jnp.sum(3.0 * a * X**2), 1e-7, "jvp")
+
+
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(st.lists(st.floats(-3.0, 3.0).map(lambda a: round(a, 3)), min_size=2, max_size=4),
+       st.sampled_from(["forward", "central4", "complex"]))
+def test_any_sequence_of_state_changes_matches_jax(coefficients, scheme):
+    state = {"a": 0.0}
+
+    def f(x):
+        return dnp.sum(dnp.sin(state["a"] * x) + state["a"] * x**2)
+
+    grad = fd.grad(f, scheme=scheme)
+    for a in coefficients:
+        state["a"] = a
+        assert_close(grad(X), jax.grad(f)(X), 1e-4 if scheme == "forward" else 1e-8, f"a = {a}")

@@ -6,22 +6,62 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from .. import _api
-from ..errors import NonScalarOutputError
+from .._core import top_trace
+from ..errors import UnsupportedOperationError
 from .differences import jacobian_flat, jvp_flat
 from .evaluation import Evaluator
-from .schemes import RICHARDSON_LEVELS, Scheme, check_options, order
+from .schemes import RICHARDSON_LEVELS, check_options, order
 
 
-def _prepare(f, args, argnums, fname, scheme, step, levels, vectorize) -> tuple[Scheme, Evaluator]:
-    """The method-wrapper preamble: options checked, arguments selected and checked."""
+def _outer_engine(tree) -> str | None:
+    """The method differentiating through ``tree``, if any: an engine's value, or JAX's JVP
+    tracers (jax.grad, jax.jvp; jax.jit's and jax.vmap's tracers are fine)."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    trace = top_trace(leaves)
+    if trace is not None:
+        return trace.engine
+    if any(isinstance(leaf, jax.core.Tracer) and type(leaf).__module__.endswith("interpreters.ad") for leaf in leaves):
+        return "JAX (jax.grad, jax.jvp, ...)"
+    return None
+
+
+def _refuse_nesting(tree, fname: str) -> None:
+    engine = _outer_engine(tree)
+    if engine is not None:
+        raise UnsupportedOperationError(
+            f"finite differences ({fname})",
+            engine,
+            "finite differences evaluate f at perturbed points as plain numbers, so no method can differentiate "
+            "through them; differentiate f itself with that method (its hessian for second derivatives), or "
+            "stay with finite differences: finite_diff.hessian(f), finite_diff.jacobian(finite_diff.grad(f))",
+        )
+
+
+def _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize):
+    """The method-wrapper preamble: options checked, arguments selected and checked, f(*args) evaluated.
+
+    Returns ``(scheme, evaluate, out)``. As JAX does, ``f`` sees the differentiated
+    arguments as arrays (never a Python float that ``x / x`` at 0 would divide by)
+    and gets the keyword arguments ``kwargs`` unchanged.
+    """
     scheme_ = check_options(scheme, step, levels, fname)
     selection = _api.select(args, argnums, fname)
+    _refuse_nesting((args, kwargs), fname)
     _api.check_differentiable(selection.pick(args), fname, allow_complex=False)
-    return scheme_, Evaluator(f, args, selection, vectorize)
+    args = selection.rebuild(args, jax.tree_util.tree_map(jnp.asarray, selection.pick(args)))
+    f = functools.partial(f, **kwargs) if kwargs else f
+    out = f(*args)
+    _refuse_nesting(out, fname)
+    return scheme_, Evaluator(f, args, selection, vectorize, traced=_is_traced(out)), out
+
+
+def _is_traced(tree) -> bool:
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
 
 
 def value_and_grad(
@@ -49,11 +89,11 @@ def value_and_grad(
     """
 
     @_api.wraps(f, "finite_diff.value_and_grad")
-    def wrapped(*args):
-        scheme_, evaluate = _prepare(f, args, argnums, "finite_diff.grad", scheme, step, levels, vectorize)
-        value = f(*args)
-        _api.check_scalar_output(value, "finite_diff.grad")
-        gradient = jacobian_flat(evaluate, scheme_, step, levels, value)[0]
+    def wrapped(*args, **kwargs):
+        fname = "finite_diff.grad"
+        scheme_, evaluate, value = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
+        _api.check_scalar_output(value, fname)
+        gradient = jacobian_flat(evaluate, scheme_, step, levels, value, fname)[0]
         return jnp.asarray(value), evaluate.unravel(jnp.asarray(gradient))
 
     return wrapped
@@ -79,10 +119,10 @@ def jacobian(
     laid out as ``jax.jacobian`` lays it out. Options as :func:`value_and_grad`."""
 
     @_api.wraps(f, "finite_diff.jacobian")
-    def wrapped(*args):
-        scheme_, evaluate = _prepare(f, args, argnums, "finite_diff.jacobian", scheme, step, levels, vectorize)
-        out = f(*args)
-        jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out, _accuracy))
+    def wrapped(*args, **kwargs):
+        fname = "finite_diff.jacobian"
+        scheme_, evaluate, out = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
+        jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out, fname, _accuracy))
         return _api.unflatten_jacobian(jac, out, evaluate.selection.pick(args))
 
     return wrapped
@@ -99,12 +139,10 @@ def jvp(
     """
     _api.check_tangents(primals, tangents, "finite_diff.jvp")
     primals = tuple(primals)
-    scheme_, evaluate = _prepare(
-        f, primals, tuple(range(len(primals))), "finite_diff.jvp", scheme, step, levels, vectorize
-    )
-    out = f(*primals)
+    argnums = tuple(range(len(primals)))
+    scheme_, evaluate, out = _prepare(f, primals, {}, argnums, "finite_diff.jvp", scheme, step, levels, vectorize)
     v, _ = ravel_pytree(tuple(tangents))
-    tangent_flat = jvp_flat(evaluate, v, scheme_, step, levels, out)
+    tangent_flat = jvp_flat(evaluate, v, scheme_, step, levels, out, "finite_diff.jvp")
     out_flat, unravel_out = ravel_pytree(out)
     if tangent_flat is None:
         tangent_flat = jnp.zeros_like(out_flat)
@@ -121,11 +159,9 @@ def vjp(
     whole Jacobian (n columns) and then one matrix-vector product: the
     expensive way, shown for comparison with reverse mode.
     """
-    scheme_, evaluate = _prepare(
-        f, primals, tuple(range(len(primals))), "finite_diff.vjp", scheme, step, levels, vectorize
-    )
-    out = f(*primals)
-    jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out))
+    argnums = tuple(range(len(primals)))
+    scheme_, evaluate, out = _prepare(f, primals, {}, argnums, "finite_diff.vjp", scheme, step, levels, vectorize)
+    jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out, "finite_diff.vjp"))
 
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "finite_diff.vjp")
@@ -135,37 +171,31 @@ def vjp(
     return out, vjp_fn
 
 
-@functools.lru_cache(maxsize=128)
-def _gradient_function(f, argnums, scheme, step, levels, vectorize):
-    # cached so the Hessian's outer differences see one function object and jit can reuse it
-    return grad(f, argnums, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
-
-
 def hessian(
     f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
 ) -> Callable:
-    """The Hessian as finite differences of the finite-difference gradient.
+    """The Hessian as finite differences of the finite-difference Jacobian.
 
-    Each level of differencing loses precision: the inner gradient is only
-    about ε^(p/(p+1)) accurate, so the outer step is chosen for that accuracy
-    (``step`` sets the inner one). The complex step's gradient is exact to
-    rounding, and is differenced by central differences outside.
+    For a vector-valued ``f`` (out shape ``m``) it has shape ``m + in + in``,
+    as ``jax.hessian``'s. Each level of differencing loses precision: the inner
+    derivative is only about ε^(p/(p+1)) accurate, so the outer step is chosen
+    for that accuracy (``step`` sets the inner one). The complex step's
+    derivative is exact to rounding, and is differenced by central differences
+    outside.
     """
     check_options(scheme, step, levels, "finite_diff.hessian")
-    key_argnums = tuple(argnums) if isinstance(argnums, list) else argnums
-    inner = _gradient_function(f, key_argnums, scheme, step, levels, vectorize)
+    inner = jacobian(f, argnums, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
     outer = "central" if scheme == "complex" else scheme
 
     @_api.wraps(f, "finite_diff.hessian")
-    def wrapped(*args):
-        _, evaluate = _prepare(f, args, argnums, "finite_diff.hessian", scheme, step, levels, vectorize)
+    def wrapped(*args, **kwargs):
+        fname = "finite_diff.hessian"
+        _, evaluate, _ = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
         eps = float(jnp.finfo(evaluate.x.dtype).eps)
         p = order(scheme, levels)
         accuracy = eps if scheme == "complex" else eps ** (p / (p + 1))
-        try:
-            return jacobian(inner, argnums, scheme=outer, levels=levels, vectorize=vectorize, _accuracy=accuracy)(*args)
-        except NonScalarOutputError as err:
-            raise NonScalarOutputError(str(err).replace("finite_diff.grad", "finite_diff.hessian")) from None
+        jac = jacobian(inner, argnums, scheme=outer, levels=levels, vectorize=vectorize, _accuracy=accuracy)
+        return jac(*args, **kwargs)
 
     return wrapped

@@ -4,10 +4,11 @@ axis (a Jacobian) or along one direction (a JVP)."""
 from __future__ import annotations
 
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 from .evaluation import Evaluator
 from .richardson import richardson
-from .schemes import Scheme, coordinate_steps, default_step, f_scale
+from .schemes import Scheme, check_resolved, coordinate_steps, default_step, f_scale
 
 
 def _stencil(evaluate: Evaluator, h, scheme: Scheme, direction):
@@ -36,17 +37,23 @@ def derivatives(evaluate: Evaluator, h, scheme: Scheme, levels: int, direction=N
     return _stencil(evaluate, h, scheme, direction)
 
 
-def jacobian_flat(evaluate: Evaluator, scheme: Scheme, step, levels, out, accuracy=None):
+def jacobian_flat(evaluate: Evaluator, scheme: Scheme, step, levels, out, fname: str, accuracy=None):
     """The (m, n) Jacobian of the flattened output ``out`` = f(x) by the flattened input."""
+    xp, x = evaluate.xp, evaluate.x
+    m = ravel_pytree(out)[0].size
+    if x.size == 0 or m == 0:  # nothing to perturb or nothing to differentiate: an empty Jacobian, as JAX's
+        return xp.zeros((m, x.size), x.dtype)
     evaluate.f_scale = f_scale(out, scheme)
-    h = coordinate_steps(evaluate.xp, evaluate.x, scheme.name, step, levels, accuracy, evaluate.f_scale)
-    return derivatives(evaluate, h, scheme, levels).T
+    h = coordinate_steps(xp, x, scheme.name, step, levels, accuracy, evaluate.f_scale, fname)
+    return _nan_where_undefined(xp, out, derivatives(evaluate, h, scheme, levels).T)
 
 
-def jvp_flat(evaluate: Evaluator, v, scheme: Scheme, step, levels, out):
+def jvp_flat(evaluate: Evaluator, v, scheme: Scheme, step, levels, out, fname: str):
     """J·v for the flattened tangent ``v`` (None when ``v`` is zero), stepping along ``v``."""
     x, xp = evaluate.x, evaluate.xp
     v = xp.asarray(v, x.dtype)
+    if v.size == 0:
+        return None
     vmax = xp.max(xp.abs(v))
     if xp is np and vmax == 0:
         return None
@@ -54,5 +61,14 @@ def jvp_flat(evaluate: Evaluator, v, scheme: Scheme, step, levels, out):
     if step is None:
         scale = xp.maximum(1.0, xp.max(xp.abs(x)))
         step = default_step(scheme.name, x.dtype, levels, None, evaluate.f_scale) * scale
+    elif scheme.name != "complex":
+        check_resolved(xp is np and not np.any((x + step / vmax * v) - x), x, step, scheme.name, levels, fname)
     h = xp.reshape(xp.asarray(step, x.dtype) / vmax, (1,))
-    return derivatives(evaluate, h, scheme, levels, direction=v)[0]
+    return _nan_where_undefined(xp, out, derivatives(evaluate, h, scheme, levels, direction=v)[0])
+
+
+def _nan_where_undefined(xp, out, derivative):
+    """NaN where f's output is NaN, as JAX's derivatives propagate it (x / x at 0: the
+    differences beside the point would say 0). ``derivative`` has the output's size first."""
+    nan = xp.isnan(xp.asarray(ravel_pytree(out)[0]))
+    return xp.where(xp.reshape(nan, nan.shape + (1,) * (derivative.ndim - 1)), xp.nan, derivative)

@@ -7,10 +7,15 @@ concrete values).
 ``f`` runs afresh at every call, never as a program compiled at an earlier
 call: a function may read globals, closures or attributes that changed since
 (a new mini-batch, a new coefficient), and a program kept from an earlier
-call would silently differentiate the old function. Compiling on every call
-instead costs a compilation each time (6-480x the eager call, measured in the
-package's report), while eager ``jax.vmap`` costs 1-10x what a stale compiled
-program did, milliseconds for a hundred inputs.
+call would silently differentiate the old function. Measured by
+``python -m diffcompare.benchmarks.finite_diff_cache`` (a 100-input gradient
+whose closure changes at every call): a program compiled once per function
+took 0.5 ms but was wrong after the change; compiling at every call, or
+re-tracing and compiling whenever the traced program changed, 600+ ms;
+eager ``jax.vmap``, kept here, 6-30 ms, and about the same as the stale
+program from a thousand inputs on. Where speed matters and the state is
+fixed, ``jax.jit(finite_diff.grad(f))`` compiles the whole gradient, with
+jit's own rule that what f reads is frozen at tracing.
 """
 
 from __future__ import annotations
@@ -33,16 +38,17 @@ def _complex_dtype(leaf):
 class Evaluator:
     """Evaluates f at many perturbed points of the differentiated arguments."""
 
-    def __init__(self, f, args, selection, vectorize: bool):
+    def __init__(self, f, args, selection, vectorize: bool, traced: bool = False):
         self.f, self.args, self.selection, self.vectorize = f, tuple(args), selection, vectorize
         diff = selection.pick(args)
         self.leaves, self.treedef = jax.tree_util.tree_flatten(diff)
         x, self.unravel = ravel_pytree(diff)
         # bookkeeping (steps, differences, the Richardson tableau) in NumPy when x is concrete:
         # eager jax.numpy would compile every small operation anew for every new shape
+        # (``traced``: f's output is traced, e.g. it closes over a value that jax.jit traces)
         try:
-            self.x, self.xp = np.asarray(x), np
-        except jax.errors.JAXTypeError:  # traced, e.g. the inner gradient of a Hessian under vmap
+            self.x, self.xp = (x, jnp) if traced else (np.asarray(x), np)
+        except jax.errors.JAXTypeError:  # traced, e.g. the inner Jacobian of a Hessian under vmap
             self.x, self.xp = x, jnp
         self.f_scale = 1.0  # max(1, |f(x)|): the size of f's round-off, set once f(x) is known
 

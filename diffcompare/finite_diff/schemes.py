@@ -90,7 +90,10 @@ def _check_levels(levels, fname: str) -> int:
 
 def tolerance(dtype: str = "float64", scheme: str = "central", **_options) -> float:
     """The relative error the checker allows this method for ``scheme`` at ``dtype``."""
-    return SCHEME_TOLERANCE[_scheme_named(scheme, "finite_diff.tolerance").name][dtype]
+    by_dtype = SCHEME_TOLERANCE[_scheme_named(scheme, "finite_diff.tolerance").name]
+    if dtype not in by_dtype:
+        raise InvalidOptionError(f"finite_diff.tolerance: dtype must be one of {', '.join(by_dtype)}, got {dtype!r}")
+    return by_dtype[dtype]
 
 
 def check_options(scheme: str, step, levels: int, fname: str) -> Scheme:
@@ -139,6 +142,10 @@ def default_step(
 def evaluations(scheme: str, n: int, levels: int = RICHARDSON_LEVELS) -> int:
     """How many evaluations of f a full gradient (or n Jacobian columns) costs."""
     _scheme_named(scheme, "finite_diff.evaluations")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise InvalidOptionError(f"finite_diff.evaluations: n must be an int >= 0 (the number of inputs), got {n!r}")
+    if n == 0:
+        return 0  # nothing to perturb, and f(x) is not needed
     per_input = 2 * _check_levels(levels, "finite_diff.evaluations") if scheme == "richardson" else _PER_INPUT[scheme]
     extra = 1 if scheme in ("forward", "backward") else 0
     return per_input * n + extra
@@ -152,7 +159,7 @@ def f_scale(out, scheme: Scheme) -> float:
     return max(1.0, float(jnp.max(jnp.abs(flat)))) if flat.size else 1.0
 
 
-def coordinate_steps(xp, x, scheme: str, step, levels, accuracy, f_scale):
+def coordinate_steps(xp, x, scheme: str, step, levels, accuracy, f_scale, fname: str):
     """The step hᵢ for every coordinate of the flat input ``x``."""
     if step is None:
         h = default_step(scheme, x.dtype, levels, accuracy, f_scale) * xp.maximum(1.0, xp.abs(x))
@@ -160,4 +167,18 @@ def coordinate_steps(xp, x, scheme: str, step, levels, accuracy, f_scale):
         h = xp.full(x.shape, step, dtype=x.dtype)
     if scheme != "complex":
         h = (x + h) - x  # a step that x + h represents exactly
+        check_resolved(xp is np and bool(np.any(h == 0)), x, step, scheme, levels, fname)
     return h
+
+
+def check_resolved(lost: bool, x, step, scheme: str, levels, fname: str) -> None:
+    """Refuse a user's step that x + h rounds back to x (the differences would be 0/0)."""
+    if step is None or not lost:
+        return
+    scale = float(np.max(np.maximum(1.0, np.abs(x)), initial=1.0))
+    eps = float(np.finfo(x.dtype).eps)
+    raise InvalidOptionError(
+        f"{fname}: step={step!r} is lost in rounding: x + h == x where |x| is up to {scale:.3g}, so the "
+        f"difference quotients would be 0/0; use step >= {2 * eps * scale:.1e} (2ε·max(1, |x|)), or leave step "
+        f"out for the default, about {default_step(scheme, x.dtype, levels) * scale:.1e} for scheme={scheme!r}"
+    )
