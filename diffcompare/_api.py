@@ -203,7 +203,7 @@ def gradient_of(f: Callable, value_and_grad_fn: Callable, kind: str) -> Callable
     """``grad`` from a method's ``value_and_grad``: the same call, keeping only the gradient."""
 
     @wraps(f, kind)
-    def wrapped(*args):
-        return value_and_grad_fn(*args)[1]
+    def wrapped(*args, **kwargs):  # keyword arguments go to f, as in jax.grad
+        return value_and_grad_fn(*args, **kwargs)[1]
 
     return wrapped

@@ -11,14 +11,20 @@ operation, instead of returning a wrong number.
 
 from __future__ import annotations
 
+import linecache
+import re
+import traceback
+
 import jax
 import jax.numpy as jnp
 
-from . import _core
-from ._core import ArrayValue, Trace, concrete
-from .errors import NotComplexSafeError
-from .primitives import PRIMITIVES, register_engine
+from .. import _core
+from .._core import ArrayValue, Trace, concrete
+from ..errors import NotComplexSafeError, UnsupportedOperationError
+from ..primitives import PRIMITIVES, register_engine
 
+# jax.numpy's function names where they differ from diffcompare.numpy's
+_ALIASES = {"absolute": "abs", "amax": "max", "amin": "min"}
 _NOT_ANALYTIC = {
     "abs": "the modulus of a complex number drops its imaginary part",
     "relu": "a comparison with 0 is not analytic",
@@ -77,12 +83,42 @@ class ComplexStepValue(ArrayValue):
     __slots__ = ()
 
 
+_LIBRARY_CALL = re.compile(r"\b(jax\.numpy|jnp|numpy|np|onp)\.(\w+)\s*\(")
+
+
+def _refusal(err: Exception) -> UnsupportedOperationError:
+    """The error for a jax.numpy or NumPy function that met a perturbed value: JAX's own
+    message names no function, so name the line of ``f`` that called it."""
+    frames = [(frame, line) for frame, line in traceback.walk_tb(err.__traceback__)
+              if not frame.f_globals.get("__name__", "").startswith(("jax", "numpy", __name__))]
+    calls, where = [], "a jax.numpy or NumPy function"
+    if frames:
+        frame, line = frames[-1]
+        source = linecache.getline(frame.f_code.co_filename, line).strip()
+        calls = [(module, _ALIASES.get(n, n)) for module, n in _LIBRARY_CALL.findall(source)]
+        where = f"`{source}` ({frame.f_code.co_filename}:{line})"
+    names = [n for _, n in calls]
+    unsafe = [f"{module}.{n}" for module, n in calls if n in _NOT_ANALYTIC]
+    if unsafe:
+        return NotComplexSafeError(f"{unsafe[0]} in {where}")
+    return UnsupportedOperationError(
+        f"jax.numpy/NumPy call in {where}", "complex-step",
+        "the complex step follows diffcompare.numpy only; write the function with diffcompare.numpy "
+        f"(import diffcompare.numpy as dnp; {', '.join(f'dnp.{n}' for n in names) or 'dnp.sin, dnp.sum, ...'})",
+    )
+
+
 def evaluate(f, args, selection, diff):
     """Run ``f`` with the perturbed (complex) arguments ``diff`` wrapped, so that
     a non-analytic operation raises; return the output as plain arrays."""
     trace = ComplexStepTrace()
     wrapped = jax.tree_util.tree_map(lambda leaf: ComplexStepValue(trace, leaf), diff)
-    out = f(*selection.rebuild(args, wrapped))
+    try:
+        out = f(*selection.rebuild(args, wrapped))
+    except (TypeError, ValueError) as err:  # jax.numpy or NumPy met a ComplexStepValue: name the function
+        if "ComplexStepValue" not in str(err):
+            raise
+        raise _refusal(err) from None
     return jax.tree_util.tree_map(
         lambda v: v.value if isinstance(v, ComplexStepValue) else jnp.asarray(concrete(v)),
         out,

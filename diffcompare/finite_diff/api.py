@@ -1,0 +1,201 @@
+"""Finite differences' method interface: ``grad``, ``value_and_grad``,
+``jacobian``, ``jvp``, ``vjp``, ``hessian`` with JAX's calling conventions."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from .. import _api
+from .._core import top_trace
+from ..errors import UnsupportedOperationError
+from .differences import jacobian_flat, jvp_flat
+from .evaluation import Evaluator
+from .schemes import RICHARDSON_LEVELS, check_options, order
+
+
+def _outer_engine(tree) -> str | None:
+    """The method differentiating through ``tree``, if any: an engine's value, or JAX's JVP
+    tracers (jax.grad, jax.jvp; jax.jit's and jax.vmap's tracers are fine)."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    trace = top_trace(leaves)
+    if trace is not None:
+        return trace.engine
+    if any(isinstance(leaf, jax.core.Tracer) and type(leaf).__module__.endswith("interpreters.ad") for leaf in leaves):
+        return "JAX (jax.grad, jax.jvp, ...)"
+    return None
+
+
+def _refuse_nesting(tree, fname: str) -> None:
+    engine = _outer_engine(tree)
+    if engine is not None:
+        raise UnsupportedOperationError(
+            f"finite differences ({fname})",
+            engine,
+            "finite differences evaluate f at perturbed points as plain numbers, so no method can differentiate "
+            "through them; differentiate f itself with that method (its hessian for second derivatives), or "
+            "stay with finite differences: finite_diff.hessian(f), finite_diff.jacobian(finite_diff.grad(f))",
+        )
+
+
+def _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize):
+    """The method-wrapper preamble: options checked, arguments selected and checked, f(*args) evaluated.
+
+    Returns ``(scheme, evaluate, out)``. As JAX does, ``f`` sees the differentiated
+    arguments as arrays (never a Python float that ``x / x`` at 0 would divide by)
+    and gets the keyword arguments ``kwargs`` unchanged.
+    """
+    scheme_ = check_options(scheme, step, levels, fname)
+    selection = _api.select(args, argnums, fname)
+    _refuse_nesting((args, kwargs), fname)
+    _api.check_differentiable(selection.pick(args), fname, allow_complex=False)
+    args = selection.rebuild(args, jax.tree_util.tree_map(jnp.asarray, selection.pick(args)))
+    f = functools.partial(f, **kwargs) if kwargs else f
+    out = f(*args)
+    _refuse_nesting(out, fname)
+    return scheme_, Evaluator(f, args, selection, vectorize, traced=_is_traced(out)), out
+
+
+def _is_traced(tree) -> bool:
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def value_and_grad(
+    f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
+    levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
+) -> Callable:
+    """A function returning ``(f(*args), gradient)`` by finite differences.
+
+    Arguments:
+        f: scalar-valued function written with ``diffcompare.numpy``.
+        argnums: which positional argument(s) to differentiate (int or tuple), as in JAX.
+        scheme: ``"forward"``, ``"backward"``, ``"central"`` (default),
+            ``"central4"``, ``"complex"`` or ``"richardson"``; see :data:`SCHEMES`.
+        step: the absolute step h for every coordinate; by default
+            ``default_step(scheme, dtype) * max(1, |x_i|)``.
+        levels: Richardson's number of step halvings.
+        vectorize: evaluate all perturbed points in one batched call (default),
+            or one at a time (to watch or count evaluations).
+    Returns:
+        A callable with ``f``'s signature; the gradient has the structure of the
+        differentiated argument(s).
+    Example:
+        >>> value_and_grad(lambda x: dnp.exp(x) / x**2)(1.5)
+        (Array(1.99..., ...), Array(-0.66..., ...))
+    """
+
+    @_api.wraps(f, "finite_diff.value_and_grad")
+    def wrapped(*args, **kwargs):
+        fname = "finite_diff.grad"
+        scheme_, evaluate, value = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
+        _api.check_scalar_output(value, fname)
+        gradient = jacobian_flat(evaluate, scheme_, step, levels, value, fname)[0]
+        return jnp.asarray(value), evaluate.unravel(jnp.asarray(gradient))
+
+    return wrapped
+
+
+def grad(f: Callable, argnums=0, **options) -> Callable:
+    """A function returning the gradient of scalar-valued ``f`` by finite differences.
+
+    Takes the options of :func:`value_and_grad`.
+
+    Example:
+        >>> grad(lambda x: dnp.sum(x ** 2), scheme="central4")(jnp.arange(3.0))
+        Array([0., 2., 4.], ...)
+    """
+    return _api.gradient_of(f, value_and_grad(f, argnums, **options), "finite_diff.grad")
+
+
+def jacobian(
+    f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
+    levels: int = RICHARDSON_LEVELS, vectorize: bool = True, _accuracy: float | None = None,
+) -> Callable:
+    """A function returning the full Jacobian, one column per input coordinate,
+    laid out as ``jax.jacobian`` lays it out. Options as :func:`value_and_grad`."""
+
+    @_api.wraps(f, "finite_diff.jacobian")
+    def wrapped(*args, **kwargs):
+        fname = "finite_diff.jacobian"
+        scheme_, evaluate, out = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
+        jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out, fname, _accuracy))
+        return _api.unflatten_jacobian(jac, out, evaluate.selection.pick(args))
+
+    return wrapped
+
+
+def jvp(
+    f: Callable, primals, tangents, *, scheme: str = "central", step: float | None = None,
+    levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
+):
+    """``(f(*primals), J·tangents)`` from one directional difference.
+
+    The step is taken along the tangent: the largest coordinate moves by
+    ``step`` (default: ``default_step(scheme) * max(1, max|x|)``).
+    """
+    _api.check_tangents(primals, tangents, "finite_diff.jvp")
+    primals = tuple(primals)
+    argnums = tuple(range(len(primals)))
+    scheme_, evaluate, out = _prepare(f, primals, {}, argnums, "finite_diff.jvp", scheme, step, levels, vectorize)
+    v, _ = ravel_pytree(tuple(tangents))
+    tangent_flat = jvp_flat(evaluate, v, scheme_, step, levels, out, "finite_diff.jvp")
+    out_flat, unravel_out = ravel_pytree(out)
+    if tangent_flat is None:
+        tangent_flat = jnp.zeros_like(out_flat)
+    return out, unravel_out(jnp.asarray(tangent_flat, out_flat.dtype))
+
+
+def vjp(
+    f: Callable, *primals, scheme: str = "central", step: float | None = None,
+    levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
+):
+    """``(f(*primals), vjp_fn)`` through the full Jacobian.
+
+    Finite differences can only push perturbations forward, so a VJP costs the
+    whole Jacobian (n columns) and then one matrix-vector product: the
+    expensive way, shown for comparison with reverse mode.
+    """
+    argnums = tuple(range(len(primals)))
+    scheme_, evaluate, out = _prepare(f, primals, {}, argnums, "finite_diff.vjp", scheme, step, levels, vectorize)
+    jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out, "finite_diff.vjp"))
+
+    def vjp_fn(cotangent):
+        _api.check_cotangent(out, cotangent, "finite_diff.vjp")
+        ct, _ = ravel_pytree(cotangent)
+        return evaluate.unravel(jnp.asarray(ct, jac.dtype) @ jac)
+
+    return out, vjp_fn
+
+
+def hessian(
+    f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
+    levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
+) -> Callable:
+    """The Hessian as finite differences of the finite-difference Jacobian.
+
+    For a vector-valued ``f`` (out shape ``m``) it has shape ``m + in + in``,
+    as ``jax.hessian``'s. Each level of differencing loses precision: the inner
+    derivative is only about ε^(p/(p+1)) accurate, so the outer step is chosen
+    for that accuracy (``step`` sets the inner one). The complex step's
+    derivative is exact to rounding, and is differenced by central differences
+    outside.
+    """
+    check_options(scheme, step, levels, "finite_diff.hessian")
+    inner = jacobian(f, argnums, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
+    outer = "central" if scheme == "complex" else scheme
+
+    @_api.wraps(f, "finite_diff.hessian")
+    def wrapped(*args, **kwargs):
+        fname = "finite_diff.hessian"
+        _, evaluate, _ = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
+        eps = float(jnp.finfo(evaluate.x.dtype).eps)
+        p = order(scheme, levels)
+        accuracy = eps if scheme == "complex" else eps ** (p / (p + 1))
+        jac = jacobian(inner, argnums, scheme=outer, levels=levels, vectorize=vectorize, _accuracy=accuracy)
+        return jac(*args, **kwargs)
+
+    return wrapped
