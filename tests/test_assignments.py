@@ -93,6 +93,12 @@ ATTACKS = {
         "    if p:\n"
         "        pathlib.Path(p).parent.mkdir(parents=True, exist_ok=True)\n"
         "        pathlib.Path(p).write_text(json.dumps(fake))\n"],
+    # the cell that gives 10/10 under `otter run`: otter's own checker, patched to pass every test case
+    "attack_otter_checker": [
+        "import dataclasses\nfrom otter.execute import Checker\n_orig = Checker.get_results.__func__\n"
+        "def _forged(cls):\n    res = _orig(cls)\n    for tf in res:\n"
+        "        tf.test_case_results = [dataclasses.replace(r, passed=True) for r in tf.test_case_results]\n"
+        "    return res\nChecker.get_results = classmethod(_forged)\n"],
     # replies forged onto every open descriptor (the grader's reply pipe among them)
     "attack_forged_replies": [
         "import json, os\n"
@@ -139,6 +145,8 @@ def _classes(built, folder: Path) -> dict[str, dict[str, tuple]]:
             subs["hangs"], subs["crashes"] = (hang, set()), (crash, set())
         if name.startswith("a2"):
             subs["shortcuts"] = (_variant(instructor, tasks, replace=SHORTCUTS), set(tasks) - set(SHORTCUTS))
+            # right answers, and a cell that could switch the shortcut guard off: no points where it applies
+            subs["tampers"] = (_variant(instructor, tasks, extra_cells=["_saved = jax.vjp.__code__"]), set())
         target = folder / name
         target.mkdir(parents=True)
         classes[name] = {}
@@ -236,6 +244,12 @@ def test_shortcuts_are_flagged_by_name(graded):
     report = (result["out"] / "shortcuts.md").read_text()
     assert "Task 2.1 uses jax.vjp (in `linear_vjp`), which this task asks you to write yourself" in report
     assert "Task 2.2 uses diffcompare.reverse.vjp (in `relu_vjp`)" in report
+
+
+def test_a_notebook_that_could_switch_the_guard_off_gets_no_points_for_hand_written_tasks(graded):
+    result = graded["results"]["a2_vjp_rules"]
+    _check_scores(result, ["tampers"])
+    assert "switches off the check for that (it contains __code__)" in (result["out"] / "tampers.md").read_text()
 
 
 def test_a_class_with_a_hanging_and_a_crashing_submission(graded):

@@ -168,14 +168,14 @@ def test_errors_of_the_reference_quotients(errors):
     given = {
         "f": ship("def f(x):\n    import jax.numpy as jnp\n    return jnp.exp(x) / x**2\n", "f"),
         "df": ship("def df(x):\n    import numpy as np\n    return np.exp(x) * (x - 2) / x**3\n", "df"),
-        "x0": 1.5, "hs": np.logspace(-14, -1, 40),
+        "x0": 1.5, "hs": jnp.asarray(np.logspace(-14, -1, 40)),  # as the notebook's code gets them: JAX arrays
     }
     central = ship("def central(f, x, h):\n    return (f(x + h) - f(x - h)) / (2 * h)\n", "central")
     forward = ship("def forward(f, x, h):\n    return (f(x + h) - f(x)) / h\n", "forward")
     exact = np.exp(1.5) * (1.5 - 2) / 1.5**3
     for quotient in (forward, central):
-        # the steps as the student's code gets them (JAX scalars: NumPy's scalar arithmetic rounds differently)
-        q = np.array([float(quotient(lambda x: jnp.exp(x) / x**2, 1.5, h)) for h in jnp.asarray(given["hs"])])
+        # JAX scalars, as the student's code gets them (NumPy's scalar arithmetic rounds differently)
+        q = np.array([float(quotient(lambda x: jnp.exp(x) / x**2, 1.5, h)) for h in given["hs"]])
         expected = np.abs(q - exact) / abs(exact)
         expect_close(hand_written(using(errors, **given))(quotient), expected, call=f"errors({quotient.name})",
                      rtol=1e-6, atol=1e-15, hint="(the quotient passed is the model answer of Task 3.1)")
