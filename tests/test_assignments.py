@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTERS = {p.stem: p for p in sorted((ROOT / "notebooks" / "assignments").glob("a[0-9]_*.py"))}
-TIMEOUT = 60  # seconds per submission in the graded classes (the hanging one uses all of it)
+TIMEOUT = 90  # seconds per submission in the graded classes (the hanging one uses all of it)
 
 _SOLUTION = re.compile(r"^([ \t]*)# BEGIN SOLUTION\n.*?^[ \t]*# END SOLUTION\n?", re.M | re.S)
 _HEADING = re.compile(r"^##\s*Task (\d+)\.(\d+)", re.M)

@@ -24,8 +24,15 @@ _ENGINE = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev
            "differentiate", "diff", "backward"]
 _DIFFCOMPARE_MODULES = ["diffcompare.forward", "diffcompare.reverse", "diffcompare.symbolic",
                         "diffcompare.finite_diff", "diffcompare.jax_ref"]
-#: JAX's own AD machinery: catches the transformations reached some other way (jax._src..., jax.experimental)
-_JAX_INTERNALS = {"jax._src.interpreters.ad": ["JVPTrace.__init__", "LinearizeTrace.__init__"]}
+#: where each engine starts a derivative, whatever entry point (or closure made before the guard) led there:
+#: ``{function: (what the report calls it, the entry points whose allowance also allows it)}``
+_INTERNALS = {
+    "jax._src.interpreters.ad.JVPTrace.__init__": ("JAX's automatic differentiation", "jax."),
+    "jax._src.interpreters.ad.LinearizeTrace.__init__": ("JAX's automatic differentiation", "jax."),
+    "diffcompare.forward.ForwardTrace.__init__": ("diffcompare's forward-mode engine", "diffcompare.forward."),
+    "diffcompare.reverse.ReverseTrace.__init__": ("diffcompare's reverse-mode engine", "diffcompare.reverse."),
+    "diffcompare.symbolic.SymbolicTrace.__init__": ("diffcompare's symbolic engine", "diffcompare.symbolic."),
+}
 
 ALL_DERIVATIVES: tuple[str, ...] = (
     *(f"jax.{n}" for n in _JAX),
@@ -73,19 +80,20 @@ def _function_of(obj):
 
 
 def forbidden_functions(names=ALL_DERIVATIVES, allow=()) -> dict:
-    """Map every importable function in ``names`` (minus those in ``allow``) to its public name."""
+    """Map every importable function in ``names`` (minus those in ``allow``) to its public name, and the
+    engines' own starting points (a derivative reached through a closure made earlier) to the engine's name;
+    allowing one of an engine's entry points allows its starting point."""
     allowed = {id(f) for f in map(_function_of, map(_resolve, allow)) if f is not None}
     found = {}
     for name in names:
         fn = _function_of(_resolve(name))
         if fn is not None and id(fn) not in allowed:
             found.setdefault(fn, name)
-    if any(n.startswith("jax.") for n in names):
-        for module, attrs in _JAX_INTERNALS.items():
-            for attr in attrs:
-                fn = _function_of(_resolve(f"{module}.{attr}"))
-                if fn is not None and id(fn) not in allowed:
-                    found.setdefault(fn, "JAX's automatic differentiation")
+    for internal, (label, prefix) in _INTERNALS.items():
+        if any(n.startswith(prefix) for n in names) and not any(a.startswith(prefix) for a in allow):
+            fn = _function_of(_resolve(internal))
+            if fn is not None:
+                found.setdefault(fn, label)
     return found
 
 
