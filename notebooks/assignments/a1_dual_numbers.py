@@ -108,12 +108,11 @@ def test_quotient_against_the_matrix_form(dual_div):
     from diffcompare import forward as fwd
     from diffcompare.course.testing import expect_close, hand_written
 
-    rng = np.random.default_rng(12)
-    for _ in range(5):
-        x, xd, y, yd = rng.normal(size=4)
-        expected = fwd.from_matrix(fwd.dual_matrix(x, xd) @ jnp.linalg.inv(fwd.dual_matrix(y, yd)))
-        expect_close(hand_written(dual_div)((x, xd), (y, yd)), expected, call="dual_div((x, xd), (y, yd))",
-                     inputs={"x": x, "xd": xd, "y": y, "yd": yd}, rtol=1e-9)
+    cases = np.random.default_rng(12).normal(size=(5, 4)).tolist() + [[1.0, 2.0, -3.0, 0.5], [0.0, 1.0, 1e-3, 2.0]]
+    for x, xd, y, yd in cases:
+        inverse = jnp.linalg.inv(fwd.dual_matrix(y, yd))
+        expect_close(hand_written(dual_div)((x, xd), (y, yd)), fwd.from_matrix(fwd.dual_matrix(x, xd) @ inverse),
+                     call=f"dual_div(({x!r}, {xd!r}), ({y!r}, {yd!r}))", rtol=1e-9)
 
 # %% [raw]
 # # END TESTS
