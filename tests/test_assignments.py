@@ -7,13 +7,14 @@ RNG, result files written ahead of time, forged replies) score zero; shortcuts t
 diffcompare's engines are flagged by name; a class of eleven submissions, one hanging and one crashing
 its process, grades into a gradebook with every row.
 
-The three classes are graded once, concurrently, by the command line (module fixture: a notebook's
-process costs seconds to start).
+The three classes are graded once per test run, concurrently, by the command line (a notebook's process
+costs seconds to start; xdist workers share the result).
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 import re
@@ -143,6 +144,10 @@ def _classes(built, folder: Path) -> dict[str, dict[str, tuple]]:
             hang.cells.insert(3, nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(1)"))
             crash.cells.insert(3, nbformat.v4.new_code_cell("import ctypes\nctypes.string_at(0)  # segfault"))
             subs["hangs"], subs["crashes"] = (hang, set()), (crash, set())
+            # the process exits inside Task 1.3's hidden test: what was graded before it stands, the rest is 0
+            exits = {"task1_3": "@fwd.custom_jvp\ndef hypot(x, y):\n    return dnp.sqrt(x**2 + y**2)\n\n\n"
+                                "@hypot.defjvp\ndef hypot_jvp(primals, tangents):\n    import os\n    os._exit(0)\n"}
+            subs["exits_during_tests"] = (_variant(instructor, tasks, replace=exits), {"task1_1", "task1_2"})
         if name.startswith("a2"):
             subs["shortcuts"] = (_variant(instructor, tasks, replace=SHORTCUTS), set(tasks) - set(SHORTCUTS))
             # right answers, and a cell that could switch the shortcut guard off: no points where it applies
@@ -156,10 +161,8 @@ def _classes(built, folder: Path) -> dict[str, dict[str, tuple]]:
     return classes
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def _grade_everything(root: Path) -> dict:
     """Generate every assignment with otter, then grade the three classes concurrently from the command line."""
-    root = tmp_path_factory.mktemp("course")
     built = {name: generate(master, root / "build" / name) for name, master in MASTERS.items()}
     classes = _classes(built, root / "submissions")
     runs, started = {}, time.monotonic()
@@ -169,17 +172,35 @@ def graded(tmp_path_factory):
                "--autograder", str(built[name]["autograder"]), "--out", str(out), "--timeout", str(TIMEOUT),
                "--jobs", "3" if name.startswith("a1") else "2"]
         env_report = {"FAKE_REPORT": str(out / "attack_results_file.json")}
-        runs[name] = (subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                       env={**os.environ, **env_report}), out)
-    results = {}
-    for name, (proc, out) in runs.items():
+        runs[name] = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                      env={**os.environ, **env_report})
+    for proc in runs.values():
         log, _ = proc.communicate(timeout=900)
         assert proc.returncode == 0, log[-4000:]
+    return {"built": {n: {k: str(p) for k, p in paths.items()} for n, paths in built.items()},
+            "expected": classes, "seconds": time.monotonic() - started}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Everything graded once per test run: under xdist the workers share one folder, the first grades."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "course-graded"
+    root.mkdir(exist_ok=True)
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "done.json").exists():
+            (root / "done.json").write_text(json.dumps(_grade_everything(root)))
+    done = json.loads((root / "done.json").read_text())
+    results = {}
+    for name, expected in done["expected"].items():
+        out = root / "grades" / name
         with (out / "gradebook.csv").open() as f:
             rows = {r["student"]: r for r in csv.DictReader(f)}
         reports = {s: json.loads((out / f"{s}.json").read_text()) for s in rows}
-        results[name] = {"rows": rows, "reports": reports, "out": out, "expected": classes[name]}
-    return {"built": built, "results": results, "seconds": time.monotonic() - started}
+        results[name] = {"rows": rows, "reports": reports, "out": out, "expected": expected}
+    built = {n: {k: Path(p) for k, p in paths.items()} for n, paths in done["built"].items()}
+    return {"built": built, "results": results, "seconds": done["seconds"]}
 
 
 def _check_scores(result, students):
@@ -260,6 +281,8 @@ def test_a_class_with_a_hanging_and_a_crashing_submission(graded):
     assert "time limit" in rows["hangs"]["process"] and float(rows["hangs"]["total"]) == 0
     assert "ended" in rows["crashes"]["process"] and float(rows["crashes"]["total"]) == 0
     assert float(rows["instructor"]["total"]) == 10  # graded in the same run, unharmed
+    _check_scores(result, ["exits_during_tests"])
+    assert "during Task 1.3's test" in rows["exits_during_tests"]["process"]
     for student in rows:
         assert (result["out"] / f"{student}.md").exists() and (result["out"] / f"{student}.log").exists()
     assert graded["seconds"] < 600
