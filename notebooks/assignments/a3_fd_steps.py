@@ -332,8 +332,8 @@ def test_slopes_of_exact_vs(slopes):
 # points: 1
 
 # %% [markdown]
-# **Task 3.4, your explanation (1 point, graded by hand).** Run the cell below, then say in this
-# cell's answer what the two slopes of each scheme mean and where the arms cross.
+# **Task 3.4, your explanation (1 point, graded by hand).** Run the code cell below, then write in the answer
+# cell under it what the two slopes of each scheme mean and where the arms cross.
 
 # %%
 for name, quotient, p in [("forward", forward_difference, 1), ("central", central_difference, 2)]:
