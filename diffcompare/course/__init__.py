@@ -1,26 +1,26 @@
-"""Course assignments in the minitorch style: one master, three versions, a grader.
+"""Course assignments on otter-grader, graded where the student's code cannot reach the score.
 
-A master assignment is a jupytext percent-format script (or a notebook) with
-
-* tasks headed ``# Task N.M (k points)`` in markdown cells;
-* solutions between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` lines (the
-  student version gets ``raise NotImplementedError("Task N.M")`` in their place,
-  at the marker's indentation);
-* hidden tests: code cells whose first line is ``# HIDDEN TEST Task N.M (k points)``
-  (removed from the student version, kept in the instructor version, written to
-  the autograder file).
+A master assignment is an otter-assign notebook kept as a jupytext script
+(``notebooks/assignments/*.py``): ``# BEGIN QUESTION`` / ``# BEGIN SOLUTION`` /
+``# BEGIN TESTS`` raw cells, tests in otter's exception-based format written with
+:mod:`diffcompare.course.testing` so that each runs both as a public check in the
+student's notebook and as a hidden test in the grader.
 
     python -m diffcompare.course generate notebooks/assignments/a1_dual_numbers.py --out build/
-    python -m diffcompare.course grade submission.ipynb --tests build/autograder/a1_dual_numbers.tests.json
+    python -m diffcompare.course grade alice.ipynb --autograder build/autograder/a1_dual_numbers-autograder.zip
+    python -m diffcompare.course grade-class submissions/ --autograder build/autograder/... --out grades/
 
-Grading runs the submission cell by cell in a fresh Python process (a cell that
-raises does not stop the rest), then each hidden test; a test that passes earns
-its points. The report is JSON and Markdown.
+What is ours and why (otter lacks it): the grader (:mod:`~diffcompare.course.grade`: the
+student's cells in one process, hidden tests and references in another, data between
+them, never a score), the shortcut guard (:mod:`~diffcompare.course.shortcuts`), the
+failure messages (:mod:`~diffcompare.course.testing`) and the class gradebook without
+Docker (:mod:`~diffcompare.course.gradebook`).
 """
 
 from __future__ import annotations
 
-from .assign import Assignment, HiddenTest, generate, load_master
-from .grade import GradeReport, grade
+from .assign import generate
+from .grade import Autograder, GradeReport, grade, load_autograder
+from .gradebook import grade_class
 
-__all__ = ["Assignment", "GradeReport", "HiddenTest", "generate", "grade", "load_master"]
+__all__ = ["Autograder", "GradeReport", "generate", "grade", "grade_class", "load_autograder"]

@@ -1,3 +1,16 @@
+# %% [raw]
+# # ASSIGNMENT CONFIG
+# name: a3_fd_steps
+# init_cell: true
+# check_all_cell: true
+# export_cell: false
+# run_tests: false
+# solutions_pdf: false
+# strip_solutions_from_all_cells: true
+# tests:
+#   ok_format: false
+#   files: false
+
 # %% [markdown]
 # # Assignment 3: choosing finite-difference steps (10 points)
 #
@@ -6,15 +19,19 @@
 # axes the total error is a V. You will measure the V and explain it.
 #
 # The function is the course's running example $f(x) = e^x/x^2$ at $x = 1.5$,
-# with $f'(x) = e^x (x - 2)/x^3$.
+# with $f'(x) = e^x (x - 2)/x^3$. Write the quotients yourself: an answer that calls
+# a ready-made derivative (`diffcompare.finite_diff.grad`, `jax.grad`, ...) gets no
+# points for its task.
+#
+# Replace every `...` with your code; after each task run its check, e.g.
+# `grader.check("task3_1")` (public tests; the grade comes from hidden tests). Task 3.4's
+# explanation is graded by hand (1 point).
 
 # %%
-import jax.numpy as jnp
 import numpy as np
 
 import diffcompare
 import diffcompare.numpy as dnp
-from diffcompare import finite_diff as fd
 
 diffcompare.enable_x64()
 
@@ -30,6 +47,11 @@ def df(x):
 x0 = 1.5
 EPS = np.finfo(np.float64).eps
 hs = np.logspace(-14, -1, 40)
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: task3_1
+# points: 2
 
 # %% [markdown]
 # ## Task 3.1 (2 points): the two quotients
@@ -50,23 +72,64 @@ def central_difference(f, x, h):
     # END SOLUTION
 
 
-# %% tags=["hidden"]
-# HIDDEN TEST Task 3.1 (1 point)
-assert np.isclose(forward_difference(f, x0, 1e-3), fd.grad(f, scheme="forward", step=1e-3)(x0), rtol=1e-8)
-diffcompare.check(f, x0, grad=lambda x: forward_difference(f, x, 1e-8), methods=[], projections=0,
-                  tolerance=1e-6).raise_if_failed()
+# %% [raw]
+# # BEGIN TESTS
 
-# %% tags=["hidden"]
-# HIDDEN TEST Task 3.1 (1 point)
-assert np.isclose(central_difference(f, x0, 1e-3), fd.grad(f, scheme="central", step=1e-3)(x0), rtol=1e-8)
-diffcompare.check(f, x0, grad=lambda x: central_difference(f, x, 6e-6), methods=[], projections=0,
-                  tolerance=1e-9).raise_if_failed()
+# %%
+""" # BEGIN TEST CONFIG
+points: 0
+""" # END TEST CONFIG
+def test_quotients_of_a_parabola(forward_difference, central_difference):
+    from diffcompare.course.testing import expect_close, hand_written, ship
+
+    square = ship("def square(x):\n    return x * x\n", "square")
+    expect_close(hand_written(forward_difference)(square, 3.0, 0.5), 6.5, call="forward_difference(square, 3.0, 0.5)")
+    expect_close(hand_written(central_difference)(square, 3.0, 0.5), 6.0, call="central_difference(square, 3.0, 0.5)")
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 1
+hidden: true
+""" # END TEST CONFIG
+def test_forward_difference(forward_difference):
+    from diffcompare.course.testing import expect_close, hand_written, ship
+
+    cubic = ship("def cubic(x):\n    return x**3 - 2 * x\n", "cubic")
+    for x, h in [(1.5, 1e-3), (-0.7, 0.25), (2.0, 1e-6)]:
+        expected = (cubic(x + h) - cubic(x)) / h
+        expect_close(hand_written(forward_difference)(cubic, x, h), expected,
+                     call=f"forward_difference(cubic, {x}, {h})", rtol=1e-9, hint="cubic(x) = x**3 - 2*x")
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 1
+hidden: true
+""" # END TEST CONFIG
+def test_central_difference(central_difference):
+    from diffcompare.course.testing import expect_close, hand_written, ship
+
+    cubic = ship("def cubic(x):\n    return x**3 - 2 * x\n", "cubic")
+    for x, h in [(1.5, 1e-3), (-0.7, 0.25), (2.0, 1e-6)]:
+        expected = (cubic(x + h) - cubic(x - h)) / (2 * h)
+        expect_close(hand_written(central_difference)(cubic, x, h), expected,
+                     call=f"central_difference(cubic, {x}, {h})", rtol=1e-9, hint="cubic(x) = x**3 - 2*x")
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: task3_2
+# points: 3
 
 # %% [markdown]
 # ## Task 3.2 (3 points): measure the V
 #
 # `errors(quotient)` returns the relative error $|q(h) - f'(x_0)|/|f'(x_0)|$ for every
-# `h` in `hs`, as a NumPy array.
+# `h` in `hs`, as a NumPy array (`quotient(f, x0, h)` is one of your Task 3.1 functions).
 
 # %%
 def errors(quotient):
@@ -76,14 +139,57 @@ def errors(quotient):
     # END SOLUTION
 
 
-# %% tags=["hidden"]
-# HIDDEN TEST Task 3.2 (3 points)
-e_fwd, e_cen = errors(forward_difference), errors(central_difference)
-assert e_fwd.shape == hs.shape and e_cen.shape == hs.shape
-exact = df(x0)
-ref = np.array([abs(float((f(x0 + h) - f(x0 - h)) / (2 * h)) - exact) / abs(exact) for h in hs])
-assert np.allclose(e_cen, ref, rtol=1e-6)
-assert e_cen.min() < 1e-9 and e_fwd.min() < 1e-7
+# %% [raw]
+# # BEGIN TESTS
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 0
+""" # END TEST CONFIG
+def test_errors_has_one_entry_per_step(errors, forward_difference):
+    import numpy as np
+
+    from diffcompare.course.testing import expect, hand_written
+
+    e = np.asarray(hand_written(errors)(forward_difference))
+    expect(e.shape == (40,), f"errors(forward_difference) has shape {e.shape}; expected (40,), one entry per h in hs")
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 3
+hidden: true
+""" # END TEST CONFIG
+def test_errors_of_the_reference_quotients(errors):
+    import jax.numpy as jnp
+    import numpy as np
+
+    from diffcompare.course.testing import expect_close, hand_written, ship, using
+
+    given = {
+        "f": ship("def f(x):\n    import jax.numpy as jnp\n    return jnp.exp(x) / x**2\n", "f"),
+        "df": ship("def df(x):\n    import numpy as np\n    return np.exp(x) * (x - 2) / x**3\n", "df"),
+        "x0": 1.5, "hs": jnp.asarray(np.logspace(-14, -1, 40)),  # as the notebook's code gets them: JAX arrays
+    }
+    central = ship("def central(f, x, h):\n    return (f(x + h) - f(x - h)) / (2 * h)\n", "central")
+    forward = ship("def forward(f, x, h):\n    return (f(x + h) - f(x)) / h\n", "forward")
+    exact = np.exp(1.5) * (1.5 - 2) / 1.5**3
+    for quotient in (forward, central):
+        # JAX scalars, as the student's code gets them (NumPy's scalar arithmetic rounds differently)
+        q = np.array([float(quotient(lambda x: jnp.exp(x) / x**2, 1.5, h)) for h in given["hs"]])
+        expected = np.abs(q - exact) / abs(exact)
+        expect_close(hand_written(using(errors, **given))(quotient), expected, call=f"errors({quotient.name})",
+                     rtol=1e-6, atol=1e-15, hint="(the quotient passed is the model answer of Task 3.1)")
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: task3_3
+# points: 3
 
 # %% [markdown]
 # ## Task 3.3 (3 points): the best step, in theory and measured
@@ -105,25 +211,65 @@ def measured_best_step(errs):
     # END SOLUTION
 
 
-# %% tags=["hidden"]
-# HIDDEN TEST Task 3.3 (1 point)
-assert np.isclose(theory_step(1), fd.default_step("forward", jnp.float64), rtol=1e-12)
-assert np.isclose(theory_step(2), fd.default_step("central", jnp.float64), rtol=1e-12)
+# %% [raw]
+# # BEGIN TESTS
 
-# %% tags=["hidden"]
-# HIDDEN TEST Task 3.3 (2 points)
-for quotient, p in [(forward_difference, 1), (central_difference, 2)]:
-    h_best = measured_best_step(errors(quotient))
-    assert h_best in hs
-    assert abs(np.log10(h_best) - np.log10(theory_step(p))) < 1.5, (h_best, theory_step(p))
+# %%
+""" # BEGIN TEST CONFIG
+points: 0
+""" # END TEST CONFIG
+def test_theory_step_of_a_first_order_scheme(theory_step):
+    from diffcompare.course.testing import expect_close, hand_written
+
+    expect_close(hand_written(theory_step)(1, 1e-16), 1e-8, call="theory_step(1, 1e-16)")
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 1
+hidden: true
+""" # END TEST CONFIG
+def test_theory_step(theory_step):
+    import numpy as np
+
+    from diffcompare.course.testing import expect_close, hand_written
+
+    eps = float(np.finfo(np.float64).eps)
+    for p in (1, 2, 4):
+        expect_close(hand_written(theory_step)(p, eps), eps ** (1 / (p + 1)), call=f"theory_step({p}, eps)",
+                     inputs={"eps": eps}, rtol=1e-12)
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 2
+hidden: true
+""" # END TEST CONFIG
+def test_measured_best_step(measured_best_step):
+    import numpy as np
+
+    from diffcompare.course.testing import expect_close, hand_written, using
+
+    hs = np.logspace(-14, -1, 40)
+    errs = np.abs(np.sin(np.arange(40.0))) + 0.01  # any curve: the step of the smallest error
+    expect_close(hand_written(using(measured_best_step, hs=hs))(errs), hs[int(np.argmin(errs))],
+                 call="measured_best_step(errs)", inputs={"errs": errs}, rtol=1e-12)
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: task3_4
+# points: 1
 
 # %% [markdown]
-# ## Task 3.4 (2 points): explain the V from its slopes
+# ## Task 3.4 (1 point + 1 point graded by hand): explain the V from its slopes
 #
 # Fit straight lines to $\log_{10}$ error against $\log_{10} h$ on the two arms:
 # `slopes(errs, p)` returns `(truncation_slope, roundoff_slope)`, fitted on
 # $h > 10\,h^*$ and on $h < h^*/10$ with $h^*$ = `theory_step(p)`.
-# Then say in the markdown cell below what the two numbers mean.
 
 # %%
 def slopes(errs, p):
@@ -137,14 +283,76 @@ def slopes(errs, p):
     # END SOLUTION
 
 
-# %% [markdown]
-# *Your explanation (not auto-graded):* the right arm's slope is the order $p$ of the
-# scheme (truncation error $\propto h^p$); the left arm's slope is about $-1$
-# (round-off $\varepsilon|f|/h$). Their crossing is the best step.
+# %% [raw]
+# # BEGIN TESTS
 
-# %% tags=["hidden"]
-# HIDDEN TEST Task 3.4 (2 points)
-t1, r1 = slopes(errors(forward_difference), 1)
-t2, r2 = slopes(errors(central_difference), 2)
-assert abs(t1 - 1) < 0.3 and abs(t2 - 2) < 0.3, (t1, t2)
-assert abs(r1 + 1) < 0.4 and abs(r2 + 1) < 0.4, (r1, r2)
+# %%
+""" # BEGIN TEST CONFIG
+points: 0
+""" # END TEST CONFIG
+def test_slopes_of_an_exact_v(slopes, theory_step):
+    import numpy as np
+
+    from diffcompare.course.testing import expect_close, hand_written
+
+    hs = np.logspace(-14, -1, 40)
+    errs = hs**2 + 1e-16 / hs  # truncation h**2, round-off eps/h
+    got = hand_written(slopes)(errs, 2)
+    expect_close(got, (2.0, -1.0), call="slopes(errs, 2)", inputs={"errs": errs}, rtol=0.05, atol=0.05)
+
+# %%
+""" # BEGIN TEST CONFIG
+points: 1
+hidden: true
+""" # END TEST CONFIG
+def test_slopes_of_exact_vs(slopes):
+    import numpy as np
+
+    from diffcompare.course.testing import expect_close, hand_written, ship, using
+
+    hs = np.logspace(-14, -1, 40)
+    theory_step = ship("def theory_step(p, eps=2.220446049250313e-16):\n    return eps ** (1.0 / (p + 1))\n",
+                       "theory_step")
+    for p in (1, 2):
+        errs = 3 * hs**p + 1e-16 / hs
+        got = hand_written(using(slopes, hs=hs, theory_step=theory_step))(errs, p)
+        expect_close(got, (float(p), -1.0), call=f"slopes(errs, {p})", inputs={"errs": errs}, rtol=0.05,
+                     atol=0.05, hint=f"errs = 3 h**{p} + 1e-16/h: the arms' slopes are {p} and -1")
+
+# %% [raw]
+# # END TESTS
+
+# %% [raw]
+# # END QUESTION
+
+# %% [raw]
+# # BEGIN QUESTION
+# name: task3_4_written
+# manual: true
+# points: 1
+
+# %% [markdown]
+# **Task 3.4, your explanation (1 point, graded by hand).** Run the code cell below, then write in the answer
+# cell under it what the two slopes of each scheme mean and where the arms cross.
+
+# %%
+for name, quotient, p in [("forward", forward_difference, 1), ("central", central_difference, 2)]:
+    print(name, "slopes (truncation, round-off):", slopes(errors(quotient), p))
+
+# %% [raw]
+# # BEGIN SOLUTION
+
+# %% [markdown]
+# **Model answer.** The right arm's slope is the order $p$ of the scheme (truncation error
+# $\propto h^p$: 1 for forward, 2 for central); the left arm's slope is about $-1$ (round-off
+# $\varepsilon|f|/h$). The arms cross near $h^* \approx \varepsilon^{1/(p+1)}$, the best step.
+#
+# **Rubric (1 point).** ½ point: the truncation slope is the scheme's order $p$, with the reason
+# (error $\propto h^p$). ½ point: the round-off slope $-1$ comes from $\varepsilon/h$, and the
+# best step is where the two arms meet. No credit for restating the numbers without a reason.
+
+# %% [raw]
+# # END SOLUTION
+
+# %% [raw]
+# # END QUESTION

@@ -1,0 +1,121 @@
+"""The student's process: runs the notebook's cells, then answers the grader's calls.
+
+``python -m diffcompare.course._kernel REQUEST_FD REPLY_FD``: one JSON request per line
+on REQUEST_FD, one JSON reply per line on REPLY_FD. The student's output goes to this
+process's stdout/stderr (the grader sends them to the student's log) and never reaches
+the grader's decisions: the grader reads only replies, and a reply carries data (the
+value a student's function returned, an error, a shortcut), never a score.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+
+def _format_error(err: BaseException, skip_frames: int = 0) -> tuple[str, str]:
+    first = traceback.format_exception_only(type(err), err)[-1].strip()
+    tb = err.__traceback__
+    for _ in range(skip_frames):
+        tb = tb.tb_next if tb is not None else None
+    return first, "".join(traceback.format_exception(type(err), err, tb))
+
+
+class Session:
+    def __init__(self):
+        from IPython.core.interactiveshell import InteractiveShell
+
+        self.shell = InteractiveShell.instance()
+        self.shell.colors = "NoColor"
+
+    def cell(self, source: str) -> dict:
+        result = self.shell.run_cell(source, store_history=True)
+        err = result.error_before_exec or result.error_in_exec
+        if err is None:
+            return {"ok": True}
+        first, tb = _format_error(err)
+        return {"error": first, "traceback": tb}
+
+    def _resolve(self, data):
+        from ._wire import Shipped
+
+        if "__student__" in data:
+            return self.shell.user_ns[data["__student__"]]
+        return Shipped(data["__ship__"], data["name"])
+
+    def call(self, msg: dict) -> dict:
+        from ._wire import decode, encode
+        from .shortcuts import Shortcut, forbidden_functions, guard
+
+        fn = self.shell.user_ns.get(msg["name"])
+        if not callable(fn):
+            return {"missing": msg["name"]}
+        try:
+            import jax.numpy as jnp
+
+            as_array = jnp.asarray
+        except ImportError:  # pragma: no cover - the course installs JAX
+            as_array = None
+        decode_arg = lambda v: decode(v, resolve=self._resolve, as_array=as_array or (lambda a: a))  # noqa: E731
+        args = [decode_arg(a) for a in msg.get("args", [])]
+        kwargs = {k: decode_arg(v) for k, v in msg.get("kwargs", {}).items()}
+        codes = forbidden_functions(msg["forbid"], msg.get("allow", ())) if msg.get("forbid") else {}
+        # the reference implementations of earlier tasks stand in for the student's own while this call runs
+        replaced = {k: decode_arg(v) for k, v in msg.get("using", {}).items()}
+        saved = {k: self.shell.user_ns[k] for k in replaced if k in self.shell.user_ns}
+        self.shell.user_ns.update(replaced)
+        reply: dict = {}
+        reached: list[str] = []
+        try:
+            counts = None
+            if msg.get("count_forward_passes"):
+                from diffcompare import forward
+
+                counts = forward.counting()
+            with guard(codes) as reached:
+                if counts is not None:
+                    with counts as c:
+                        value = fn(*args, **kwargs)
+                    reply["forward_passes"] = c.passes
+                else:
+                    value = fn(*args, **kwargs)
+        except Shortcut as err:
+            return {"shortcut": err.name}
+        except BaseException as err:  # noqa: BLE001 - the student's function may raise anything, even SystemExit
+            if reached:
+                return {"shortcut": reached[0]}
+            first, tb = _format_error(err, skip_frames=1)
+            return {"error": first, "traceback": tb}
+        finally:
+            for k in replaced:
+                self.shell.user_ns.pop(k, None)
+            self.shell.user_ns.update(saved)
+        if reached:
+            return {"shortcut": reached[0]}
+        reply["value"] = encode(value)
+        return reply
+
+
+def main() -> None:
+    requests = os.fdopen(int(sys.argv[1]), "r", encoding="utf-8")
+    replies = os.fdopen(int(sys.argv[2]), "w", encoding="utf-8")
+    session = Session()
+    for line in requests:
+        msg = json.loads(line)
+        if msg["op"] == "cell":
+            reply = session.cell(msg["source"])
+        elif msg["op"] == "call":
+            reply = session.call(msg)
+        else:
+            break
+        sys.stdout.flush()
+        sys.stderr.flush()
+        reply["id"] = msg.get("id")
+        replies.write(json.dumps(reply) + "\n")
+        replies.flush()
+
+
+if __name__ == "__main__":
+    main()
