@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -42,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _api, jax_ref, metrics
+from . import _api, jax_ref, metrics, timing
 from .errors import DiffCompareError, InvalidOptionError, ShapeMismatchError
 from .methods import METHODS
 
@@ -255,32 +254,14 @@ def method_tolerance(name: str, dtype: str, options: dict | None = None) -> floa
 # ---------------------------------------------------------------- the check
 
 
-class _Timing(float):
-    """Warm seconds (a float, so arithmetic on it works) that also remember the first call's."""
+def _timed(fn: Callable):
+    """``(output, Timed)``: ``fn`` called once cold (tracing, compilation), then once warm.
 
-    first: float
-
-
-def _timed(fn: Callable, cheap: float = 0.25):
-    """``(output, seconds)``: run ``fn`` once cold (tracing, compilation), then warm.
-
-    The time students read is the warm one (best of the calls after the
-    first; a second warm call only when one is cheap), with the first call's
-    time kept as ``seconds.first``: compile time must not pass for cost.
+    The time students read is the warm one; the first call's is kept apart:
+    compile time must not pass for cost.
     """
-    start = time.perf_counter()
-    out = jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    warm = []
-    for _ in range(2):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        warm.append(time.perf_counter() - start)
-        if warm[-1] > cheap:
-            break
-    seconds = _Timing(min(warm))
-    seconds.first = first
-    return out, seconds
+    measured = timing.timed(fn, rounds=1)
+    return measured.value, measured
 
 
 def _dot_and_scale(a, b, what: str) -> tuple[float, float]:
@@ -366,8 +347,8 @@ def _row(method, quantity, tol, seconds, abs_errs, rel_errs, note="") -> CheckRo
     message = note
     if status == "fail" and not message:
         message = f"relative error {rel_err:.2e} is above the tolerance {tol:.0e}"
-    return CheckRow(method, quantity, abs_err, rel_err, tol, float(seconds), status, message,
-                    first_call_seconds=getattr(seconds, "first", None))
+    return CheckRow(method, quantity, abs_err, rel_err, tol, seconds.best_s, status, message,
+                    first_call_seconds=seconds.first_s)
 
 
 def _error_row(method, quantity, tol, err: Exception, user: bool) -> CheckRow:
@@ -433,8 +414,8 @@ def _method_rows(p: _Problem, name: str, module, options: dict, tol: float) -> l
 
 
 def _reference_row(quantity: str, seconds) -> CheckRow:
-    return CheckRow(_REFERENCE, quantity, 0.0, 0.0, None, float(seconds), "reference",
-                    first_call_seconds=seconds.first)
+    return CheckRow(_REFERENCE, quantity, 0.0, 0.0, None, seconds.best_s, "reference",
+                    first_call_seconds=seconds.first_s)
 
 
 def _reference_rows(p: _Problem, projections: int, seed: int) -> list[CheckRow]:

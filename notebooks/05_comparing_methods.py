@@ -21,8 +21,6 @@ SMALL = os.environ.get("DIFFCOMPARE_NOTEBOOK_SIZE", "full") == "small"  # the te
 USE_RESULTS = os.environ.get("DIFFCOMPARE_NOTEBOOK_RESULTS", "auto") != "compute"
 
 # %%
-import time
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -36,20 +34,14 @@ from diffcompare import reverse as rev
 from diffcompare.apps import train
 from diffcompare.problems import PROBLEMS
 from diffcompare.results import load, show_plots  # committed results/<experiment>/data.csv and plots
+from diffcompare.timing import best_time
 
 COLOURS = {"finite_diff": "C0", "symbolic": "C1", "forward": "C2", "reverse": "C3", "jax": "C4"}
 
 
 def timeit(fn, *args, repeat=5):
     """Best wall time of ``repeat`` calls after one warm-up call (which compiles)."""
-    jax.block_until_ready(fn(*args))
-    return min(_once(fn, *args) for _ in range(repeat))
-
-
-def _once(fn, *args):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    return time.perf_counter() - t0
+    return best_time(fn, rounds=repeat, args=args)
 
 
 # %% [markdown]
