@@ -103,6 +103,7 @@ def test_wire_carries_data_only():
     back = decode(encode(value))
     assert back[0] == 1.5 and back[1][0].dtype == np.float32 and back[2]["a"].shape == (2, 2)
     assert isinstance(decode(encode(object())), Opaque)
+    assert isinstance(decode({"__array__": [[1]], "dtype": "object", "shape": [1, 1]}), Opaque)
     with pytest.raises(ValueError, match="cannot come back"):
         decode(encode(Shipped("def f():\n    pass\n", "f")))
 

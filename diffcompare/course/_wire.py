@@ -92,6 +92,8 @@ def decode(data, *, resolve=None, as_array=np.asarray):
     if "__complex__" in data:
         return complex(*data["__complex__"])
     if "__array__" in data:
+        if np.dtype(str(data["dtype"])).kind not in "biuf":  # only numbers travel as arrays
+            return Opaque("array", f"dtype {data['dtype']}")
         return as_array(np.asarray(data["__array__"], dtype=data["dtype"]).reshape(data["shape"]))
     if "__carray__" in data:
         re, im = (np.asarray(p, dtype=float) for p in data["__carray__"])
