@@ -10,8 +10,8 @@ from diffcompare.experiments import Config, get, plotting
 def test_fd_step_arms_are_named_where_they_are_drawn(tmp_path, monkeypatch):
     module = get("fd_step")
     cfg = Config(scale="tiny", out=tmp_path, progress=False)
-    point = {"problem": "exp_over_square", "dtype": "float64", "scheme": "central"}
-    rows = [{"point": "p", **point, **row} for row in module.measure(point, cfg)]
+    points = [{"problem": "exp_over_square", "dtype": dtype, "scheme": "central"} for dtype in ("float64", "float32")]
+    rows = [{"point": "p", **point, **row} for point in points for row in module.measure(point, cfg)]
     figures = []
     monkeypatch.setattr(plotting, "save", lambda fig, outdir, stem: figures.append(fig) or [])
     module.plot(rows, cfg, tmp_path)

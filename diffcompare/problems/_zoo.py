@@ -20,11 +20,17 @@ from .base import Problem
 PROBLEMS: dict[str, Problem] = {}
 
 
+def _register(problem: Problem) -> Problem:
+    """Add ``problem`` to the zoo (other modules of this package register theirs this way too)."""
+    PROBLEMS[problem.name] = problem
+    return problem
+
+
 def _problem(name: str, title: str, **details):
     """Register the decorated builder as the problem ``name`` (in the order they are defined)."""
 
     def register(build):
-        PROBLEMS[name] = Problem(name, title, build, **details)
+        _register(Problem(name, title, build, **details))
         return build
 
     return register
