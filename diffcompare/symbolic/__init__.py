@@ -19,7 +19,7 @@ method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``).
 
 from __future__ import annotations
 
-from .api import Traced, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
+from .api import Traced, cache_info, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
 from .convert import compile_jax, evaluate, from_sympy, to_latex, to_string, to_sympy
 from .differentiate import SwellLimitError, diff, forward, gradient, naive, naive_visits, reverse
 from .expr import Node, SymArray, SymbolicTrace, const, make, var
@@ -43,7 +43,8 @@ def symbols(names: str) -> tuple:
 __all__ = [
     "DERIVATIVES", "NAME", "RULES", "TITLE", "TOLERANCE", "UNSUPPORTED",
     "Node", "ParseError", "Size", "SwellLimitError", "SymArray", "SymbolicTrace", "Traced",
-    "clear_cache", "compile_jax", "const", "cse", "cse_string", "diff", "evaluate", "forward", "from_sympy",
+    "cache_info", "clear_cache", "compile_jax", "const", "cse", "cse_string", "diff", "evaluate", "forward",
+    "from_sympy",
     "grad", "gradient", "graph_size", "hessian", "jacobian", "jvp", "make", "measure", "naive",
     "naive_visits", "parse", "reverse", "simplify", "sizes", "symbols", "to_latex", "to_string", "to_sympy",
     "trace", "tree_size", "value_and_grad", "var", "vjp",

@@ -4,16 +4,18 @@ Each call traces ``f`` on symbolic inputs of the given shapes (one variable
 per array element), differentiates the expression by reverse accumulation on
 the shared graph (forward accumulation for ``jvp``), compiles the result to a
 ``jax.numpy`` function under ``jax.jit``, and evaluates it at the given
-numbers. The compiled function is cached per function, transformation,
-``argnums`` and input structure, shapes and dtypes (integer arguments, which
-may steer control flow, are part of the key by value): the second call with
-new numbers only evaluates.
+numbers. ``f`` is traced again at every call (tracing is cheap next to
+compiling), so a closure, global, default argument or attribute that changed
+between calls is read as it is now; the compiled derivative is cached by the
+digest of the traced expressions (constants by value), so a second call whose
+expressions are the same only evaluates.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import inspect
 from collections.abc import Callable
 
@@ -28,6 +30,7 @@ from .expr import SymArray, SymbolicTrace, flat_nodes, obj_array, topological, v
 from .simplify import simplify as _simplify
 
 _CACHE: dict = {}
+_STATS = {"compiled": 0}
 _CACHE_MAX = 512
 
 
@@ -56,17 +59,6 @@ def _variables(base: str, shape) -> np.ndarray:
     for idx in np.ndindex(shape):
         nodes[idx] = var(base + (f"[{','.join(map(str, idx))}]" if shape else ""))
     return nodes
-
-
-def _static_key(leaf):
-    if isinstance(leaf, (np.ndarray, jax.Array)):
-        a = np.asarray(leaf)
-        return ("array", a.shape, a.dtype.str, a.tobytes())
-    try:
-        hash(leaf)
-        return (type(leaf).__name__, leaf)
-    except TypeError:
-        return ("id", id(leaf))
 
 
 @dataclasses.dataclass
@@ -160,35 +152,50 @@ def _shape_like(flat_nodes, arrays) -> list:
 JIT_MAX_NODES = 1000
 
 
+def _graph_key(traced: Traced) -> bytes:
+    """A digest of everything the traced function computes: the structure of its output
+    expressions (constants by value, so a changed closure or global gives another key),
+    its inputs, and its output structure."""
+    digest = hashlib.blake2b(repr((traced.out_tree, traced.arg_leaves, str(traced.dtype))).encode(), digest_size=16)
+    for arrays in (traced.inputs, traced.out_nodes):
+        for arr in arrays:
+            digest.update(repr(arr.shape).encode())
+            digest.update(b"".join(n.key for n in arr.reshape(-1)))
+    return digest.digest()
+
+
 def _compiled(f, kind: str, args, key_extra, build, simplify: bool, jit=None):
-    """(compiled function of the input leaves, traced, extra) from the cache, or traced and compiled now."""
-    leaves, treedef = jax.tree_util.tree_flatten(tuple(args))
-    avals = tuple((np.shape(x), jnp.result_type(x).name) if _is_dynamic(x) else _static_key(x) for x in leaves)
-    key = (f, kind, key_extra, treedef, avals, simplify, jit, bool(jax.config.jax_enable_x64))
-    try:
-        hit = _CACHE.get(key)
-    except TypeError:  # an unhashable f: compile every time
-        key, hit = None, None
-    if hit is not None:
-        return hit
+    """(compiled function of the input leaves, traced, extra): ``f`` is traced at every call, so
+    it reads its closures, globals, defaults and attributes *now*; the derivative program is
+    cached by the digest of the traced expressions, so only a changed expression recompiles."""
     traced = trace(f, *args)
+    key = (kind, key_extra, _graph_key(traced), simplify, jit, bool(jax.config.jax_enable_x64))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        program, extra = hit
+        return program, traced, extra
     outputs, inputs, extra = build(traced)
     if simplify:
         outputs = [_simplify(o) for o in outputs]
     program = compile_jax(outputs, inputs)
     if jit is None:
         jit = len(topological(flat_nodes(outputs))) <= JIT_MAX_NODES
-    entry = (jax.jit(program) if jit else program, traced, extra)
-    if key is not None:
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.clear()
-        _CACHE[key] = entry
-    return entry
+    program = jax.jit(program) if jit else program
+    _STATS["compiled"] += 1
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[key] = (program, extra)
+    return program, traced, extra
 
 
 def clear_cache() -> None:
     """Forget every compiled derivative."""
     _CACHE.clear()
+
+
+def cache_info() -> dict:
+    """``{"entries": programs cached now, "compiled": programs built since import}``."""
+    return {"entries": len(_CACHE), "compiled": _STATS["compiled"]}
 
 
 def _dynamic_values(args) -> list:
