@@ -67,6 +67,27 @@ def test_every_primitive_has_a_rule_or_a_reason():
     assert all(table[name]["symbolic"] == "rule" for name in S.RULES)
 
 
+ELEMENTWISE = [name for name, p in PRIMITIVES.items() if p.kind in ("unary", "binary")]
+NODE_ONLY_KINDS = ("const", "var", "amax", "amin", "stop", "gt", "ge", "eq", "select")
+
+
+@pytest.mark.parametrize("kind", ELEMENTWISE + list(NODE_ONLY_KINDS))
+def test_every_node_kind_differentiates_prints_converts_and_compiles(kind):
+    """A new elementwise primitive must come with all of these, or this test names what is missing."""
+    missing = [what for what, table in (
+        ("a derivative in symbolic.rules.DERIVATIVES", S.DERIVATIVES),
+        ("a NumPy evaluation in symbolic.convert._ops", S.convert._NP_OPS),
+        ("a JAX compilation in symbolic.convert._ops", S.convert._JNP_OPS),
+        ("a SymPy conversion in symbolic.convert._sympy_functions", S.convert.sympy_kinds()),
+    ) if kind not in table and kind not in ("const", "var")]
+    if kind in PRIMITIVES and kind not in S.text.OPERATORS and kind not in S.text.LATEX:
+        missing.append("a LaTeX form in symbolic.text.LATEX")
+    if PRIMITIVES.get(kind) is not None and PRIMITIVES[kind].kind == "unary" and kind != "negative":
+        if kind not in S.parser.FUNCTIONS:
+            missing.append("a parser entry in symbolic.parser.FUNCTIONS")
+    assert not missing, f"node kind '{kind}' lacks " + ", ".join(missing)
+
+
 # one function per primitive, on a (2, 3) input in (0.2, 0.8); where's condition is constant
 _MASK = np.array([[True, False, True], [False, True, True]])
 PRIMITIVE_CASES = {

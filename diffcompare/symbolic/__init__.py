@@ -19,14 +19,16 @@ method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``).
 
 from __future__ import annotations
 
+from . import convert, parser, text  # noqa: F401 - tables the coverage test reads
 from .api import Traced, cache_info, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
 from .convert import compile_jax, evaluate, from_sympy, to_latex, to_string, to_sympy
 from .differentiate import SwellLimitError, diff, forward, gradient, naive, naive_visits, reverse
-from .expr import Node, SymArray, SymbolicTrace, const, make, var
+from .expr import Node, SymArray, const, make, var
 from .measure import Size, graph_size, measure, tree_size
 from .parser import ParseError, parse
 from .rules import DERIVATIVES, RULES, UNSUPPORTED
 from .simplify import cse, cse_string, simplify
+from .trace import SymbolicTrace
 
 NAME = "symbolic"
 TITLE = "symbolic differentiation"

@@ -26,8 +26,9 @@ import numpy as np
 from .. import _api
 from . import differentiate as D
 from .convert import compile_jax
-from .expr import SymArray, SymbolicTrace, flat_nodes, obj_array, topological, var
+from .expr import SymArray, flat_nodes, obj_array, topological, var
 from .simplify import simplify as _simplify
+from .trace import SymbolicTrace
 
 _CACHE: dict = {}
 _STATS = {"compiled": 0}

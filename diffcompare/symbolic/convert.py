@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import math
-import re
 
 import jax
 import jax.numpy as jnp
@@ -21,114 +20,27 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from . import expr as E
 from .expr import Node, topological
+from .text import render
 
 # ---------------------------------------------------------------- strings and LaTeX
-
-_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": ("*", 2), "divide": ("/", 2)}
-_COMPARE = {"gt": ">", "ge": ">=", "eq": "=="}
-_NAMES = {"amax": "max", "amin": "min", "maximum": "max", "minimum": "min"}
-
-
-def _number(value: float) -> str:
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-def _printer(latex: bool):
-    memo: dict[int, tuple[str, int]] = {}
-
-    def wrap(text: str, prec: int, need: int) -> str:
-        if prec >= need:
-            return text
-        return rf"\left({text}\right)" if latex else f"({text})"
-
-    def fn(name: str, args: list[str]) -> str:
-        if not latex:
-            return f"{name}({', '.join(args)})"
-        special = {"sqrt": r"\sqrt{%s}", "abs": r"\left|%s\right|", "stop": r"\operatorname{sg}\left(%s\right)"}
-        if name in special and len(args) == 1:
-            return special[name] % args[0]
-        known = {"exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "max", "min"}
-        head = rf"\{name}" if name in known else (r"\sigma" if name == "sigmoid" else rf"\operatorname{{{name}}}")
-        return rf"{head}\left({', '.join(args)}\right)"
-
-    def show(node: Node) -> tuple[str, int]:
-        if node.serial in memo:
-            return memo[node.serial]
-        op, args = node.op, node.args
-        if op == "const":
-            text = _number(node.value)
-            if latex and "e" in text and "inf" not in text and "nan" not in text:
-                mant, exp = text.split("e")
-                text = rf"{mant} \cdot 10^{{{int(exp)}}}"
-            out = (text, 5 if node.value >= 0 else 2)
-        elif op == "var":
-            out = (_latex_name(node.value) if latex else node.value, 5)
-        elif op in _INFIX:
-            (a, pa), (b, pb) = show(args[0]), show(args[1])
-            symbol, prec = _INFIX[op]
-            if latex and op == "divide":
-                out = (rf"\frac{{{a}}}{{{b}}}", 4)  # a power of a fraction needs parentheses
-            else:
-                if latex and op == "multiply":
-                    symbol = r" \cdot "
-                out = (wrap(a, pa, prec) + symbol + wrap(b, pb, prec + 1), prec)
-        elif op == "negative":
-            a, pa = show(args[0])
-            out = ("-" + wrap(a, pa, 3), 2)
-        elif op == "power":
-            (a, pa), (b, pb) = show(args[0]), show(args[1])
-            if latex:
-                out = (wrap(a, pa, 5) + f"^{{{b}}}", 4)
-            else:
-                out = (wrap(a, pa, 5) + "**" + wrap(b, pb, 4), 4)
-        elif op in _COMPARE:
-            (a, _), (b, _) = show(args[0]), show(args[1])
-            symbol = {"ge": r" \geq ", "gt": " > ", "eq": " = "}[op] if latex else f" {_COMPARE[op]} "
-            out = (rf"\left[{a}{symbol}{b}\right]" if latex else f"[{a}{symbol}{b}]", 5)
-        elif op == "select":
-            out = (fn("where", [show(a)[0] for a in args]), 5)
-        else:
-            out = (fn(_NAMES.get(op, op), [show(a)[0] for a in args]), 5)
-        memo[node.serial] = out
-        return out
-
-    return show
-
-
-def _latex_name(name: str) -> str:
-    match = re.fullmatch(r"([A-Za-z_][A-Za-z_0-9]*)((?:\[[^\]]*\])*)", name)
-    if not match:
-        return rf"\mathrm{{{name}}}"
-    base, index = match.groups()
-    greek = {"alpha", "beta", "gamma", "delta", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega"}
-    base = rf"\{base}" if base in greek else (base if len(base) == 1 else rf"\mathrm{{{base}}}")
-    base = base.replace("_", r"\_") if base.startswith(r"\mathrm") else base
-    if index:
-        inner = index.replace("][", ",").strip("[]").replace("'", "").replace("_", r"\_")
-        return f"{base}_{{{inner}}}"
-    return base
 
 
 def to_string(node) -> str:
     """A readable one-line form, e.g. ``exp(x)/x**2``. Shared subexpressions are written out in full."""
-    return _printer(False)(E.as_node(node))[0]
+    return render([E.as_node(node)])[0]
 
 
 def to_latex(node) -> str:
     """LaTeX for the expression (without the surrounding ``$``)."""
-    return _printer(True)(E.as_node(node))[0]
+    return render([E.as_node(node)], latex=True)[0]
 
 
 # ---------------------------------------------------------------- SymPy
 
 
-def to_sympy(node):
-    """The same expression as a SymPy expression (``stop`` becomes its argument)."""
-    import sympy as sp
-
-    functions = {
+def _sympy_functions(sp) -> dict:
+    """node kind -> the SymPy function building it (SymPy is imported only when used)."""
+    return {
         "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
         "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh, "arctan": sp.atan, "abs": sp.Abs,
         "log1p": lambda a: sp.log(1 + a), "expm1": lambda a: sp.exp(a) - 1,
@@ -137,6 +49,20 @@ def to_sympy(node):
         "multiply": lambda a, b: a * b, "divide": lambda a, b: a / b, "power": lambda a, b: a**b,
         "maximum": sp.Max, "minimum": sp.Min, "amax": sp.Max, "amin": sp.Min, "stop": lambda a: a,
     }
+
+
+def sympy_kinds() -> set[str]:
+    """The node kinds :func:`to_sympy` converts."""
+    import sympy as sp
+
+    return set(_sympy_functions(sp)) | {"const", "var", "gt", "ge", "eq", "select"}
+
+
+def to_sympy(node):
+    """The same expression as a SymPy expression (``stop`` becomes its argument)."""
+    import sympy as sp
+
+    functions = _sympy_functions(sp)
     relations = {"gt": sp.StrictGreaterThan, "ge": sp.GreaterThan, "eq": sp.Eq}
     memo: dict[int, object] = {}
     rel_memo: dict[int, object] = {}
@@ -162,8 +88,9 @@ def from_sympy(expression) -> Node:
     """A node from a SymPy expression (symbols become variables of the same name)."""
     import sympy as sp
 
-    unary = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.tanh: "tanh",
-             sp.sinh: "sinh", sp.cosh: "cosh", sp.atan: "arctan", sp.Abs: "abs"}
+    # the inverse of the table's plain SymPy functions of one argument (exp, sin, Abs, ...)
+    unary = {fn: kind for kind, fn in _sympy_functions(sp).items()
+             if isinstance(fn, type) and issubclass(fn, sp.Function) and fn not in (sp.Max, sp.Min)}
     memo: dict = {}
 
     def conv(e):
