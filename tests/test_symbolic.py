@@ -26,7 +26,7 @@ x, y = S.var("x"), S.var("y")
 @pytest.fixture(autouse=True)
 def _eager(monkeypatch):
     # one-off programs: eager JAX runs them faster than XLA compiles them (jit is tested below)
-    monkeypatch.setattr(S.api, "JIT_MAX_NODES", 0)
+    monkeypatch.setattr(S.api, "JIT_MAX_STEPS", 0)
 
 
 def _value(node, **env):
@@ -414,3 +414,51 @@ def test_symbols_and_diff_for_notebooks():
     assert S.diff(f, b, method="naive").nodes[()] is not None
     with pytest.raises(ConcretizationError):
         bool(f > 0)
+
+
+# ---------------------------------------------------------------- deep and wide expressions
+
+
+def test_a_1000_term_formula_prints_simplifies_and_converts():
+    text = " + ".join(f"sin(x{i})*x{i + 1}" for i in range(1000))
+    e = S.parse(text)
+    assert S.to_string(e) == text.replace(" + ", " + ")
+    assert S.to_latex(e).count(r"\sin") == 1000
+    assert repr(e).startswith("Node(sin(x0)*x1 + ")
+    assert S.cse_string(e).startswith("out0 = ")
+    assert S.measure(S.simplify(e)).graph == S.measure(e).graph
+    assert S.to_sympy(e).count(sp.sin) == 1000
+
+
+def test_a_3000_deep_chain_differentiates_simplifies_and_prints():
+    def chain(v):
+        for _ in range(3000):
+            v = v + 0.001 * dnp.sin(v)
+        return v
+
+    t = S.trace(chain, 0.3)
+    (d,) = S.reverse(t.out_nodes, t.wrt([0]))
+    simplified = S.simplify(d)
+    assert S.measure(simplified).depth >= 3000
+    # written out in full it has ~2**3000 operations: to_string says so, repr summarises, cse_string prints
+    with pytest.raises(S.ExpressionTooLargeError, match="cse_string"):
+        S.to_string(simplified)
+    assert "operations as a tree" in repr(simplified)
+    assert S.cse_string(simplified).count("\n") >= 3000
+    v, expected = 0.3, 1.0
+    for _ in range(3000):  # the chain rule by hand: the product of (1 + 0.001 cos v) along the chain
+        v, expected = v + 0.001 * math.sin(v), expected * (1.0 + 0.001 * math.cos(v))
+    assert float(S.evaluate([simplified], {"v": 0.3})[0]) == pytest.approx(expected, rel=1e-12)
+    assert S.naive_visits(t.out_nodes[0][()]) > 3000
+
+
+def test_a_wide_sum_compiles_to_a_few_vectorised_steps():
+    n = 1000
+    t = S.trace(lambda v: dnp.sum(v**2), np.ones(n))
+    g = S.reverse(t.out_nodes, t.inputs)
+    program = S.compile_jax([t.out_nodes[0], np.array(g)], t.inputs)
+    assert program.steps <= 4 and program.nodes >= 2 * n
+    v = jnp.linspace(-1.0, 1.0, n)
+    value, grad = program(v)
+    np.testing.assert_allclose(value, jnp.sum(v**2), rtol=1e-12)
+    np.testing.assert_allclose(grad, 2 * v, rtol=1e-15)

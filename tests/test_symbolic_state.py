@@ -14,7 +14,7 @@ from diffcompare import symbolic as S
 
 @pytest.fixture(autouse=True)
 def _eager(monkeypatch):
-    monkeypatch.setattr(S.api, "JIT_MAX_NODES", 0)
+    monkeypatch.setattr(S.api, "JIT_MAX_STEPS", 0)
 
 
 def test_a_changed_closure_changes_the_gradient():

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 from . import convert, parser, text  # noqa: F401 - tables the coverage test reads
 from .api import Traced, cache_info, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
-from .convert import compile_jax, evaluate, from_sympy, to_latex, to_string, to_sympy
+from .convert import evaluate, from_sympy, to_latex, to_string, to_sympy
 from .differentiate import SwellLimitError, diff, forward, gradient, naive, naive_visits, reverse
 from .expr import Node, SymArray, const, make, var
 from .measure import Size, graph_size, measure, tree_size
 from .parser import ParseError, parse
+from .program import compile_jax
 from .rules import DERIVATIVES, RULES, UNSUPPORTED
 from .simplify import cse, cse_string, simplify
+from .text import ExpressionTooLargeError
 from .trace import SymbolicTrace
 
 NAME = "symbolic"
@@ -44,7 +46,7 @@ def symbols(names: str) -> tuple:
 
 __all__ = [
     "DERIVATIVES", "NAME", "RULES", "TITLE", "TOLERANCE", "UNSUPPORTED",
-    "Node", "ParseError", "Size", "SwellLimitError", "SymArray", "SymbolicTrace", "Traced",
+    "ExpressionTooLargeError", "Node", "ParseError", "Size", "SwellLimitError", "SymArray", "SymbolicTrace", "Traced",
     "cache_info", "clear_cache", "compile_jax", "const", "cse", "cse_string", "diff", "evaluate", "forward",
     "from_sympy",
     "grad", "gradient", "graph_size", "hessian", "jacobian", "jvp", "make", "measure", "naive",

@@ -25,8 +25,8 @@ import numpy as np
 
 from .. import _api
 from . import differentiate as D
-from .convert import compile_jax
-from .expr import SymArray, flat_nodes, obj_array, topological, var
+from .expr import SymArray, flat_nodes, obj_array, var
+from .program import compile_jax, straight_line
 from .simplify import simplify as _simplify
 from .trace import SymbolicTrace
 
@@ -147,10 +147,12 @@ def _shape_like(flat_nodes, arrays) -> list:
     return out
 
 
-#: with ``jit=None``, graphs up to this many nodes are compiled with ``jax.jit``; bigger ones run the
-#: compiled straight-line program eagerly (XLA takes seconds to compile thousands of scalar operations,
-#: eager JAX runs them in tens of milliseconds with its per-operation kernels already compiled)
-JIT_MAX_NODES = 1000
+#: with ``jit=None``, programs of up to this many vectorised steps (see :mod:`.program`) are compiled
+#: with ``jax.jit``; longer ones (deep graphs) run eagerly (XLA takes seconds to compile thousands of
+#: steps, eager JAX runs them in milliseconds with its per-operation kernels already compiled)
+JIT_MAX_STEPS = 300
+#: run eagerly, graphs up to this many nodes run one scalar operation per node (see :func:`.straight_line`)
+EAGER_SCALAR_MAX_NODES = 3000
 
 
 def _graph_key(traced: Traced) -> bytes:
@@ -180,8 +182,11 @@ def _compiled(f, kind: str, args, key_extra, build, simplify: bool, jit=None):
         outputs = [_simplify(o) for o in outputs]
     program = compile_jax(outputs, inputs)
     if jit is None:
-        jit = len(topological(flat_nodes(outputs))) <= JIT_MAX_NODES
-    program = jax.jit(program) if jit else program
+        jit = program.steps <= JIT_MAX_STEPS
+    if jit:
+        program = jax.jit(program)
+    elif program.nodes < 4 * program.steps or program.nodes <= EAGER_SCALAR_MAX_NODES:
+        program = straight_line(outputs, inputs)  # narrow or small: per-node scalar kernels are cached
     _STATS["compiled"] += 1
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()

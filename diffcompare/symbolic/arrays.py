@@ -13,7 +13,7 @@ from .._core import EngineValue, Trace
 from ..errors import UnsupportedOperationError
 from .graph import topological
 from .nodes import Node, as_node, const
-from .text import render
+from .text import short
 
 # ---------------------------------------------------------------- arrays of nodes
 
@@ -75,13 +75,13 @@ class SymArray(EngineValue):
         return self._dtype
 
     def __repr__(self) -> str:
-        texts = render(list(self.nodes.reshape(-1)))
+        texts = short(list(self.nodes.reshape(-1)))
         if self.nodes.shape == ():
             return f"SymArray({texts[0]})"
         return f"SymArray(shape={self.shape}, {np.array(texts, object).reshape(self.shape)!r})"
 
     def _repr_latex_(self) -> str:
-        texts = render(list(self.nodes.reshape(-1)), latex=True)
+        texts = short(list(self.nodes.reshape(-1)), latex=True)
         if self.nodes.shape == ():
             return f"${texts[0]}$"
         columns = self.nodes.size // self.nodes.shape[0] if self.nodes.shape[0] else 0

@@ -4,9 +4,8 @@
   parentheses (comparisons print as Iverson brackets ``[x > 0]``, 1 or 0).
 * :func:`to_sympy` / :func:`from_sympy`: conversion both ways.
 * :func:`evaluate`: the value of nodes at numbers, with NumPy (float64).
-* :func:`compile_jax`: a ``jax.numpy`` function of the input arrays, for
-  ``jax.jit`` (one straight-line program over the shared graph, so a shared
-  subexpression is computed once).
+* the tables of how each node kind is computed with NumPy and with JAX
+  (:mod:`.program` compiles a graph with the JAX table).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from . import expr as E
 from .expr import Node, topological
+from .graph import signed_sums, use_counts
 from .text import render
 
 # ---------------------------------------------------------------- strings and LaTeX
@@ -66,8 +66,16 @@ def to_sympy(node):
     relations = {"gt": sp.StrictGreaterThan, "ge": sp.GreaterThan, "eq": sp.Eq}
     memo: dict[int, object] = {}
     rel_memo: dict[int, object] = {}
-    for n in topological([E.as_node(node)]):
-        if n.op == "const":
+    root = E.as_node(node)
+    order = topological([root])
+    # a chain of additions is one sympy.Add of all its terms (building it pairwise is quadratic)
+    sums, absorbed = signed_sums(order, use_counts(order, [root]), {root.serial})
+    for n in order:
+        if n.serial in absorbed:
+            continue
+        if n.serial in sums:
+            memo[n.serial] = sp.Add(*(memo[t.serial] if sign > 0 else -memo[t.serial] for t, sign in sums[n.serial]))
+        elif n.op == "const":
             value = n.value
             memo[n.serial] = sp.Integer(int(value)) if math.isfinite(value) and value == int(value) else sp.Float(value)
         elif n.op == "var":
@@ -81,7 +89,7 @@ def to_sympy(node):
             memo[n.serial] = sp.Piecewise((memo[a.serial], rel), (memo[b.serial], True))
         else:
             memo[n.serial] = functions[n.op](*(memo[a.serial] for a in n.args))
-    return memo[E.as_node(node).serial]
+    return memo[root.serial]
 
 
 def from_sympy(expression) -> Node:
@@ -168,58 +176,3 @@ def evaluate(outputs, env: dict):
             else:
                 vals[n.serial] = _NP_OPS[n.op](*(vals[a.serial] for a in n.args))
     return [vals[n.serial] for n in nodes]
-
-
-def _power(base, exponent_node, exponent):
-    # small integer exponents as repeated products (JAX's integer_pow), as x**2 in Python
-    if exponent_node.is_const and exponent_node.value == int(exponent_node.value) and abs(exponent_node.value) <= 8:
-        return jnp.power(base, int(exponent_node.value))
-    return jnp.power(base, exponent)
-
-
-def compile_jax(outputs, inputs):
-    """A ``jax.numpy`` function of the input arrays returning the output arrays.
-
-    Arguments:
-        outputs: a list of object arrays of nodes (each becomes one output array).
-        inputs: a list of object arrays of variable nodes (each is one argument).
-    Returns:
-        ``fn(*arrays) -> list of arrays`` with the outputs' shapes, ready for ``jax.jit``.
-    """
-    outputs = [E.obj_array(o) for o in outputs]
-    inputs = [E.obj_array(i) for i in inputs]
-    order = topological(E.flat_nodes(outputs))
-    slot = {n.serial: i for i, n in enumerate(order)}
-    feeds = [[(slot[v.serial], k) for k, v in enumerate(arr.reshape(-1)) if v.serial in slot] for arr in inputs]
-    fed = {s for feed in feeds for s, _ in feed}
-    program = []
-    for i, n in enumerate(order):
-        if n.op == "var" and i not in fed:
-            raise UnsupportedOperationError("free variable", "symbolic", f"variable '{n.value}' is not an input")
-        if n.op != "var":
-            program.append((i, n))
-    out_slots = [([slot[n.serial] for n in o.reshape(-1)], o.shape) for o in outputs]
-
-    def run(*arrays):
-        dtype = jnp.result_type(*arrays) if arrays else jnp.result_type(float)
-        vals = [None] * len(order)
-        for arr, feed in zip(arrays, feeds):
-            flat = jnp.ravel(arr)
-            for s, k in feed:
-                vals[s] = flat[k]
-        for i, n in program:
-            if n.op == "const":
-                vals[i] = jnp.asarray(n.value, dtype)
-            elif n.op == "power":
-                vals[i] = _power(vals[slot[n.args[0].serial]], n.args[1], vals[slot[n.args[1].serial]])
-            else:
-                vals[i] = _JNP_OPS[n.op](*(vals[slot[a.serial]] for a in n.args))
-        results = []
-        for slots, shape in out_slots:
-            if not slots:
-                results.append(jnp.zeros(shape, dtype))
-            else:
-                results.append(jnp.reshape(jnp.stack([jnp.asarray(vals[s], dtype) for s in slots]), shape))
-        return results
-
-    return run

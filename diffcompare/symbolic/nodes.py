@@ -23,7 +23,7 @@ import weakref
 import numpy as np
 
 from ..errors import UnsupportedOperationError
-from .text import render
+from .text import render, short
 
 # ---------------------------------------------------------------- nodes
 
@@ -67,13 +67,13 @@ class Node:
         return self.op in ("const", "var")
 
     def __repr__(self) -> str:
-        return f"Node({render([self])[0]})"
+        return f"Node({short([self])[0]})"
 
     def __str__(self) -> str:
         return render([self])[0]
 
     def _repr_latex_(self) -> str:
-        return f"${render([self], latex=True)[0]}$"
+        return f"${short([self], latex=True)[0]}$"
 
     # Python operators build nodes (``__eq__`` stays identity: that is what hash-consing gives)
     def __add__(self, other):

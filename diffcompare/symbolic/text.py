@@ -11,7 +11,12 @@ from __future__ import annotations
 import math
 import re
 
+from ..errors import DiffCompareError
 from .graph import topological
+
+
+class ExpressionTooLargeError(DiffCompareError, ValueError):
+    """Writing the expression out in full (every shared subexpression once per use) would be too long."""
 
 #: binary operators: kind -> (text symbol, precedence)
 INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": ("*", 2), "divide": ("/", 2)}
@@ -104,9 +109,55 @@ def _show(node, shown: dict, latex: bool) -> tuple[str, int]:
     return _function(op, [a for a, _ in args], latex), 5
 
 
-def render(roots, latex: bool = False) -> list[str]:
-    """The text (or LaTeX) of each root; shared subexpressions are written out in full."""
+#: the most operations :func:`render` writes out (a graph of n nodes can be a tree of 2**n)
+MAX_PRINTED_OPS = 200_000
+
+
+def tree_ops(order) -> dict[int, int]:
+    """serial -> operations of the node written out as a tree (nothing shared)."""
+    size: dict[int, int] = {}
+    for n in order:
+        size[n.serial] = (0 if not n.args and n.op in ("const", "var") else 1) + sum(size[a.serial] for a in n.args)
+    return size
+
+
+def render(roots, latex: bool = False, max_ops: int | None = None) -> list[str]:
+    """The text (or LaTeX) of each root; shared subexpressions are written out in full.
+
+    Raises :class:`ExpressionTooLargeError` when that would exceed ``max_ops`` operations
+    (default :data:`MAX_PRINTED_OPS`): the CSE form (``cse_string``) writes each shared node once.
+    """
+    order = topological(roots)
+    limit = MAX_PRINTED_OPS if max_ops is None else max_ops
+    size = tree_ops(order)
+    total = sum(size[r.serial] for r in roots)
+    if total > limit:
+        raise ExpressionTooLargeError(
+            f"the expression has {_count(total)} operations written out in full (more than {limit}), though only "
+            f"{sum(1 for n in order if n.args)} distinct ones: print it with cse_string(), which writes each "
+            "shared subexpression once, or simplify() it first"
+        )
     shown: dict[int, tuple[str, int]] = {}
-    for node in topological(roots):
+    for node in order:
         shown[node.serial] = _show(node, shown, latex)
     return [shown[r.serial][0] for r in roots]
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"about 10**{len(str(n)) - 1}"
+
+
+def summary(roots) -> str:
+    """A short description for ``repr`` of an expression too large to write out."""
+    order = topological(roots)
+    size = tree_ops(order)
+    return (f"<{_count(sum(size[r.serial] for r in roots))} operations as a tree, "
+            f"{sum(1 for n in order if n.args)} as a graph; see cse_string()>")
+
+
+def short(roots, latex: bool = False) -> list[str]:
+    """:func:`render`, or the :func:`summary` where that is too long (for ``repr``, which must not fail)."""
+    try:
+        return render(roots, latex)
+    except ExpressionTooLargeError:
+        return [summary(roots)] * len(roots)
