@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import hashlib
 import inspect
+import threading
 from collections.abc import Callable
 
 import jax
@@ -24,8 +25,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _api
+from .._core import is_engine_value, top_trace
+from ..errors import UnsupportedOperationError
 from . import differentiate as D
-from .expr import SymArray, flat_nodes, obj_array, var
+from .expr import SymArray, flat_nodes, obj_array, substitute, var
 from .program import compile_jax, straight_line
 from .simplify import simplify as _simplify
 from .trace import SymbolicTrace
@@ -89,12 +92,13 @@ class Traced:
         return jax.tree_util.tree_unflatten(self.out_tree, [np.zeros(o.shape) for o in self.out_nodes])
 
 
-def trace(f: Callable, *args) -> Traced:
+def trace(f: Callable, *args, prime: str | None = None) -> Traced:
     """Trace ``f`` on symbolic inputs shaped like ``args``.
 
     Every floating-point number or array element of ``args`` (pytrees too)
     becomes a variable named after the parameter (``x``, ``W[0,1]``,
-    ``params['b'][2]``); integers stay concrete.
+    ``params['b'][2]``); integers stay concrete. Inside another symbolic trace the
+    names get one prime per level (``x'``), so they never clash with the outer variables.
 
     Example:
         >>> t = trace(lambda x, y: 1 + x + dnp.exp(dnp.sin(x * y)), 1.0, 2.0)
@@ -105,14 +109,15 @@ def trace(f: Callable, *args) -> Traced:
     while isinstance(inner, functools.partial):
         inner = inner.func
     tr = SymbolicTrace(f"'{getattr(inner, '__name__', type(inner).__name__)}'")
-    names = _arg_names(f, len(args))
+    prime = "'" * len(_ACTIVE.traces) if prime is None else prime
+    names = [name + prime for name in _arg_names(f, len(args))]
     inputs, arg_leaves, sym_args, dtypes = [], [], [], []
     for base, arg in zip(names, args):
         with_path, treedef = jax.tree_util.tree_flatten_with_path(arg)
         indices, leaves = [], []
         for path, leaf in with_path:
             if _is_dynamic(leaf):
-                dtype = jnp.result_type(leaf)
+                dtype = leaf.dtype if is_engine_value(leaf) else jnp.result_type(leaf)
                 nodes = _variables(base + jax.tree_util.keystr(path), np.shape(leaf))
                 indices.append(len(inputs))
                 inputs.append(nodes)
@@ -122,7 +127,11 @@ def trace(f: Callable, *args) -> Traced:
                 leaves.append(leaf)
         arg_leaves.append(indices)
         sym_args.append(jax.tree_util.tree_unflatten(treedef, leaves))
-    out = f(*sym_args)
+    _ACTIVE.traces.append(tr)
+    try:
+        out = f(*sym_args)
+    finally:
+        _ACTIVE.traces.pop()
     out_leaves, out_tree = jax.tree_util.tree_flatten(out)
     dtype = jnp.result_type(*dtypes) if dtypes else jnp.result_type(float)
     return Traced(out, [obj_array(leaf) for leaf in out_leaves], out_tree, inputs, arg_leaves, dtype)
@@ -171,6 +180,15 @@ def _compiled(f, kind: str, args, key_extra, build, simplify: bool, jit=None):
     """(compiled function of the input leaves, traced, extra): ``f`` is traced at every call, so
     it reads its closures, globals, defaults and attributes *now*; the derivative program is
     cached by the digest of the traced expressions, so only a changed expression recompiles."""
+    outer = _outer_trace(args, f"symbolic.{kind}")
+    if outer is not None or _ACTIVE.traces:
+        # symbolic over symbolic: the derivative graph in the outer expressions (arguments or closures)
+        outer = outer or _ACTIVE.traces[-1]
+        traced = trace(f, *args, prime="'" * max(len(_ACTIVE.traces), 1))
+        outputs, inputs, extra = build(traced)
+        if simplify:
+            outputs = [_simplify(o) for o in outputs]
+        return _substituting(outputs, inputs, outer), traced, extra
     traced = trace(f, *args)
     key = (kind, key_extra, _graph_key(traced), simplify, jit, bool(jax.config.jax_enable_x64))
     hit = _CACHE.get(key)
@@ -194,6 +212,51 @@ def _compiled(f, kind: str, args, key_extra, build, simplify: bool, jit=None):
     return program, traced, extra
 
 
+def _outer_trace(args, fname: str):
+    """The symbolic trace whose expressions ``args`` hold (symbolic over symbolic), or None for numbers.
+    Another engine's values are refused: the symbolic method compiles numbers, it cannot carry
+    a perturbation through its compiled program."""
+    outer = top_trace(args)
+    if outer is None or isinstance(outer, SymbolicTrace):
+        return outer
+    raise UnsupportedOperationError(
+        fname, "symbolic",
+        f"its input is a {outer.engine} value: the symbolic method runs inside another method's transformation "
+        f"only over itself; make the symbolic transformation the outer one (it traces {outer.engine} "
+        f"transformations of dnp code), or use the {outer.engine} method at both levels",
+    )
+
+
+class _Active(threading.local):
+    """The symbolic traces running now in this thread, innermost last."""
+
+    def __init__(self):
+        self.traces: list = []
+
+
+_ACTIVE = _Active()
+
+
+def _substituting(outputs, inputs, outer):
+    """``program(*values)``: the output expressions with each input variable replaced by the matching
+    element of ``values`` (the outer trace's expressions, or numbers), as SymArrays of ``outer``."""
+    outputs = [obj_array(o) for o in outputs]
+
+    def program(*values):
+        mapping = {}
+        for variables_, value in zip(inputs, values):
+            nodes = np.broadcast_to(obj_array(value), variables_.shape)
+            mapping.update(zip((v.serial for v in variables_.reshape(-1)), nodes.reshape(-1)))
+        flat = substitute(flat_nodes(outputs), mapping)
+        results, start = [], 0
+        for o in outputs:
+            results.append(SymArray(outer, np.array(flat[start:start + o.size], object).reshape(o.shape)))
+            start += o.size
+        return results
+
+    return program
+
+
 def clear_cache() -> None:
     """Forget every compiled derivative."""
     _CACHE.clear()
@@ -204,8 +267,13 @@ def cache_info() -> dict:
     return {"entries": len(_CACHE), "compiled": _STATS["compiled"]}
 
 
+def _as_array(x, dtype=None):
+    """Numbers as a JAX array; an expression of an outer symbolic trace stays as it is."""
+    return x if is_engine_value(x) else jnp.asarray(x, dtype)
+
+
 def _dynamic_values(args) -> list:
-    return [jnp.asarray(x) for x in jax.tree_util.tree_leaves(tuple(args)) if _is_dynamic(x)]
+    return [_as_array(x) for x in jax.tree_util.tree_leaves(tuple(args)) if _is_dynamic(x)]
 
 
 def _unflatten_args(arrays, args, argnums, is_tuple):
@@ -213,7 +281,8 @@ def _unflatten_args(arrays, args, argnums, is_tuple):
     for a in argnums:
         leaves, treedef = jax.tree_util.tree_flatten(args[a])
         mine = arrays[start:start + len(leaves)]
-        chunk = [jnp.asarray(arr, jnp.result_type(leaf)) for arr, leaf in zip(mine, leaves)]
+        chunk = [_as_array(arr, None if is_engine_value(leaf) else jnp.result_type(leaf))
+                 for arr, leaf in zip(mine, leaves)]
         start += len(leaves)
         parts.append(jax.tree_util.tree_unflatten(treedef, chunk))
     return tuple(parts) if is_tuple else parts[0]
@@ -257,7 +326,7 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
 
         fn, traced, _ = _compiled(f, "grad", args, sel, build, simplify, jit)
         results = fn(*_dynamic_values(args))
-        value = jnp.asarray(results[0])
+        value = _as_array(results[0])
         return value, _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
 
     return wrapped
@@ -274,7 +343,7 @@ def grad(f: Callable, argnums=0, **options) -> Callable:
 
 
 def _outputs(traced: Traced, results):
-    return jax.tree_util.tree_unflatten(traced.out_tree, [jnp.asarray(r) for r in results])
+    return jax.tree_util.tree_unflatten(traced.out_tree, [_as_array(r) for r in results])
 
 
 def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | None = None):
@@ -351,7 +420,8 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
 
 
 def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
-    """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically)."""
+    """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically).
+    For a vector-valued ``f`` it is the Jacobian of the Jacobian (shape ``out + in + in``), as ``jax.hessian``."""
 
     @_api.wraps(f, "symbolic.hessian")
     def wrapped(*args):
@@ -359,20 +429,31 @@ def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None 
         _api.check_differentiable(sel.pick(args), "symbolic.hessian", allow_complex=False)
 
         def build(traced):
-            _check_scalar(traced, "symbolic.hessian")
             wrt = traced.wrt(sel.argnums)
-            grads = D.reverse(traced.out_nodes, wrt)
-            rows = D.jacobian(grads, wrt)
-            hess = np.empty((len(grads), len(grads)), object)
-            for i, row in enumerate(rows):
-                for j, node in enumerate(row):
-                    hess[i, j] = node
+            variables_ = flat_nodes(wrt)
+            grads = [D.reverse([o], variables_) for o in flat_nodes(traced.out_nodes)]
+            # rows in the leaf order of jacobian(jacobian(f)): output leaf, input leaf, then their elements
+            rows, out_start = [], 0
+            for out in traced.out_nodes:
+                in_start = 0
+                for w in wrt:
+                    rows.extend(grads[i][j] for i in range(out_start, out_start + out.size)
+                                for j in range(in_start, in_start + w.size))
+                    in_start += w.size
+                out_start += out.size
+            hess = np.empty((len(rows), len(variables_)), object)
+            for i, row in enumerate(D.jacobian(rows, variables_)):
+                hess[i, :] = row
             return [hess], traced.inputs, None
 
         fn, traced, _ = _compiled(f, "hessian", args, sel, build, simplify, jit)
         (hess,) = fn(*_dynamic_values(args))
         example = sel.pick(args)
-        return _api.unflatten_jacobian(hess, example, example)
+        out_example = traced.out_example()
+        n = sum(int(np.prod(np.shape(leaf))) for leaf in jax.tree_util.tree_leaves(example))
+        m = sum(int(np.prod(np.shape(leaf))) for leaf in jax.tree_util.tree_leaves(out_example))
+        jacobian_example = _api.unflatten_jacobian(np.zeros((m, n)), out_example, example)
+        return _api.unflatten_jacobian(hess, jacobian_example, example)
 
     return wrapped
 

@@ -23,6 +23,7 @@ from .nodes import (
     prod_nodes,
     select,
     sub,
+    substitute,
     sum_nodes,
     unary,
     var,
@@ -30,6 +31,6 @@ from .nodes import (
 
 __all__ = [
     "COMPARISONS", "Node", "SymArray", "add", "as_node", "const", "div", "elementwise", "flat_nodes", "make",
-    "mul", "nary", "neg", "obj_array", "order_key", "power", "prod_nodes", "select", "sub", "sum_nodes",
+    "mul", "nary", "neg", "obj_array", "order_key", "power", "prod_nodes", "select", "sub", "substitute", "sum_nodes",
     "topological", "unary", "var", "variables",
 ]

@@ -23,6 +23,7 @@ import weakref
 import numpy as np
 
 from ..errors import UnsupportedOperationError
+from .graph import topological
 from .text import render, short
 
 # ---------------------------------------------------------------- nodes
@@ -279,3 +280,17 @@ def nary(op: str, nodes) -> Node:
     """amax/amin of several nodes (one node for one argument is the argument)."""
     nodes = [as_node(n) for n in nodes]
     return nodes[0] if len(nodes) == 1 else make(op, *nodes)
+
+
+def substitute(roots, mapping: dict) -> list[Node]:
+    """``roots`` with each variable whose serial is in ``mapping`` replaced by ``mapping[serial]``
+    (rebuilt bottom-up in topological order; unchanged subexpressions stay the same nodes)."""
+    new: dict[int, Node] = {}
+    for n in topological(roots):
+        if n.op == "var":
+            new[n.serial] = as_node(mapping.get(n.serial, n))
+        elif n.is_const or all(new[a.serial] is a for a in n.args):
+            new[n.serial] = n
+        else:
+            new[n.serial] = make(n.op, *(new[a.serial] for a in n.args))
+    return [new[r.serial] for r in roots]
