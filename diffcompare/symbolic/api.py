@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import inspect
 import threading
 from collections.abc import Callable
 
@@ -27,11 +26,12 @@ import numpy as np
 from .. import _api
 from .._core import is_engine_value, top_trace
 from ..errors import UnsupportedOperationError
+from . import arraymode
 from . import differentiate as D
 from .expr import SymArray, flat_nodes, obj_array, substitute, var
 from .program import compile_jax, straight_line
 from .simplify import simplify as _simplify
-from .trace import SymbolicTrace
+from .trace import SymbolicTrace, arg_names
 
 _CACHE: dict = {}
 _STATS = {"compiled": 0}
@@ -46,16 +46,6 @@ def _is_dynamic(leaf) -> bool:
         return True
     dtype = getattr(leaf, "dtype", None)
     return dtype is not None and np.issubdtype(np.dtype(dtype), np.inexact)
-
-
-def _arg_names(f, count: int) -> list[str]:
-    try:
-        params = [p for p in inspect.signature(f).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    names = [p.name for p in params[:count]]
-    return names + [f"arg{i}" for i in range(len(names), count)]
 
 
 def _variables(base: str, shape) -> np.ndarray:
@@ -110,7 +100,7 @@ def trace(f: Callable, *args, prime: str | None = None) -> Traced:
         inner = inner.func
     tr = SymbolicTrace(f"'{getattr(inner, '__name__', type(inner).__name__)}'")
     prime = "'" * len(_ACTIVE.traces) if prime is None else prime
-    names = [name + prime for name in _arg_names(f, len(args))]
+    names = [name + prime for name in arg_names(f, len(args))]
     inputs, arg_leaves, sym_args, dtypes = [], [], [], []
     for base, arg in zip(names, args):
         with_path, treedef = jax.tree_util.tree_flatten_with_path(arg)
@@ -237,6 +227,11 @@ class _Active(threading.local):
 _ACTIVE = _Active()
 
 
+def _nested(args) -> bool:
+    """Whether this call runs inside a symbolic trace (symbolic over symbolic: scalar expressions)."""
+    return bool(_ACTIVE.traces) or top_trace(args) is not None
+
+
 def _substituting(outputs, inputs, outer):
     """``program(*values)``: the output expressions with each input variable replaced by the matching
     element of ``values`` (the outer trace's expressions, or numbers), as SymArrays of ``outer``."""
@@ -260,11 +255,13 @@ def _substituting(outputs, inputs, outer):
 def clear_cache() -> None:
     """Forget every compiled derivative."""
     _CACHE.clear()
+    arraymode._CACHE.clear()
 
 
 def cache_info() -> dict:
     """``{"entries": programs cached now, "compiled": programs built since import}``."""
-    return {"entries": len(_CACHE), "compiled": _STATS["compiled"]}
+    return {"entries": len(_CACHE) + len(arraymode._CACHE),
+            "compiled": _STATS["compiled"] + arraymode.STATS["compiled"]}
 
 
 def _as_array(x, dtype=None):
@@ -295,7 +292,8 @@ def _check_scalar(traced: Traced, fname: str):
 # ---------------------------------------------------------------- the method interface
 
 
-def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+                   expand: str = "auto") -> Callable:
     """A function returning ``(f(*args), gradient)`` from the symbolic gradient.
 
     Arguments:
@@ -304,7 +302,10 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         argnums: which positional argument(s) to differentiate (int or tuple), as in JAX.
         simplify: simplify the derivative expression before compiling it.
         jit: compile with ``jax.jit`` (True), run the compiled program eagerly
-            (False), or choose by graph size (None, see :data:`JIT_MAX_NODES`).
+            (False), or choose by program size (None, see :data:`JIT_MAX_STEPS`).
+        expand: ``"array"`` (array-level expressions, whose size does not grow with n),
+            ``"scalar"`` (one expression per element: the swell made visible) or
+            ``"auto"`` (array level where it applies, see :mod:`.arraymode`).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s).
@@ -313,10 +314,17 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         (Array(1.99..., ...), Array(-0.66..., ...))
     """
 
+    arraymode.check_expand(expand, "symbolic.grad")
+
     @_api.wraps(f, "symbolic.value_and_grad")
     def wrapped(*args):
         sel = _api.select(args, argnums, "symbolic.grad")
         _api.check_differentiable(sel.pick(args), "symbolic.grad", allow_complex=False)
+        if not simplify and not _nested(args):
+            results = arraymode.derivative(f, args, sel.argnums, "grad", expand, arg_names(f, len(args)), jit,
+                                           _is_dynamic)
+            if results is not None:
+                return results[0], _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
 
         def build(traced):
             _check_scalar(traced, "symbolic.grad")
@@ -419,14 +427,22 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
     return wrapped
 
 
-def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
+def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+            expand: str = "auto") -> Callable:
     """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically).
-    For a vector-valued ``f`` it is the Jacobian of the Jacobian (shape ``out + in + in``), as ``jax.hessian``."""
+    For a vector-valued ``f`` it is the Jacobian of the Jacobian (shape ``out + in + in``), as ``jax.hessian``.
+    At array level (``expand``, see :func:`value_and_grad`) the Hessian of xᵀAx is the expression A + Aᵀ."""
+    arraymode.check_expand(expand, "symbolic.hessian")
 
     @_api.wraps(f, "symbolic.hessian")
     def wrapped(*args):
         sel = _api.select(args, argnums, "symbolic.hessian")
         _api.check_differentiable(sel.pick(args), "symbolic.hessian", allow_complex=False)
+        if not simplify and not _nested(args) and not sel.is_tuple:
+            results = arraymode.derivative(f, args, sel.argnums, "hessian", expand, arg_names(f, len(args)), jit,
+                                           _is_dynamic)
+            if results is not None:
+                return results[0]
 
         def build(traced):
             wrt = traced.wrt(sel.argnums)

@@ -6,6 +6,7 @@ expressions. Each primitive goes through the base :meth:`Trace.process` lookup o
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import os
 import sys
@@ -50,7 +51,7 @@ class SymbolicTrace(Trace):
         self.function_name = function_name
 
     def concrete(self, value):
-        raise ConcretizationError(_concretization_message(self.function_name))
+        raise ConcretizationError(concretization_message(self.function_name))
 
 
 def _result_dtype(operands):
@@ -88,7 +89,7 @@ def user_frame():
     return code.co_name, code.co_filename, frame.f_lineno, source
 
 
-def _concretization_message(function_name: str) -> str:
+def concretization_message(function_name: str) -> str:
     where = user_frame()
     if where is None:
         place = f"in {function_name}"
@@ -102,3 +103,14 @@ def _concretization_message(function_name: str) -> str:
         "condition that does not depend on the input, dnp.maximum, dnp.abs, ...) or differentiate this "
         "function with the forward or reverse method, which follow the branch taken at the given input."
     )
+
+
+def arg_names(f, count: int) -> list[str]:
+    """The names of the first ``count`` positional parameters of ``f`` (``arg<i>`` where unknown)."""
+    try:
+        params = [p for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params[:count]]
+    return names + [f"arg{i}" for i in range(len(names), count)]
