@@ -85,6 +85,9 @@ def test_every_node_kind_differentiates_prints_converts_and_compiles(kind):
     if PRIMITIVES.get(kind) is not None and PRIMITIVES[kind].kind == "unary" and kind != "negative":
         if kind not in S.parser.FUNCTIONS:
             missing.append("a parser entry in symbolic.parser.FUNCTIONS")
+    if PRIMITIVES.get(kind) is not None and PRIMITIVES[kind].kind == "unary":
+        if kind not in S.arraylevel.VJPS:
+            missing.append("an array-level derivative in symbolic.arraylevel._LOCAL")
     assert not missing, f"node kind '{kind}' lacks " + ", ".join(missing)
 
 

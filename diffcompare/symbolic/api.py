@@ -322,7 +322,7 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         _api.check_differentiable(sel.pick(args), "symbolic.grad", allow_complex=False)
         if not simplify and not _nested(args):
             results = arraymode.derivative(f, args, sel.argnums, "grad", expand, arg_names(f, len(args)), jit,
-                                           _is_dynamic)
+                                           _is_dynamic, JIT_MAX_STEPS)
             if results is not None:
                 return results[0], _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
 
@@ -440,7 +440,7 @@ def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None 
         _api.check_differentiable(sel.pick(args), "symbolic.hessian", allow_complex=False)
         if not simplify and not _nested(args) and not sel.is_tuple:
             results = arraymode.derivative(f, args, sel.argnums, "hessian", expand, arg_names(f, len(args)), jit,
-                                           _is_dynamic)
+                                           _is_dynamic, JIT_MAX_STEPS)
             if results is not None:
                 return results[0]
 

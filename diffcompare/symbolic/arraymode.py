@@ -36,9 +36,10 @@ def _refuse(expand, fname, reason):
     return None
 
 
-def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic):
+def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic, jit_max_ops: int = 300):
     """``[value, gradient...]`` (kind ``"grad"``) or ``[hessian]`` (kind ``"hessian"``) computed at
-    array level, or None where ``expand="auto"`` and the array level does not apply."""
+    array level, or None where ``expand="auto"`` and the array level does not apply. With
+    ``jit=None`` programs of up to ``jit_max_ops`` operations are compiled with ``jax.jit``."""
     fname = f"symbolic.{kind}"
     if expand == "scalar":
         return None
@@ -56,11 +57,13 @@ def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic)
         return _refuse(expand, fname, "f must return a scalar")
     wrt = [variables[i] for i in argnums]
     outputs = expressions(out, wrt, kind)
-    key = (kind, AL.graph_key(outputs, variables), jit is False, bool(jax.config.jax_enable_x64))
+    if jit is None:
+        jit = AL.size(outputs) <= jit_max_ops
+    key = (kind, AL.graph_key(outputs, variables), jit, bool(jax.config.jax_enable_x64))
     hit = _CACHE.get(key)
     if hit is None:
         run, _ = AL.compile_jax(outputs, variables)
-        hit = run if jit is False else jax.jit(run)
+        hit = jax.jit(run) if jit else run
         STATS["compiled"] += 1
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
