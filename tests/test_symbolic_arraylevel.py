@@ -10,7 +10,7 @@ import pytest
 
 import diffcompare.numpy as dnp
 from diffcompare import symbolic as S
-from diffcompare.errors import ConcretizationError, InvalidOptionError, UnsupportedOperationError
+from diffcompare.errors import ConcretizationError, InvalidOptionError, NonScalarOutputError, UnsupportedOperationError
 from diffcompare.symbolic import arraylevel as AL
 from diffcompare.symbolic import arraymode as M
 from diffcompare.symbolic.bench import logistic_loss, matrix_calculus, quadratic_form
@@ -84,6 +84,8 @@ def test_array_level_is_the_default_where_it_applies_and_scalar_expansion_otherw
         S.grad(g, expand="array")(x)
     with pytest.raises(InvalidOptionError):
         S.grad(f, expand="matrix")
+    with pytest.raises(NonScalarOutputError):
+        S.grad(lambda v: v * 2.0, expand="array")(x)
     # integer arguments, pytrees and vector-argument tuples keep the scalar path
     assert_close(S.grad(lambda p: dnp.sum(p["a"] ** 2))({"a": x}), {"a": 2 * x}, 1e-15)
 

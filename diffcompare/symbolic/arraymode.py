@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _api
 from ..errors import InvalidOptionError, UnsupportedOperationError
 from . import arraylevel as AL
 from .trace import arg_names
@@ -53,8 +54,7 @@ def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic,
         if expand == "array":
             raise
         return None
-    if out.shape != ():
-        return _refuse(expand, fname, "f must return a scalar")
+    _api.check_scalar_output(np.zeros(out.shape), fname)
     wrt = [variables[i] for i in argnums]
     outputs = expressions(out, wrt, kind)
     if jit is None:
