@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from . import numpy as dnp
 from .errors import (
     InvalidInputError,
     InvalidOptionError,
@@ -167,14 +168,14 @@ def unflatten_jacobian(jac, out_example, in_example):
     """
     out_leaves, out_tree = jax.tree_util.tree_flatten(out_example)
     in_leaves, in_tree = jax.tree_util.tree_flatten(in_example)
-    out_shapes = [tuple(jnp.shape(leaf)) for leaf in out_leaves]
-    in_shapes = [tuple(jnp.shape(leaf)) for leaf in in_leaves]
+    out_shapes = [tuple(np.shape(leaf)) for leaf in out_leaves]
+    in_shapes = [tuple(np.shape(leaf)) for leaf in in_leaves]
     rows = np.cumsum([0] + [int(np.prod(s)) for s in out_shapes])
     cols = np.cumsum([0] + [int(np.prod(s)) for s in in_shapes])
     blocks = []
     for i, so in enumerate(out_shapes):
         row = [
-            jnp.reshape(jac[rows[i] : rows[i + 1], cols[j] : cols[j + 1]], so + si)
+            dnp.reshape(jac[rows[i] : rows[i + 1], cols[j] : cols[j + 1]], so + si)  # dnp: engine values too
             for j, si in enumerate(in_shapes)
         ]
         blocks.append(jax.tree_util.tree_unflatten(in_tree, row))

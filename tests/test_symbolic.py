@@ -26,7 +26,7 @@ x, y = S.var("x"), S.var("y")
 @pytest.fixture(autouse=True)
 def _eager(monkeypatch):
     # one-off programs: eager JAX runs them faster than XLA compiles them (jit is tested below)
-    monkeypatch.setattr(S.api, "JIT_MAX_NODES", 0)
+    monkeypatch.setattr(S.api, "JIT_MAX_STEPS", 0)
 
 
 def _value(node, **env):
@@ -65,6 +65,30 @@ def test_every_primitive_has_a_rule_or_a_reason():
     table = coverage()
     assert set(PRIMITIVES) == set(S.RULES) | set(S.UNSUPPORTED)
     assert all(table[name]["symbolic"] == "rule" for name in S.RULES)
+
+
+ELEMENTWISE = [name for name, p in PRIMITIVES.items() if p.kind in ("unary", "binary")]
+NODE_ONLY_KINDS = ("const", "var", "amax", "amin", "stop", "gt", "ge", "eq", "select")
+
+
+@pytest.mark.parametrize("kind", ELEMENTWISE + list(NODE_ONLY_KINDS))
+def test_every_node_kind_differentiates_prints_converts_and_compiles(kind):
+    """A new elementwise primitive must come with all of these, or this test names what is missing."""
+    missing = [what for what, table in (
+        ("a derivative in symbolic.rules.DERIVATIVES", S.DERIVATIVES),
+        ("a NumPy evaluation in symbolic.convert._ops", S.convert._NP_OPS),
+        ("a JAX compilation in symbolic.convert._ops", S.convert._JNP_OPS),
+        ("a SymPy conversion in symbolic.convert._sympy_functions", S.convert.sympy_kinds()),
+    ) if kind not in table and kind not in ("const", "var")]
+    if kind in PRIMITIVES and kind not in S.text.OPERATORS and kind not in S.text.LATEX:
+        missing.append("a LaTeX form in symbolic.text.LATEX")
+    if PRIMITIVES.get(kind) is not None and PRIMITIVES[kind].kind == "unary" and kind != "negative":
+        if kind not in S.parser.FUNCTIONS:
+            missing.append("a parser entry in symbolic.parser.FUNCTIONS")
+    if PRIMITIVES.get(kind) is not None and PRIMITIVES[kind].kind == "unary":
+        if kind not in S.arraylevel.VJPS:
+            missing.append("an array-level derivative in symbolic.arraylevel._LOCAL")
+    assert not missing, f"node kind '{kind}' lacks " + ", ".join(missing)
 
 
 # one function per primitive, on a (2, 3) input in (0.2, 0.8); where's condition is constant
@@ -346,11 +370,13 @@ def test_compiled_function_is_jittable_and_cached():
 
     g = S.grad(f, jit=True)
     a = jnp.arange(3.0)
+    compiled = S.cache_info()["compiled"]
     np.testing.assert_allclose(g(a), jax.grad(f)(a), rtol=1e-14)
     np.testing.assert_allclose(g(a + 1), jax.grad(f)(a + 1), rtol=1e-14)
-    assert len(calls) == 1 + 2  # one symbolic trace; JAX's two reference calls
-    S.grad(f)(jnp.arange(4.0))  # a new shape traces again
-    assert len(calls) == 4
+    assert len(calls) == 2 + 2  # traced at each call (state may have changed); JAX's two reference calls
+    assert S.cache_info()["compiled"] == compiled + 1  # the same expressions: compiled once
+    S.grad(f, jit=True)(jnp.arange(4.0))  # a new shape is a new expression
+    assert S.cache_info()["compiled"] == compiled + 2
     program = S.compile_jax([np.array([E.make("sin", x)], object)], [np.array([x], object)])
     np.testing.assert_allclose(jax.jit(program)(jnp.array([0.5]))[0], np.sin([0.5]), rtol=1e-15)
 
@@ -391,3 +417,51 @@ def test_symbols_and_diff_for_notebooks():
     assert S.diff(f, b, method="naive").nodes[()] is not None
     with pytest.raises(ConcretizationError):
         bool(f > 0)
+
+
+# ---------------------------------------------------------------- deep and wide expressions
+
+
+def test_a_1000_term_formula_prints_simplifies_and_converts():
+    text = " + ".join(f"sin(x{i})*x{i + 1}" for i in range(1000))
+    e = S.parse(text)
+    assert S.to_string(e) == text.replace(" + ", " + ")
+    assert S.to_latex(e).count(r"\sin") == 1000
+    assert repr(e).startswith("Node(sin(x0)*x1 + ")
+    assert S.cse_string(e).startswith("out0 = ")
+    assert S.measure(S.simplify(e)).graph == S.measure(e).graph
+    assert S.to_sympy(e).count(sp.sin) == 1000
+
+
+def test_a_3000_deep_chain_differentiates_simplifies_and_prints():
+    def chain(v):
+        for _ in range(3000):
+            v = v + 0.001 * dnp.sin(v)
+        return v
+
+    t = S.trace(chain, 0.3)
+    (d,) = S.reverse(t.out_nodes, t.wrt([0]))
+    simplified = S.simplify(d)
+    assert S.measure(simplified).depth >= 3000
+    # written out in full it has ~2**3000 operations: to_string says so, repr summarises, cse_string prints
+    with pytest.raises(S.ExpressionTooLargeError, match="cse_string"):
+        S.to_string(simplified)
+    assert "operations as a tree" in repr(simplified)
+    assert S.cse_string(simplified).count("\n") >= 3000
+    v, expected = 0.3, 1.0
+    for _ in range(3000):  # the chain rule by hand: the product of (1 + 0.001 cos v) along the chain
+        v, expected = v + 0.001 * math.sin(v), expected * (1.0 + 0.001 * math.cos(v))
+    assert float(S.evaluate([simplified], {"v": 0.3})[0]) == pytest.approx(expected, rel=1e-12)
+    assert S.naive_visits(t.out_nodes[0][()]) > 3000
+
+
+def test_a_wide_sum_compiles_to_a_few_vectorised_steps():
+    n = 1000
+    t = S.trace(lambda v: dnp.sum(v**2), np.ones(n))
+    g = S.reverse(t.out_nodes, t.inputs)
+    program = S.compile_jax([t.out_nodes[0], np.array(g)], t.inputs)
+    assert program.steps <= 4 and program.nodes >= 2 * n
+    v = jnp.linspace(-1.0, 1.0, n)
+    value, grad = program(v)
+    np.testing.assert_allclose(value, jnp.sum(v**2), rtol=1e-12)
+    np.testing.assert_allclose(grad, 2 * v, rtol=1e-15)

@@ -24,7 +24,7 @@ RTOL = 1e-12
 def _eager(monkeypatch):
     # XLA takes far longer to compile these one-off programs than eager JAX takes to run them;
     # jit itself is tested in test_simplify_and_jit_options_give_the_same_numbers
-    monkeypatch.setattr(S.api, "JIT_MAX_NODES", 0)
+    monkeypatch.setattr(S.api, "JIT_MAX_STEPS", 0)
 
 
 def _instance(problem, seed=3):

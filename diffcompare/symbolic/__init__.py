@@ -1,15 +1,26 @@
 """Symbolic differentiation: expression graphs, rules, simplification, and expression swell made measurable.
 
-A function written with ``diffcompare.numpy`` is traced on symbolic inputs
-(one variable per array element) into a hash-consed expression graph
-(:mod:`.expr`); the one rule table (:mod:`.rules`) gives each node's local
-derivatives; :mod:`.differentiate` differentiates it two ways, naively as a
-tree (the swell of the textbooks) and by reverse accumulation on the shared
-graph (the cheap gradient); :mod:`.simplify` simplifies without changing
-values and writes the graph out in CSE form; :mod:`.measure` counts tree and
-graph sizes; :mod:`.convert` prints, converts to and from SymPy and compiles
-to ``jax.numpy``; :mod:`.parser` reads formulas safely; :mod:`.api` is the
-method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``).
+Layers, from the bottom up (each imports only the ones above it in this list):
+
+* :mod:`.graph` walks any expression graph in topological order, never recursively;
+  :mod:`.text` prints scalar expressions (text and LaTeX);
+* :mod:`.nodes`: hash-consed scalar expressions; :mod:`.arrays`: arrays of them as
+  engine values (``SymArray``); :mod:`.expr` is both as one namespace;
+* :mod:`.rules`: each primitive on arrays of nodes, and each node kind's partial
+  derivatives (the unary entries derived from :data:`diffcompare.primitives.PRIMITIVES`);
+* :mod:`.trace`: ``SymbolicTrace``, which uses the base ``Trace.process`` lookup of those rules;
+* :mod:`.differentiate` (naive tree differentiation, reverse and forward accumulation on the
+  shared graph), :mod:`.simplify`, :mod:`.measure`, :mod:`.convert` (SymPy, NumPy evaluation
+  tables), :mod:`.program` (vectorised compilation to ``jax.numpy``), :mod:`.parser`;
+* :mod:`.arraylevel`: array-level expressions (matrix calculus) and :mod:`.arraymode`, the
+  method interface's array-level path (``expand="auto"|"array"|"scalar"``);
+* :mod:`.api`: the method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``);
+  :mod:`.bench`: the ``matrix_calculus`` measurement.
+
+To add an elementwise primitive: its derivative in ``rules.DERIVATIVES``, its NumPy/JAX entries
+in ``convert._ops``, its SymPy entry in ``convert._sympy_functions``, its LaTeX in ``text.LATEX``
+(and its VJP in ``arraylevel._LOCAL`` for the array level); the parser and the array rule come
+from the primitive list. ``tests/test_symbolic.py`` names whatever is missing.
 
     >>> from diffcompare import symbolic as S
     >>> e = S.parse("exp(x)/x**2")
@@ -19,14 +30,18 @@ method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``).
 
 from __future__ import annotations
 
-from .api import Traced, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
-from .convert import compile_jax, evaluate, from_sympy, to_latex, to_string, to_sympy
+from . import arraylevel, arraymode, convert, parser, text  # noqa: F401 - tables the coverage test reads
+from .api import Traced, cache_info, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
+from .convert import evaluate, from_sympy, to_latex, to_string, to_sympy
 from .differentiate import SwellLimitError, diff, forward, gradient, naive, naive_visits, reverse
-from .expr import Node, SymArray, SymbolicTrace, const, make, var
+from .expr import Node, SymArray, const, make, var
 from .measure import Size, graph_size, measure, tree_size
 from .parser import ParseError, parse
+from .program import compile_jax
 from .rules import DERIVATIVES, RULES, UNSUPPORTED
 from .simplify import cse, cse_string, simplify
+from .text import ExpressionTooLargeError
+from .trace import SymbolicTrace
 
 NAME = "symbolic"
 TITLE = "symbolic differentiation"
@@ -42,8 +57,9 @@ def symbols(names: str) -> tuple:
 
 __all__ = [
     "DERIVATIVES", "NAME", "RULES", "TITLE", "TOLERANCE", "UNSUPPORTED",
-    "Node", "ParseError", "Size", "SwellLimitError", "SymArray", "SymbolicTrace", "Traced",
-    "clear_cache", "compile_jax", "const", "cse", "cse_string", "diff", "evaluate", "forward", "from_sympy",
+    "ExpressionTooLargeError", "Node", "ParseError", "Size", "SwellLimitError", "SymArray", "SymbolicTrace", "Traced",
+    "cache_info", "clear_cache", "compile_jax", "const", "cse", "cse_string", "diff", "evaluate", "forward",
+    "from_sympy",
     "grad", "gradient", "graph_size", "hessian", "jacobian", "jvp", "make", "measure", "naive",
     "naive_visits", "parse", "reverse", "simplify", "sizes", "symbols", "to_latex", "to_string", "to_sympy",
     "trace", "tree_size", "value_and_grad", "var", "vjp",

@@ -4,17 +4,19 @@ Each call traces ``f`` on symbolic inputs of the given shapes (one variable
 per array element), differentiates the expression by reverse accumulation on
 the shared graph (forward accumulation for ``jvp``), compiles the result to a
 ``jax.numpy`` function under ``jax.jit``, and evaluates it at the given
-numbers. The compiled function is cached per function, transformation,
-``argnums`` and input structure, shapes and dtypes (integer arguments, which
-may steer control flow, are part of the key by value): the second call with
-new numbers only evaluates.
+numbers. ``f`` is traced again at every call (tracing is cheap next to
+compiling), so a closure, global, default argument or attribute that changed
+between calls is read as it is now; the compiled derivative is cached by the
+digest of the traced expressions (constants by value), so a second call whose
+expressions are the same only evaluates.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
+import hashlib
+import threading
 from collections.abc import Callable
 
 import jax
@@ -22,12 +24,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _api
+from .._core import is_engine_value, top_trace
+from ..errors import UnsupportedOperationError
+from . import arraymode
 from . import differentiate as D
-from .convert import compile_jax
-from .expr import SymArray, SymbolicTrace, flat_nodes, obj_array, topological, var
+from .expr import SymArray, flat_nodes, obj_array, substitute, var
+from .program import compile_jax, straight_line
 from .simplify import simplify as _simplify
+from .trace import SymbolicTrace, arg_names
 
 _CACHE: dict = {}
+_STATS = {"compiled": 0}
 _CACHE_MAX = 512
 
 
@@ -41,32 +48,11 @@ def _is_dynamic(leaf) -> bool:
     return dtype is not None and np.issubdtype(np.dtype(dtype), np.inexact)
 
 
-def _arg_names(f, count: int) -> list[str]:
-    try:
-        params = [p for p in inspect.signature(f).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    names = [p.name for p in params[:count]]
-    return names + [f"arg{i}" for i in range(len(names), count)]
-
-
 def _variables(base: str, shape) -> np.ndarray:
     nodes = np.empty(shape, object)
     for idx in np.ndindex(shape):
         nodes[idx] = var(base + (f"[{','.join(map(str, idx))}]" if shape else ""))
     return nodes
-
-
-def _static_key(leaf):
-    if isinstance(leaf, (np.ndarray, jax.Array)):
-        a = np.asarray(leaf)
-        return ("array", a.shape, a.dtype.str, a.tobytes())
-    try:
-        hash(leaf)
-        return (type(leaf).__name__, leaf)
-    except TypeError:
-        return ("id", id(leaf))
 
 
 @dataclasses.dataclass
@@ -96,12 +82,13 @@ class Traced:
         return jax.tree_util.tree_unflatten(self.out_tree, [np.zeros(o.shape) for o in self.out_nodes])
 
 
-def trace(f: Callable, *args) -> Traced:
+def trace(f: Callable, *args, prime: str | None = None) -> Traced:
     """Trace ``f`` on symbolic inputs shaped like ``args``.
 
     Every floating-point number or array element of ``args`` (pytrees too)
     becomes a variable named after the parameter (``x``, ``W[0,1]``,
-    ``params['b'][2]``); integers stay concrete.
+    ``params['b'][2]``); integers stay concrete. Inside another symbolic trace the
+    names get one prime per level (``x'``), so they never clash with the outer variables.
 
     Example:
         >>> t = trace(lambda x, y: 1 + x + dnp.exp(dnp.sin(x * y)), 1.0, 2.0)
@@ -112,14 +99,15 @@ def trace(f: Callable, *args) -> Traced:
     while isinstance(inner, functools.partial):
         inner = inner.func
     tr = SymbolicTrace(f"'{getattr(inner, '__name__', type(inner).__name__)}'")
-    names = _arg_names(f, len(args))
+    prime = "'" * len(_ACTIVE.traces) if prime is None else prime
+    names = [name + prime for name in arg_names(f, len(args))]
     inputs, arg_leaves, sym_args, dtypes = [], [], [], []
     for base, arg in zip(names, args):
         with_path, treedef = jax.tree_util.tree_flatten_with_path(arg)
         indices, leaves = [], []
         for path, leaf in with_path:
             if _is_dynamic(leaf):
-                dtype = jnp.result_type(leaf)
+                dtype = leaf.dtype if is_engine_value(leaf) else jnp.result_type(leaf)
                 nodes = _variables(base + jax.tree_util.keystr(path), np.shape(leaf))
                 indices.append(len(inputs))
                 inputs.append(nodes)
@@ -129,7 +117,11 @@ def trace(f: Callable, *args) -> Traced:
                 leaves.append(leaf)
         arg_leaves.append(indices)
         sym_args.append(jax.tree_util.tree_unflatten(treedef, leaves))
-    out = f(*sym_args)
+    _ACTIVE.traces.append(tr)
+    try:
+        out = f(*sym_args)
+    finally:
+        _ACTIVE.traces.pop()
     out_leaves, out_tree = jax.tree_util.tree_flatten(out)
     dtype = jnp.result_type(*dtypes) if dtypes else jnp.result_type(float)
     return Traced(out, [obj_array(leaf) for leaf in out_leaves], out_tree, inputs, arg_leaves, dtype)
@@ -154,45 +146,131 @@ def _shape_like(flat_nodes, arrays) -> list:
     return out
 
 
-#: with ``jit=None``, graphs up to this many nodes are compiled with ``jax.jit``; bigger ones run the
-#: compiled straight-line program eagerly (XLA takes seconds to compile thousands of scalar operations,
-#: eager JAX runs them in tens of milliseconds with its per-operation kernels already compiled)
-JIT_MAX_NODES = 1000
+#: with ``jit=None``, programs of up to this many vectorised steps (see :mod:`.program`) are compiled
+#: with ``jax.jit``; longer ones (deep graphs) run eagerly (XLA takes seconds to compile thousands of
+#: steps, eager JAX runs them in milliseconds with its per-operation kernels already compiled)
+JIT_MAX_STEPS = 300
+#: run eagerly, graphs up to this many nodes run one scalar operation per node (see :func:`.straight_line`)
+EAGER_SCALAR_MAX_NODES = 3000
+
+
+def _graph_key(traced: Traced) -> bytes:
+    """A digest of everything the traced function computes: the structure of its output
+    expressions (constants by value, so a changed closure or global gives another key),
+    its inputs, and its output structure."""
+    digest = hashlib.blake2b(repr((traced.out_tree, traced.arg_leaves, str(traced.dtype))).encode(), digest_size=16)
+    for arrays in (traced.inputs, traced.out_nodes):
+        for arr in arrays:
+            digest.update(repr(arr.shape).encode())
+            digest.update(b"".join(n.key for n in arr.reshape(-1)))
+    return digest.digest()
 
 
 def _compiled(f, kind: str, args, key_extra, build, simplify: bool, jit=None):
-    """(compiled function of the input leaves, traced, extra) from the cache, or traced and compiled now."""
-    leaves, treedef = jax.tree_util.tree_flatten(tuple(args))
-    avals = tuple((np.shape(x), jnp.result_type(x).name) if _is_dynamic(x) else _static_key(x) for x in leaves)
-    key = (f, kind, key_extra, treedef, avals, simplify, jit, bool(jax.config.jax_enable_x64))
-    try:
-        hit = _CACHE.get(key)
-    except TypeError:  # an unhashable f: compile every time
-        key, hit = None, None
-    if hit is not None:
-        return hit
+    """(compiled function of the input leaves, traced, extra): ``f`` is traced at every call, so
+    it reads its closures, globals, defaults and attributes *now*; the derivative program is
+    cached by the digest of the traced expressions, so only a changed expression recompiles."""
+    outer = _outer_trace(args, f"symbolic.{kind}")
+    if outer is not None or _ACTIVE.traces:
+        # symbolic over symbolic: the derivative graph in the outer expressions (arguments or closures)
+        outer = outer or _ACTIVE.traces[-1]
+        traced = trace(f, *args, prime="'" * max(len(_ACTIVE.traces), 1))
+        outputs, inputs, extra = build(traced)
+        if simplify:
+            outputs = [_simplify(o) for o in outputs]
+        return _substituting(outputs, inputs, outer), traced, extra
     traced = trace(f, *args)
+    key = (kind, key_extra, _graph_key(traced), simplify, jit, bool(jax.config.jax_enable_x64))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        program, extra = hit
+        return program, traced, extra
     outputs, inputs, extra = build(traced)
     if simplify:
         outputs = [_simplify(o) for o in outputs]
     program = compile_jax(outputs, inputs)
     if jit is None:
-        jit = len(topological(flat_nodes(outputs))) <= JIT_MAX_NODES
-    entry = (jax.jit(program) if jit else program, traced, extra)
-    if key is not None:
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.clear()
-        _CACHE[key] = entry
-    return entry
+        jit = program.steps <= JIT_MAX_STEPS
+    if jit:
+        program = jax.jit(program)
+    elif program.nodes < 4 * program.steps or program.nodes <= EAGER_SCALAR_MAX_NODES:
+        program = straight_line(outputs, inputs)  # narrow or small: per-node scalar kernels are cached
+    _STATS["compiled"] += 1
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[key] = (program, extra)
+    return program, traced, extra
+
+
+def _outer_trace(args, fname: str):
+    """The symbolic trace whose expressions ``args`` hold (symbolic over symbolic), or None for numbers.
+    Another engine's values are refused: the symbolic method compiles numbers, it cannot carry
+    a perturbation through its compiled program."""
+    outer = top_trace(args)
+    if outer is None or isinstance(outer, SymbolicTrace):
+        return outer
+    raise UnsupportedOperationError(
+        fname, "symbolic",
+        f"its input is a {outer.engine} value: the symbolic method runs inside another method's transformation "
+        f"only over itself; make the symbolic transformation the outer one (it traces {outer.engine} "
+        f"transformations of dnp code), or use the {outer.engine} method at both levels",
+    )
+
+
+class _Active(threading.local):
+    """The symbolic traces running now in this thread, innermost last."""
+
+    def __init__(self):
+        self.traces: list = []
+
+
+_ACTIVE = _Active()
+
+
+def _nested(args) -> bool:
+    """Whether this call runs inside a symbolic trace (symbolic over symbolic: scalar expressions)."""
+    return bool(_ACTIVE.traces) or top_trace(args) is not None
+
+
+def _substituting(outputs, inputs, outer):
+    """``program(*values)``: the output expressions with each input variable replaced by the matching
+    element of ``values`` (the outer trace's expressions, or numbers), as SymArrays of ``outer``."""
+    outputs = [obj_array(o) for o in outputs]
+
+    def program(*values):
+        mapping = {}
+        for variables_, value in zip(inputs, values):
+            nodes = np.broadcast_to(obj_array(value), variables_.shape)
+            mapping.update(zip((v.serial for v in variables_.reshape(-1)), nodes.reshape(-1)))
+        flat = substitute(flat_nodes(outputs), mapping)
+        results, start = [], 0
+        for o in outputs:
+            results.append(SymArray(outer, np.array(flat[start:start + o.size], object).reshape(o.shape)))
+            start += o.size
+        return results
+
+    return program
 
 
 def clear_cache() -> None:
     """Forget every compiled derivative."""
     _CACHE.clear()
+    arraymode._CACHE.clear()
+
+
+def cache_info() -> dict:
+    """``{"entries": programs cached now, "compiled": programs built since import}``."""
+    return {"entries": len(_CACHE) + len(arraymode._CACHE),
+            "compiled": _STATS["compiled"] + arraymode.STATS["compiled"]}
+
+
+def _as_array(x, dtype=None):
+    """Numbers as a JAX array; an expression of an outer symbolic trace stays as it is."""
+    return x if is_engine_value(x) else jnp.asarray(x, dtype)
 
 
 def _dynamic_values(args) -> list:
-    return [jnp.asarray(x) for x in jax.tree_util.tree_leaves(tuple(args)) if _is_dynamic(x)]
+    return [_as_array(x) for x in jax.tree_util.tree_leaves(tuple(args)) if _is_dynamic(x)]
 
 
 def _unflatten_args(arrays, args, argnums, is_tuple):
@@ -200,7 +278,8 @@ def _unflatten_args(arrays, args, argnums, is_tuple):
     for a in argnums:
         leaves, treedef = jax.tree_util.tree_flatten(args[a])
         mine = arrays[start:start + len(leaves)]
-        chunk = [jnp.asarray(arr, jnp.result_type(leaf)) for arr, leaf in zip(mine, leaves)]
+        chunk = [_as_array(arr, None if is_engine_value(leaf) else jnp.result_type(leaf))
+                 for arr, leaf in zip(mine, leaves)]
         start += len(leaves)
         parts.append(jax.tree_util.tree_unflatten(treedef, chunk))
     return tuple(parts) if is_tuple else parts[0]
@@ -213,7 +292,8 @@ def _check_scalar(traced: Traced, fname: str):
 # ---------------------------------------------------------------- the method interface
 
 
-def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+                   expand: str = "auto") -> Callable:
     """A function returning ``(f(*args), gradient)`` from the symbolic gradient.
 
     Arguments:
@@ -222,7 +302,10 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         argnums: which positional argument(s) to differentiate (int or tuple), as in JAX.
         simplify: simplify the derivative expression before compiling it.
         jit: compile with ``jax.jit`` (True), run the compiled program eagerly
-            (False), or choose by graph size (None, see :data:`JIT_MAX_NODES`).
+            (False), or choose by program size (None, see :data:`JIT_MAX_STEPS`).
+        expand: ``"array"`` (array-level expressions, whose size does not grow with n),
+            ``"scalar"`` (one expression per element: the swell made visible) or
+            ``"auto"`` (array level where it applies, see :mod:`.arraymode`).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s).
@@ -231,10 +314,17 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         (Array(1.99..., ...), Array(-0.66..., ...))
     """
 
+    arraymode.check_expand(expand, "symbolic.grad")
+
     @_api.wraps(f, "symbolic.value_and_grad")
     def wrapped(*args):
         sel = _api.select(args, argnums, "symbolic.grad")
         _api.check_differentiable(sel.pick(args), "symbolic.grad", allow_complex=False)
+        if not simplify and not _nested(args):
+            results = arraymode.derivative(f, args, sel.argnums, "grad", expand, arg_names(f, len(args)), jit,
+                                           _is_dynamic, JIT_MAX_STEPS)
+            if results is not None:
+                return results[0], _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
 
         def build(traced):
             _check_scalar(traced, "symbolic.grad")
@@ -244,7 +334,7 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
 
         fn, traced, _ = _compiled(f, "grad", args, sel, build, simplify, jit)
         results = fn(*_dynamic_values(args))
-        value = jnp.asarray(results[0])
+        value = _as_array(results[0])
         return value, _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
 
     return wrapped
@@ -261,7 +351,7 @@ def grad(f: Callable, argnums=0, **options) -> Callable:
 
 
 def _outputs(traced: Traced, results):
-    return jax.tree_util.tree_unflatten(traced.out_tree, [jnp.asarray(r) for r in results])
+    return jax.tree_util.tree_unflatten(traced.out_tree, [_as_array(r) for r in results])
 
 
 def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | None = None):
@@ -337,29 +427,49 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
     return wrapped
 
 
-def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
-    """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically)."""
+def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+            expand: str = "auto") -> Callable:
+    """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically).
+    For a vector-valued ``f`` it is the Jacobian of the Jacobian (shape ``out + in + in``), as ``jax.hessian``.
+    At array level (``expand``, see :func:`value_and_grad`) the Hessian of xᵀAx is the expression A + Aᵀ."""
+    arraymode.check_expand(expand, "symbolic.hessian")
 
     @_api.wraps(f, "symbolic.hessian")
     def wrapped(*args):
         sel = _api.select(args, argnums, "symbolic.hessian")
         _api.check_differentiable(sel.pick(args), "symbolic.hessian", allow_complex=False)
+        if not simplify and not _nested(args) and not sel.is_tuple:
+            results = arraymode.derivative(f, args, sel.argnums, "hessian", expand, arg_names(f, len(args)), jit,
+                                           _is_dynamic, JIT_MAX_STEPS)
+            if results is not None:
+                return results[0]
 
         def build(traced):
-            _check_scalar(traced, "symbolic.hessian")
             wrt = traced.wrt(sel.argnums)
-            grads = D.reverse(traced.out_nodes, wrt)
-            rows = D.jacobian(grads, wrt)
-            hess = np.empty((len(grads), len(grads)), object)
-            for i, row in enumerate(rows):
-                for j, node in enumerate(row):
-                    hess[i, j] = node
+            variables_ = flat_nodes(wrt)
+            grads = [D.reverse([o], variables_) for o in flat_nodes(traced.out_nodes)]
+            # rows in the leaf order of jacobian(jacobian(f)): output leaf, input leaf, then their elements
+            rows, out_start = [], 0
+            for out in traced.out_nodes:
+                in_start = 0
+                for w in wrt:
+                    rows.extend(grads[i][j] for i in range(out_start, out_start + out.size)
+                                for j in range(in_start, in_start + w.size))
+                    in_start += w.size
+                out_start += out.size
+            hess = np.empty((len(rows), len(variables_)), object)
+            for i, row in enumerate(D.jacobian(rows, variables_)):
+                hess[i, :] = row
             return [hess], traced.inputs, None
 
         fn, traced, _ = _compiled(f, "hessian", args, sel, build, simplify, jit)
         (hess,) = fn(*_dynamic_values(args))
         example = sel.pick(args)
-        return _api.unflatten_jacobian(hess, example, example)
+        out_example = traced.out_example()
+        n = sum(int(np.prod(np.shape(leaf))) for leaf in jax.tree_util.tree_leaves(example))
+        m = sum(int(np.prod(np.shape(leaf))) for leaf in jax.tree_util.tree_leaves(out_example))
+        jacobian_example = _api.unflatten_jacobian(np.zeros((m, n)), out_example, example)
+        return _api.unflatten_jacobian(hess, jacobian_example, example)
 
     return wrapped
 

@@ -4,15 +4,13 @@
   parentheses (comparisons print as Iverson brackets ``[x > 0]``, 1 or 0).
 * :func:`to_sympy` / :func:`from_sympy`: conversion both ways.
 * :func:`evaluate`: the value of nodes at numbers, with NumPy (float64).
-* :func:`compile_jax`: a ``jax.numpy`` function of the input arrays, for
-  ``jax.jit`` (one straight-line program over the shared graph, so a shared
-  subexpression is computed once).
+* the tables of how each node kind is computed with NumPy and with JAX
+  (:mod:`.program` compiles a graph with the JAX table).
 """
 
 from __future__ import annotations
 
 import math
-import re
 
 import jax
 import jax.numpy as jnp
@@ -21,114 +19,28 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from . import expr as E
 from .expr import Node, topological
+from .graph import signed_sums, use_counts
+from .text import render
 
 # ---------------------------------------------------------------- strings and LaTeX
-
-_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": ("*", 2), "divide": ("/", 2)}
-_COMPARE = {"gt": ">", "ge": ">=", "eq": "=="}
-_NAMES = {"amax": "max", "amin": "min", "maximum": "max", "minimum": "min"}
-
-
-def _number(value: float) -> str:
-    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-def _printer(latex: bool):
-    memo: dict[int, tuple[str, int]] = {}
-
-    def wrap(text: str, prec: int, need: int) -> str:
-        if prec >= need:
-            return text
-        return rf"\left({text}\right)" if latex else f"({text})"
-
-    def fn(name: str, args: list[str]) -> str:
-        if not latex:
-            return f"{name}({', '.join(args)})"
-        special = {"sqrt": r"\sqrt{%s}", "abs": r"\left|%s\right|", "stop": r"\operatorname{sg}\left(%s\right)"}
-        if name in special and len(args) == 1:
-            return special[name] % args[0]
-        known = {"exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "max", "min"}
-        head = rf"\{name}" if name in known else (r"\sigma" if name == "sigmoid" else rf"\operatorname{{{name}}}")
-        return rf"{head}\left({', '.join(args)}\right)"
-
-    def show(node: Node) -> tuple[str, int]:
-        if node.serial in memo:
-            return memo[node.serial]
-        op, args = node.op, node.args
-        if op == "const":
-            text = _number(node.value)
-            if latex and "e" in text and "inf" not in text and "nan" not in text:
-                mant, exp = text.split("e")
-                text = rf"{mant} \cdot 10^{{{int(exp)}}}"
-            out = (text, 5 if node.value >= 0 else 2)
-        elif op == "var":
-            out = (_latex_name(node.value) if latex else node.value, 5)
-        elif op in _INFIX:
-            (a, pa), (b, pb) = show(args[0]), show(args[1])
-            symbol, prec = _INFIX[op]
-            if latex and op == "divide":
-                out = (rf"\frac{{{a}}}{{{b}}}", 4)  # a power of a fraction needs parentheses
-            else:
-                if latex and op == "multiply":
-                    symbol = r" \cdot "
-                out = (wrap(a, pa, prec) + symbol + wrap(b, pb, prec + 1), prec)
-        elif op == "negative":
-            a, pa = show(args[0])
-            out = ("-" + wrap(a, pa, 3), 2)
-        elif op == "power":
-            (a, pa), (b, pb) = show(args[0]), show(args[1])
-            if latex:
-                out = (wrap(a, pa, 5) + f"^{{{b}}}", 4)
-            else:
-                out = (wrap(a, pa, 5) + "**" + wrap(b, pb, 4), 4)
-        elif op in _COMPARE:
-            (a, _), (b, _) = show(args[0]), show(args[1])
-            symbol = {"ge": r" \geq ", "gt": " > ", "eq": " = "}[op] if latex else f" {_COMPARE[op]} "
-            out = (rf"\left[{a}{symbol}{b}\right]" if latex else f"[{a}{symbol}{b}]", 5)
-        elif op == "select":
-            out = (fn("where", [show(a)[0] for a in args]), 5)
-        else:
-            out = (fn(_NAMES.get(op, op), [show(a)[0] for a in args]), 5)
-        memo[node.serial] = out
-        return out
-
-    return show
-
-
-def _latex_name(name: str) -> str:
-    match = re.fullmatch(r"([A-Za-z_][A-Za-z_0-9]*)((?:\[[^\]]*\])*)", name)
-    if not match:
-        return rf"\mathrm{{{name}}}"
-    base, index = match.groups()
-    greek = {"alpha", "beta", "gamma", "delta", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega"}
-    base = rf"\{base}" if base in greek else (base if len(base) == 1 else rf"\mathrm{{{base}}}")
-    base = base.replace("_", r"\_") if base.startswith(r"\mathrm") else base
-    if index:
-        inner = index.replace("][", ",").strip("[]").replace("'", "").replace("_", r"\_")
-        return f"{base}_{{{inner}}}"
-    return base
 
 
 def to_string(node) -> str:
     """A readable one-line form, e.g. ``exp(x)/x**2``. Shared subexpressions are written out in full."""
-    return _printer(False)(E.as_node(node))[0]
+    return render([E.as_node(node)])[0]
 
 
 def to_latex(node) -> str:
     """LaTeX for the expression (without the surrounding ``$``)."""
-    return _printer(True)(E.as_node(node))[0]
+    return render([E.as_node(node)], latex=True)[0]
 
 
 # ---------------------------------------------------------------- SymPy
 
 
-def to_sympy(node):
-    """The same expression as a SymPy expression (``stop`` becomes its argument)."""
-    import sympy as sp
-
-    functions = {
+def _sympy_functions(sp) -> dict:
+    """node kind -> the SymPy function building it (SymPy is imported only when used)."""
+    return {
         "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
         "tanh": sp.tanh, "sinh": sp.sinh, "cosh": sp.cosh, "arctan": sp.atan, "abs": sp.Abs,
         "log1p": lambda a: sp.log(1 + a), "expm1": lambda a: sp.exp(a) - 1,
@@ -137,11 +49,33 @@ def to_sympy(node):
         "multiply": lambda a, b: a * b, "divide": lambda a, b: a / b, "power": lambda a, b: a**b,
         "maximum": sp.Max, "minimum": sp.Min, "amax": sp.Max, "amin": sp.Min, "stop": lambda a: a,
     }
+
+
+def sympy_kinds() -> set[str]:
+    """The node kinds :func:`to_sympy` converts."""
+    import sympy as sp
+
+    return set(_sympy_functions(sp)) | {"const", "var", "gt", "ge", "eq", "select"}
+
+
+def to_sympy(node):
+    """The same expression as a SymPy expression (``stop`` becomes its argument)."""
+    import sympy as sp
+
+    functions = _sympy_functions(sp)
     relations = {"gt": sp.StrictGreaterThan, "ge": sp.GreaterThan, "eq": sp.Eq}
     memo: dict[int, object] = {}
     rel_memo: dict[int, object] = {}
-    for n in topological([E.as_node(node)]):
-        if n.op == "const":
+    root = E.as_node(node)
+    order = topological([root])
+    # a chain of additions is one sympy.Add of all its terms (building it pairwise is quadratic)
+    sums, absorbed = signed_sums(order, use_counts(order, [root]), {root.serial})
+    for n in order:
+        if n.serial in absorbed:
+            continue
+        if n.serial in sums:
+            memo[n.serial] = sp.Add(*(memo[t.serial] if sign > 0 else -memo[t.serial] for t, sign in sums[n.serial]))
+        elif n.op == "const":
             value = n.value
             memo[n.serial] = sp.Integer(int(value)) if math.isfinite(value) and value == int(value) else sp.Float(value)
         elif n.op == "var":
@@ -155,15 +89,16 @@ def to_sympy(node):
             memo[n.serial] = sp.Piecewise((memo[a.serial], rel), (memo[b.serial], True))
         else:
             memo[n.serial] = functions[n.op](*(memo[a.serial] for a in n.args))
-    return memo[E.as_node(node).serial]
+    return memo[root.serial]
 
 
 def from_sympy(expression) -> Node:
     """A node from a SymPy expression (symbols become variables of the same name)."""
     import sympy as sp
 
-    unary = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.tanh: "tanh",
-             sp.sinh: "sinh", sp.cosh: "cosh", sp.atan: "arctan", sp.Abs: "abs"}
+    # the inverse of the table's plain SymPy functions of one argument (exp, sin, Abs, ...)
+    unary = {fn: kind for kind, fn in _sympy_functions(sp).items()
+             if isinstance(fn, type) and issubclass(fn, sp.Function) and fn not in (sp.Max, sp.Min)}
     memo: dict = {}
 
     def conv(e):
@@ -241,58 +176,3 @@ def evaluate(outputs, env: dict):
             else:
                 vals[n.serial] = _NP_OPS[n.op](*(vals[a.serial] for a in n.args))
     return [vals[n.serial] for n in nodes]
-
-
-def _power(base, exponent_node, exponent):
-    # small integer exponents as repeated products (JAX's integer_pow), as x**2 in Python
-    if exponent_node.is_const and exponent_node.value == int(exponent_node.value) and abs(exponent_node.value) <= 8:
-        return jnp.power(base, int(exponent_node.value))
-    return jnp.power(base, exponent)
-
-
-def compile_jax(outputs, inputs):
-    """A ``jax.numpy`` function of the input arrays returning the output arrays.
-
-    Arguments:
-        outputs: a list of object arrays of nodes (each becomes one output array).
-        inputs: a list of object arrays of variable nodes (each is one argument).
-    Returns:
-        ``fn(*arrays) -> list of arrays`` with the outputs' shapes, ready for ``jax.jit``.
-    """
-    outputs = [E.obj_array(o) for o in outputs]
-    inputs = [E.obj_array(i) for i in inputs]
-    order = topological(E.flat_nodes(outputs))
-    slot = {n.serial: i for i, n in enumerate(order)}
-    feeds = [[(slot[v.serial], k) for k, v in enumerate(arr.reshape(-1)) if v.serial in slot] for arr in inputs]
-    fed = {s for feed in feeds for s, _ in feed}
-    program = []
-    for i, n in enumerate(order):
-        if n.op == "var" and i not in fed:
-            raise UnsupportedOperationError("free variable", "symbolic", f"variable '{n.value}' is not an input")
-        if n.op != "var":
-            program.append((i, n))
-    out_slots = [([slot[n.serial] for n in o.reshape(-1)], o.shape) for o in outputs]
-
-    def run(*arrays):
-        dtype = jnp.result_type(*arrays) if arrays else jnp.result_type(float)
-        vals = [None] * len(order)
-        for arr, feed in zip(arrays, feeds):
-            flat = jnp.ravel(arr)
-            for s, k in feed:
-                vals[s] = flat[k]
-        for i, n in program:
-            if n.op == "const":
-                vals[i] = jnp.asarray(n.value, dtype)
-            elif n.op == "power":
-                vals[i] = _power(vals[slot[n.args[0].serial]], n.args[1], vals[slot[n.args[1].serial]])
-            else:
-                vals[i] = _JNP_OPS[n.op](*(vals[slot[a.serial]] for a in n.args))
-        results = []
-        for slots, shape in out_slots:
-            if not slots:
-                results.append(jnp.zeros(shape, dtype))
-            else:
-                results.append(jnp.reshape(jnp.stack([jnp.asarray(vals[s], dtype) for s in slots]), shape))
-        return results
-
-    return run

@@ -15,6 +15,7 @@ import math
 import re
 
 from ..errors import DiffCompareError
+from ..primitives import PRIMITIVES
 from . import expr as E
 from .expr import Node
 
@@ -42,9 +43,8 @@ def _unary(op):
 
 #: function name -> (number of arguments (None: two or more), builder)
 FUNCTIONS = {
-    **{name: (1, _unary(name)) for name in
-       ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "arctan",
-        "sigmoid", "abs", "relu")},
+    # every elementwise function of one argument in the primitive list, by its dnp name
+    **{name: (1, _unary(name)) for name, p in PRIMITIVES.items() if p.kind == "unary" and name != "negative"},
     "ln": (1, _unary("log")),
     "atan": (1, _unary("arctan")),
     "maximum": (2, lambda a, b: E.make("maximum", a, b)),

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from ..primitives import register_engine
+from ..primitives import PRIMITIVES, register_engine
 from . import expr as E
 from .expr import Node, add, const, div, make, mul, neg, obj_array, power, select, sub
 
@@ -100,8 +100,8 @@ def partials(node: Node) -> tuple:
 
 # ---------------------------------------------------------------- primitives on arrays of nodes
 
-_UNARY = ["negative", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh",
-          "arctan", "sigmoid", "abs", "relu"]
+#: every elementwise primitive of one argument acts node by node
+_UNARY = [name for name, p in PRIMITIVES.items() if p.kind == "unary"]
 _BINARY = {"add": add, "subtract": sub, "multiply": mul, "divide": div, "power": power,
            "maximum": lambda a, b: make("maximum", a, b), "minimum": lambda a, b: make("minimum", a, b)}
 

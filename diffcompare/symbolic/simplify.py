@@ -22,13 +22,15 @@ one assignment per subexpression used more than once, then the outputs.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
 from . import expr as E
 from .convert import _NP_OPS
 from .expr import Node, const, flat_nodes, topological
+from .graph import use_counts
+
+_SUMS = ("add", "subtract", "negative")
+_PRODUCTS = ("multiply", "divide")
 
 
 def _fold(n: Node, args) -> Node:
@@ -36,64 +38,105 @@ def _fold(n: Node, args) -> Node:
         return const(float(_NP_OPS[n.op](*(np.float64(a.value) for a in args))))
 
 
-def _nonzero(n: Node) -> bool:
-    """Whether ``n`` is known to be nonzero at every input where it is finite."""
-    if n.op == "const":
-        return n.value != 0.0
-    if n.op in ("exp", "cosh", "sigmoid"):
-        return True
-    if n.op in ("multiply", "divide"):
-        return all(_nonzero(a) for a in n.args)
-    if n.op in ("negative", "power"):
-        return _nonzero(n.args[0])
-    return False
+def _int_power(n: Node) -> bool:
+    return n.op == "power" and n.args[1].is_const and n.args[1].value == int(n.args[1].value)
+
+
+class _NonZero:
+    """Whether a node is known to be nonzero at every input where it is finite (memoized, no recursion)."""
+
+    def __init__(self):
+        self.known: dict[int, bool] = {}
+
+    def __call__(self, node: Node) -> bool:
+        stack = [node]
+        while stack:
+            n = stack[-1]
+            if n.serial in self.known:
+                stack.pop()
+                continue
+            parts = n.args if n.op in _PRODUCTS else n.args[:1] if n.op in ("negative", "power") else ()
+            pending = [a for a in parts if a.serial not in self.known]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            if n.op == "const":
+                self.known[n.serial] = n.value != 0.0
+            elif n.op in ("exp", "cosh", "sigmoid"):
+                self.known[n.serial] = True
+            else:
+                self.known[n.serial] = bool(parts) and all(self.known[a.serial] for a in parts)
+        return self.known[node.serial]
 
 
 class _Simplifier:
+    """One pass in topological order. A sum (product) whose only use is another sum (product) is
+    never built: its linear form {term: coefficient} + constant (its factors c * prod base**[exponents])
+    is handed to its user, which adds to it in place, so a chain of n additions costs O(n)."""
+
     def __init__(self):
         self.memo: dict[int, Node] = {}
-        self.linear: dict[int, tuple[dict, float]] = {}
-        self.factors: dict[int, tuple[float, dict]] = {}
-        self.shared: set[int] = set()  # rewritten nodes standing for a node used more than once
+        self.forms: dict[int, tuple] = {}  # absorbed nodes: their linear form or factors, owned by the user
+        self.nonzero = _NonZero()
 
     def run(self, roots):
         order = topological(roots)
-        uses = Counter(a.serial for n in order for a in n.args)
+        uses = use_counts(order)
+        root_ids = {r.serial for r in roots}
+        self.shared = {serial for serial, count in uses.items() if count > 1}
+        absorbed = set()
         for n in order:
-            if n.serial not in self.memo:
+            for a in n.args:
+                single = uses[a.serial] == 1 and a.serial not in root_ids
+                if single and ((n.op in _SUMS and a.op in _SUMS)
+                               or (n.op in _PRODUCTS and (a.op in _PRODUCTS or _int_power(a)))):
+                    absorbed.add(a.serial)
+        for n in order:
+            if n.is_leaf:
+                self.memo[n.serial] = n
+            elif n.op in _SUMS:
+                form = self.sum_form(n)
+                if n.serial in absorbed:
+                    self.forms[n.serial] = form
+                else:
+                    self.memo[n.serial] = self.build_sum(*form)
+            elif n.op in _PRODUCTS or _int_power(n):
+                form = self.product_form(n)
+                if isinstance(form, Node):
+                    self.memo[n.serial] = form
+                elif n.serial in absorbed:
+                    self.forms[n.serial] = form
+                else:
+                    self.memo[n.serial] = self.build_product(*form)
+            else:
                 self.memo[n.serial] = self.rewrite(n, [self.memo[a.serial] for a in n.args])
-                if uses[n.serial] > 1:
-                    self.shared.add(self.memo[n.serial].serial)
         return [self.memo[r.serial] for r in roots]
 
-    def atom(self, n: Node, top: bool) -> bool:
-        # a shared subexpression stays one node: flattening it into its users would copy it
-        return not top and n.serial in self.shared
+    # ---- sums: ({term: coefficient}, constant)
+    def linear(self, a: Node) -> tuple[dict, float]:
+        if a.serial in self.forms:
+            return self.forms.pop(a.serial)  # owned from now on: added to in place
+        m = self.memo[a.serial]
+        if m.op == "const":
+            return {}, m.value
+        if a.serial not in self.shared and m.op == "multiply" and m.args[0].is_const:
+            return {m.args[1]: m.args[0].value}, 0.0
+        return {m: 1.0}, 0.0
 
-    # ---- sums: {term: coefficient} + constant
-    def terms(self, n: Node, top: bool = False) -> tuple[dict, float]:
-        if self.atom(n, top):
-            return {n: 1.0}, 0.0
-        if n.serial in self.linear:
-            return self.linear[n.serial]
-        if n.op == "const":
-            out = ({}, n.value)
-        elif n.op in ("add", "subtract"):
-            (ta, ca), (tb, cb) = self.terms(n.args[0]), self.terms(n.args[1])
-            sign = 1.0 if n.op == "add" else -1.0
-            merged = dict(ta)
-            for t, c in tb.items():
-                merged[t] = merged.get(t, 0.0) + sign * c
-            out = (merged, ca + sign * cb)
-        elif n.op == "negative":
-            t, c = self.terms(n.args[0])
-            out = ({k: -v for k, v in t.items()}, -c)
-        elif n.op == "multiply" and n.args[0].is_const:
-            out = ({n.args[1]: n.args[0].value}, 0.0)
-        else:
-            out = ({n: 1.0}, 0.0)
-        self.linear[n.serial] = out
-        return out
+    def sum_form(self, n: Node) -> tuple[dict, float]:
+        signs = (-1.0,) if n.op == "negative" else (1.0, 1.0 if n.op == "add" else -1.0)
+        forms = [self.linear(a) for a in n.args]
+        for i, sign in enumerate(signs):
+            if sign < 0:
+                terms, c = forms[i]
+                forms[i] = ({t: -v for t, v in terms.items()}, -c)
+        if len(forms) == 1:
+            return forms[0]
+        (ta, ca), (tb, cb) = sorted(forms, key=lambda f: -len(f[0]))  # add the shorter into the longer
+        for t, v in tb.items():
+            ta[t] = ta.get(t, 0.0) + v
+        return ta, ca + cb
 
     def build_sum(self, terms: dict, constant: float) -> Node:
         plus, minus = [], []
@@ -113,38 +156,40 @@ class _Simplifier:
             out = E.sub(out, m)
         return out
 
-    # ---- products: coefficient * prod base**exponent
-    def product(self, n: Node, top: bool = False) -> tuple[float, dict]:
-        if self.atom(n, top):
-            return 1.0, {n: [1.0]}
-        if n.serial in self.factors:
-            return self.factors[n.serial]
-        if n.op == "const":
-            out = (n.value, {})
-        elif n.op == "divide" and self.product(n.args[1])[0] == 0.0:
-            out = (1.0, {n: [1.0]})  # x / 0 stays as it is (inf or nan)
-        elif n.op in ("multiply", "divide"):
-            (ca, fa), (cb, fb) = self.product(n.args[0]), self.product(n.args[1])
-            sign = 1.0 if n.op == "multiply" else -1.0
-            merged = {k: list(v) for k, v in fa.items()}
-            for base, exps in fb.items():
-                merged.setdefault(base, []).extend(sign * e for e in exps)
-            out = (ca * cb if sign > 0 else ca / cb, {k: self.merge(k, v) for k, v in merged.items()})
-        elif n.op == "negative":
-            c, f = self.product(n.args[0])
-            out = (-c, f)
-        elif n.op == "power" and n.args[1].is_const and n.args[1].value == int(n.args[1].value):
-            out = (1.0, {n.args[0]: [n.args[1].value]})
-        else:
-            out = (1.0, {n: [1.0]})
-        self.factors[n.serial] = out
-        return out
+    # ---- products: (coefficient, {base: [exponents]})
+    def factors(self, a: Node) -> tuple[float, dict]:
+        if a.serial in self.forms:
+            return self.forms.pop(a.serial)
+        m = self.memo[a.serial]
+        if m.op == "const":
+            return m.value, {}
+        if a.serial not in self.shared and m.op == "negative":
+            return -1.0, {m.args[0]: [1.0]}
+        return 1.0, {m: [1.0]}
 
-    @staticmethod
-    def merge(base: Node, exps: list) -> list:
+    def product_form(self, n: Node):
+        """The factors of ``n``, or a node where it must stay as it is (a division by zero)."""
+        if n.op == "power":  # an integer power of a base kept whole, as written
+            base, e = self.memo[n.args[0].serial], n.args[1].value
+            if base.is_const:
+                return _fold(n, (base, n.args[1]))
+            return (1.0, {}) if e == 0.0 else (1.0, {base: [e]})
+        (ca, fa), (cb, fb) = self.factors(n.args[0]), self.factors(n.args[1])
+        if n.op == "divide":
+            if cb == 0.0:  # x / 0 stays as it is (inf or nan)
+                top, bottom = self.build_product(ca, fa), self.build_product(cb, fb)
+                return _fold(n, (top, bottom)) if top.is_const and bottom.is_const else E.make("divide", top, bottom)
+            cb, fb = 1.0 / cb, {b: [-x for x in exps] for b, exps in fb.items()}
+        if len(fa) < len(fb):
+            fa, fb = fb, fa
+        for base, exps in fb.items():
+            fa.setdefault(base, []).extend(exps)
+        return ca * cb, fa
+
+    def merge(self, base: Node, exps: list) -> list:
         # integer exponents add up; a total of 0 cancels only where base != 0 is known (x/x = 1)
         total = sum(exps)
-        if total != 0.0 or _nonzero(base):
+        if total != 0.0 or self.nonzero(base):
             return [total]
         # keep x**a / x**a: at x = 0 it is nan, and so was the original
         return [sum(e for e in exps if e > 0), sum(e for e in exps if e < 0)]
@@ -154,41 +199,29 @@ class _Simplifier:
             return const(0.0)
         num, den = [], []
         for base in sorted(factors, key=E.order_key):
-            for e in factors[base]:
+            for e in self.merge(base, factors[base]):
                 if e > 0:
                     num.append(E.power(base, e))
                 elif e < 0:
                     den.append(E.power(base, -e))
         top = E.prod_nodes(num) if num else None
         if top is None:
-            out = E.div(coefficient, E.prod_nodes(den)) if den else const(coefficient)
-            return out
+            return E.div(coefficient, E.prod_nodes(den)) if den else const(coefficient)
         if abs(coefficient) != 1.0:
             top = E.mul(abs(coefficient), top)
         out = E.div(top, E.prod_nodes(den)) if den else top
         return E.neg(out) if coefficient < 0 else out
 
     def rewrite(self, n: Node, args: list) -> Node:
-        if n.is_leaf:
-            return n
         op = n.op
         if all(a.is_const for a in args):
             return _fold(n, args)
-        if op in ("add", "subtract", "negative"):
-            if op == "negative" and args[0].op == "negative":
-                return args[0].args[0]
-            node = E.make(op, *args) if op != "negative" else E.neg(args[0])
-            return self.build_sum(*self.terms(node, top=True))
-        if op in ("multiply", "divide"):
-            return self.build_product(*self.product(E.make(op, *args), top=True))
         if op == "power":
             base, exponent = args
             if exponent.is_const and exponent.value == 0.0:
                 return const(1.0)
             if exponent.is_const and exponent.value == 1.0:
                 return base
-            if exponent.is_const and exponent.value == int(exponent.value):
-                return self.build_product(*self.product(E.make("power", base, exponent), top=True))
             return E.make("power", base, exponent)
         if op == "select":
             cond, a, b = args
@@ -222,10 +255,7 @@ def cse(outputs, prefix: str = "t"):
     """
     roots = flat_nodes(outputs)
     order = topological(roots)
-    uses: Counter = Counter(r.serial for r in roots)
-    for n in order:
-        for a in n.args:
-            uses[a.serial] += 1
+    uses = use_counts(order, roots)
     rename: dict[int, Node] = {}
     root_ids = {r.serial for r in roots}
     assignments = []
@@ -234,7 +264,7 @@ def cse(outputs, prefix: str = "t"):
             rename[n.serial] = n
             continue
         body = E.make(n.op, *(rename[a.serial] for a in n.args))
-        if uses[n.serial] > 1 and n.serial not in root_ids:
+        if uses.get(n.serial, 0) > 1 and n.serial not in root_ids:
             name = E.var(f"{prefix}{len(assignments)}")
             assignments.append((name, body))
             rename[n.serial] = name

@@ -1,0 +1,727 @@
+"""Array-level symbolic expressions: nodes that are whole arrays with shapes (matrix calculus).
+
+Scalar expansion (:mod:`.nodes`) writes ``W @ x`` as a sum of products per element;
+here it is one node ``W @ x`` of shape ``(m,)``. A function written with
+``diffcompare.numpy`` is traced on array variables (:class:`ArrayTrace`), its
+gradient is built by reverse accumulation on the shared graph with one VJP rule
+per operation (:data:`VJPS`), so the derivative is an array expression whose
+size does not grow with n (the approach of Laue, Mitterreiter and Giesen,
+"Computing Higher Order Derivatives of Matrix and Tensor Expressions", NeurIPS
+2018). A Hessian is the reverse derivative of the gradient along a cotangent
+``u`` (a Hessian-vector product, linear in ``u``), with ``u`` then replaced by the
+identity (:func:`batch_identity`) and ``M @ I`` simplified to ``M``: the Hessian
+of xᵀAx is ``A + Aᵀ`` (O(n²)), not n Hessian-vector products (O(n³)).
+
+Operations without an array rule (``prod``, ``max``, indexing, ...) raise
+:class:`UnsupportedOperationError`; the method interface then falls back to
+scalar expansion. Constant arrays are inputs of the compiled program, so a
+changed global array reuses the compiled derivative with its new values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import weakref
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._core import EngineValue, Trace
+from ..errors import ConcretizationError, UnsupportedOperationError
+from ..primitives import PRIMITIVES
+from .convert import _JNP_OPS
+from .graph import topological
+from .text import LATEX, latex_name
+from .trace import concretization_message
+
+_serial = itertools.count()
+_TABLE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+#: elementwise kinds of one operand (the unary primitives) and of two
+UNARY = tuple(name for name, p in PRIMITIVES.items() if p.kind == "unary")
+BINARY = ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "gt", "ge", "eq")
+
+
+class ANode:
+    """One array expression. ``op``: ``"var"`` (``value`` is the name), ``"const"`` (``value`` the
+    array), ``"eye"``, an elementwise kind, ``"select"``, ``"sum"``, ``"broadcast_to"``,
+    ``"reshape"``, ``"transpose"``, ``"matmul"``, ``"outer"`` or ``"diag"``; ``params`` the static
+    parameters (axes, shapes)."""
+
+    __slots__ = ("op", "args", "shape", "params", "value", "serial", "key", "__weakref__")
+
+    def __init__(self, op, args, shape, params=(), value=None):
+        self.op, self.args, self.shape, self.params, self.value = op, args, tuple(shape), params, value
+        self.serial = next(_serial)
+        digest = hashlib.blake2b(repr((op, self.shape, params)).encode(), digest_size=8)
+        if op == "var":
+            digest.update(str(value).encode())
+        elif op == "const":  # the structure of a constant is its shape and position, not its numbers
+            digest.update(str(id(value)).encode())
+        for a in args:
+            digest.update(a.key)
+        self.key = digest.digest()
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"ANode({to_text(self)})"
+
+
+def node(op: str, args, shape, params=()) -> ANode:
+    """The node ``op(*args)`` (one node per operation on the same operands)."""
+    key = (op, tuple(a.serial for a in args), params)
+    hit = _TABLE.get(key)
+    if hit is None:
+        hit = _TABLE[key] = ANode(op, tuple(args), shape, params)
+    return hit
+
+
+def var(name: str, shape) -> ANode:
+    return _leaf("var", name, shape)
+
+
+def _leaf(op, value, shape):
+    key = (op, value if op != "const" else id(value), tuple(shape))
+    hit = _TABLE.get(key)
+    if hit is None:
+        hit = _TABLE[key] = ANode(op, (), shape, value=value)
+    return hit
+
+
+_CONSTS: dict = {}
+
+
+def const(value) -> ANode:
+    """A constant array (scalars: one node per value)."""
+    array = np.asarray(value, dtype=np.float64) if not isinstance(value, (np.ndarray, jax.Array)) else value
+    if np.ndim(array) == 0:
+        number = float(array) + 0.0
+        key = ("scalar", repr(number))
+        if key not in _CONSTS:
+            _CONSTS[key] = ANode("const", (), (), value=np.float64(number))
+        return _CONSTS[key]
+    return _leaf("const", array, np.shape(array))
+
+
+def _is(n: ANode, number: float) -> bool:
+    """Whether ``n`` is the scalar ``number`` (possibly reshaped or broadcast)."""
+    while n.op in ("reshape", "broadcast_to"):
+        n = n.args[0]
+    return n.op == "const" and n.shape == () and float(n.value) == number
+
+
+def eye(n: int) -> ANode:
+    return node("eye", (), (n, n), (n,))
+
+
+# ---------------------------------------------------------------- builders (with the structural identities)
+
+
+def as_anode(x) -> ANode:
+    if isinstance(x, ANode):
+        return x
+    if isinstance(x, AArray):
+        return x.node
+    if isinstance(x, EngineValue):
+        raise UnsupportedOperationError("mixing engines", "symbolic", "another engine's value inside an array trace")
+    if np.iscomplexobj(x):
+        raise UnsupportedOperationError("complex constant", "symbolic", "expressions are real; use real numbers")
+    return const(x)
+
+
+def _scalar(n: ANode):
+    """The number ``n`` stands for, if it is a (reshaped or broadcast) scalar constant, else None."""
+    while n.op in ("reshape", "broadcast_to"):
+        n = n.args[0]
+    return float(n.value) if n.op == "const" and n.shape == () else None
+
+
+_FOLD = {"add": float.__add__, "subtract": float.__sub__, "multiply": float.__mul__}
+
+
+def binary(op: str, a, b) -> ANode:
+    a, b = as_anode(a), as_anode(b)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    ca, cb = _scalar(a), _scalar(b)
+    if op in _FOLD and ca is not None and cb is not None:  # constant folding of scalars
+        return broadcast_to(const(_FOLD[op](ca, cb)), shape)
+    if op == "multiply" and (ca is not None or cb is not None):
+        c, other = (ca, b) if ca is not None else (cb, a)
+        if other.op == "multiply" and _scalar(other.args[0]) is not None:  # c (d z) is (c d) z
+            return binary("multiply", const(c * _scalar(other.args[0])), broadcast_to(other.args[1], shape))
+        if ca is None:
+            a, b = b, a  # the scalar factor first: 2 * x
+    if op in ("add", "subtract") and _is(b, 0.0) and a.shape == shape:
+        return a
+    if op == "add" and _is(a, 0.0) and b.shape == shape:
+        return b
+    if op == "multiply":
+        if _is(a, 1.0) and b.shape == shape:
+            return b
+        if _is(b, 1.0) and a.shape == shape:
+            return a
+        if _is(a, 0.0) or _is(b, 0.0):
+            return broadcast_to(const(0.0), shape)
+        if _is(a, -1.0):
+            return unary("negative", broadcast_to(b, shape))
+        if _is(b, -1.0):
+            return unary("negative", broadcast_to(a, shape))
+    if op == "divide" and _is(b, 1.0) and a.shape == shape:
+        return a
+    if op == "power" and _is(b, 1.0) and a.shape == shape:
+        return a
+    return node(op, (a, b), shape)
+
+
+def unary(op: str, a) -> ANode:
+    a = as_anode(a)
+    if op == "negative" and a.op == "negative":
+        return a.args[0]
+    return node(op, (a,), a.shape)
+
+
+def select(c, a, b) -> ANode:
+    c, a, b = as_anode(c), as_anode(a), as_anode(b)
+    return node("select", (c, a, b), np.broadcast_shapes(c.shape, a.shape, b.shape))
+
+
+def add(a, b):
+    return binary("add", a, b)
+
+
+def mul(a, b):
+    return binary("multiply", a, b)
+
+
+def neg(a):
+    return unary("negative", a)
+
+
+def reduce_sum(a, axis, keepdims=False) -> ANode:
+    a = as_anode(a)
+    axis = tuple(sorted(axis))
+    if not axis:
+        return a
+    shape = tuple(1 if i in axis else d for i, d in enumerate(a.shape)) if keepdims else \
+        tuple(d for i, d in enumerate(a.shape) if i not in axis)
+    return node("sum", (a,), shape, (axis, bool(keepdims)))
+
+
+def broadcast_to(a, shape) -> ANode:
+    a = as_anode(a)
+    shape = tuple(shape)
+    return a if a.shape == shape else node("broadcast_to", (a,), shape, (shape,))
+
+
+def reshape(a, shape) -> ANode:
+    a = as_anode(a)
+    shape = tuple(shape)
+    if a.shape == shape:
+        return a
+    if a.op == "reshape":
+        return reshape(a.args[0], shape)
+    return node("reshape", (a,), shape, (shape,))
+
+
+def transpose(a, axes=None) -> ANode:
+    a = as_anode(a)
+    axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(axes)
+    if axes == tuple(range(a.ndim)):
+        return a
+    if a.op == "eye":
+        return a
+    if a.op == "transpose":  # transposing twice composes the permutations
+        inner = a.params[0]
+        return transpose(a.args[0], tuple(inner[i] for i in axes))
+    return node("transpose", (a,), tuple(a.shape[i] for i in axes), (axes,))
+
+
+def matmul(a, b) -> ANode:
+    a, b = as_anode(a), as_anode(b)
+    if a.ndim > 2 or b.ndim > 2:
+        raise UnsupportedOperationError("matmul", "symbolic (array level)", "operands above 2-d are scalar-expanded")
+    if b.op == "eye":
+        return a
+    if a.op == "eye":
+        return b
+    return node("matmul", (a, b), a.shape[:-1] + b.shape[1:])  # NumPy's rule for 1-d and 2-d operands
+
+
+def outer(u, v) -> ANode:
+    """u vᵀ for 1-d u, v."""
+    u, v = as_anode(u), as_anode(v)
+    return node("outer", (u, v), u.shape + v.shape)
+
+
+def diag(s) -> ANode:
+    s = as_anode(s)
+    return node("diag", (s,), s.shape + s.shape)
+
+
+def unbroadcast(g: ANode, shape) -> ANode:
+    """Sum ``g`` down to ``shape`` (undo NumPy broadcasting)."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1)
+    out = reduce_sum(g, axes, keepdims=True)
+    return reshape(out, shape)
+
+
+# ---------------------------------------------------------------- VJP rules
+
+
+def _unary_vjp(local):
+    return lambda g, n: (mul(g, local(n)),)
+
+
+_LOCAL = {
+    "negative": lambda n: const(-1.0),
+    "exp": lambda n: n,
+    "log": lambda n: binary("divide", 1.0, n.args[0]),
+    "log1p": lambda n: binary("divide", 1.0, add(1.0, n.args[0])),
+    "expm1": lambda n: add(n, 1.0),
+    "sqrt": lambda n: binary("divide", 0.5, n),
+    "sin": lambda n: unary("cos", n.args[0]),
+    "cos": lambda n: neg(unary("sin", n.args[0])),
+    "tan": lambda n: add(1.0, mul(n, n)),
+    "tanh": lambda n: binary("subtract", 1.0, mul(n, n)),
+    "sinh": lambda n: unary("cosh", n.args[0]),
+    "cosh": lambda n: unary("sinh", n.args[0]),
+    "arctan": lambda n: binary("divide", 1.0, add(1.0, mul(n.args[0], n.args[0]))),
+    "sigmoid": lambda n: mul(n, binary("subtract", 1.0, n)),
+    "abs": lambda n: select(binary("ge", n.args[0], 0.0), 1.0, -1.0),  # abs'(0) = 1
+    "relu": lambda n: binary("gt", n.args[0], 0.0),  # relu'(0) = 0
+}
+
+
+def _vjp_power(g, n):
+    x, y = n.args
+    dx = mul(g, mul(y, binary("power", x, binary("subtract", y, 1.0))))
+    if y.op == "const":
+        return dx, None
+    safe = select(binary("eq", x, 0.0), 1.0, x)  # JAX: d/dy x**y = 0 where x = 0
+    return dx, mul(g, mul(unary("log", safe), n))
+
+
+def _tie(a, b, winner):
+    # ties split 0.5/0.5, as JAX
+    return select(binary("eq", a, b), 0.5, binary("gt", a, b) if winner else binary("gt", b, a))
+
+
+def _vjp_matmul(g, n):
+    a, b = n.args
+    if a.ndim == 1 and b.ndim == 1:
+        return mul(g, b), mul(g, a)
+    if a.ndim == 1:  # (q,) @ (q, r) -> (r,)
+        return matmul(b, g), outer(a, g)
+    if b.ndim == 1:  # (p, q) @ (q,) -> (p,)
+        return outer(g, b), matmul(transpose(a), g)
+    return matmul(g, transpose(b)), matmul(transpose(a), g)
+
+
+def _vjp_sum(g, n):
+    (a,), (axis, keepdims) = n.args, n.params
+    if not keepdims:
+        g = reshape(g, tuple(1 if i in axis else d for i, d in enumerate(a.shape)))
+    return (broadcast_to(g, a.shape),)
+
+
+def _inverse(axes):
+    return tuple(int(i) for i in np.argsort(axes))
+
+
+#: node kind -> vjp(cotangent, node) giving one cotangent per operand (None where none)
+VJPS = {
+    **{name: _unary_vjp(local) for name, local in _LOCAL.items()},
+    "add": lambda g, n: (g, g),
+    "subtract": lambda g, n: (g, neg(g)),
+    "multiply": lambda g, n: (mul(g, n.args[1]), mul(g, n.args[0])),
+    "divide": lambda g, n: (binary("divide", g, n.args[1]), neg(mul(g, binary("divide", n, n.args[1])))),
+    "power": _vjp_power,
+    "maximum": lambda g, n: (mul(g, _tie(*n.args, True)), mul(g, _tie(*n.args, False))),
+    "minimum": lambda g, n: (mul(g, _tie(*n.args, False)), mul(g, _tie(*n.args, True))),
+    "select": lambda g, n: (None, select(n.args[0], g, 0.0), select(n.args[0], 0.0, g)),
+    "gt": lambda g, n: (None, None), "ge": lambda g, n: (None, None), "eq": lambda g, n: (None, None),
+    "stop": lambda g, n: (None,),
+    "sum": _vjp_sum,
+    "broadcast_to": lambda g, n: (unbroadcast(g, n.args[0].shape),),
+    "reshape": lambda g, n: (reshape(g, n.args[0].shape),),
+    "transpose": lambda g, n: (transpose(g, _inverse(n.params[0])),),
+    "matmul": _vjp_matmul,
+    "outer": lambda g, n: (matmul(g, n.args[1]), matmul(transpose(g), n.args[0])),
+    "diag": lambda g, n: (None,),  # appears only in Hessians, which are not differentiated again
+}
+
+
+def reverse(output: ANode, wrt, seed=None) -> list:
+    """Cotangents of ``wrt`` (variable nodes) for Σ seed · output, by reverse accumulation."""
+    adjoint = {output.serial: const(1.0) if seed is None else as_anode(seed)}
+    for n in reversed(topological([output])):
+        bar = adjoint.get(n.serial)
+        if bar is None or not n.args:
+            continue
+        for arg, contribution in zip(n.args, VJPS[n.op](bar, n)):
+            if contribution is None or arg.op in ("const", "eye"):
+                continue
+            contribution = unbroadcast(contribution, arg.shape) if n.op in BINARY or n.op == "select" else contribution
+            adjoint[arg.serial] = add(adjoint[arg.serial], contribution) if arg.serial in adjoint else contribution
+    return [broadcast_to(adjoint[v.serial], v.shape) if v.serial in adjoint else const(np.zeros(v.shape))
+            for v in wrt]
+
+
+# ---------------------------------------------------------------- batching a linear expression over the identity
+
+
+def batch_identity(outputs, u: ANode):
+    """``outputs`` (linear in the 1-d variable ``u``) with ``u`` replaced by the identity: each
+    output gains a trailing axis, column j being the output at ``u = e_j`` (a Jacobian)."""
+    k = u.shape[0]
+    new: dict[int, ANode] = {}
+    batched: set[int] = set()
+
+    def lift(n):  # an unbatched operand, given a trailing axis of 1 to broadcast against the batch
+        return reshape(new[n.serial], new[n.serial].shape + (1,))
+
+    for n in topological(outputs):
+        args = [new[a.serial] for a in n.args]
+        hit = [a.serial in batched for a in n.args]
+        if n is u:
+            new[n.serial] = eye(k)
+            batched.add(n.serial)
+            continue
+        if not any(hit):
+            new[n.serial] = n if not n.args else _rebuild(n, args)
+            continue
+        batched.add(n.serial)
+        if n.op in BINARY or n.op == "select":
+            operands = [args[i] if hit[i] else lift(a) for i, a in enumerate(n.args)]
+            new[n.serial] = _diag_product(n.op, operands) or (
+                select(*operands) if n.op == "select" else binary(n.op, *operands))
+        elif n.op in UNARY or n.op == "stop":
+            new[n.serial] = unary(n.op, args[0])
+        elif n.op == "sum":
+            new[n.serial] = reduce_sum(args[0], n.params[0], n.params[1])
+        elif n.op in ("broadcast_to", "reshape"):
+            build = broadcast_to if n.op == "broadcast_to" else reshape
+            new[n.serial] = build(args[0], n.params[0] + (k,))
+        elif n.op == "transpose":
+            new[n.serial] = transpose(args[0], n.params[0] + (len(n.params[0]),))
+        elif n.op == "matmul" and not all(hit):
+            new[n.serial] = _batched_matmul(n, args, hit, k)
+        elif n.op == "outer" and not all(hit):
+            u_, v_ = args
+            new[n.serial] = (mul(reshape(u_, u_.shape[:1] + (1, k)), reshape(v_, (1,) + v_.shape + (1,)))
+                             if hit[0] else mul(reshape(u_, u_.shape + (1, 1)), reshape(v_, (1,) + v_.shape)))
+        else:
+            raise UnsupportedOperationError(n.op, "symbolic (array level)", "the Hessian expression is not linear")
+    return [new[o.serial] for o in outputs]
+
+
+def _rebuild(n, args):
+    if n.op in BINARY:
+        return binary(n.op, *args)
+    if n.op == "select":
+        return select(*args)
+    if n.op in UNARY or n.op == "stop":
+        return unary(n.op, args[0])
+    builders = {"sum": lambda: reduce_sum(args[0], *n.params), "broadcast_to": lambda: broadcast_to(args[0], *n.params),
+                "reshape": lambda: reshape(args[0], *n.params), "transpose": lambda: transpose(args[0], *n.params),
+                "matmul": lambda: matmul(*args), "outer": lambda: outer(*args), "diag": lambda: diag(*args)}
+    return builders[n.op]()
+
+
+def _diag_product(op, operands):
+    """``s[:, None] * I`` is ``diag(s)`` (and the identity times a scalar stays cheap)."""
+    if op != "multiply":
+        return None
+    a, b = operands
+    for s, m in ((a, b), (b, a)):
+        if m.op == "eye" and s.op == "reshape" and s.args[0].ndim == 1 and s.shape == (m.shape[0], 1):
+            return diag(s.args[0])
+    return None
+
+
+def _batched_matmul(n, args, hit, k):
+    a, b = args
+    if hit[1]:  # a @ B with B's batch axis last
+        if a.ndim == 2 and n.args[1].ndim == 1:
+            return matmul(a, b)  # (p, q) @ (q, k)
+        if a.ndim == 1 and n.args[1].ndim == 1:
+            return matmul(a, b)  # (q,) @ (q, k) -> (k,)
+        if a.ndim == 1:  # (q,) @ (q, r, k) -> (r, k)
+            return reshape(matmul(a, reshape(b, (b.shape[0], b.shape[1] * k))), (b.shape[1], k))
+        return reshape(matmul(a, reshape(b, (b.shape[0], b.shape[1] * k))), (a.shape[0], b.shape[1], k))
+    # A @ b with A's batch axis last
+    if n.args[0].ndim == 1:
+        return matmul(transpose(b), a) if b.ndim == 2 else matmul(b, a)  # (q, k) -> (r, k) or (k,)
+    moved = transpose(a, (0, 2, 1))  # (p, k, q)
+    if b.ndim == 1:  # (p, q, k) with (q,) -> (p, k)
+        return reshape(matmul(reshape(moved, (a.shape[0] * k, a.shape[1])), b), (a.shape[0], k))
+    out = reshape(matmul(reshape(moved, (a.shape[0] * k, a.shape[1])), b), (a.shape[0], k, b.shape[1]))
+    return transpose(out, (0, 2, 1))
+
+
+# ---------------------------------------------------------------- simplifying for reading
+
+
+def _reading_order(n: ANode) -> tuple:
+    # a variable before its transpose before compound expressions: A + Aᵀ, u xᵀ
+    return (n.op != "var" and n.op != "transpose", n.op == "transpose", n.op == "const", to_text(n))
+
+
+def simplify(root: ANode) -> ANode:
+    """The same expression with the operands of sums and products in reading order
+    (``A + Aᵀ``), and products by the scalar 1 and additions of 0 dropped by the builders."""
+    new: dict[int, ANode] = {}
+    for n in topological([root]):
+        args = [new[a.serial] for a in n.args]
+        if n.op in ("add", "multiply") and args[0].shape == args[1].shape:
+            args = sorted(args, key=_reading_order)
+        new[n.serial] = n if not n.args else _rebuild(n, args)
+    return new[root.serial]
+
+
+# ---------------------------------------------------------------- printing
+
+
+def _name(n: ANode, latex: bool) -> str:
+    if n.op == "var":
+        return n.value
+    return "I" if n.op == "eye" else ("c" if n.shape else (str(float(n.value)).rstrip("0").rstrip(".") or "0"))
+
+
+_TEXT_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": (" * ", 2), "divide": (" / ", 2),
+               "matmul": (" @ ", 2)}
+_LATEX_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": (r" \odot ", 2), "divide": (r" \oslash ", 2),
+                "matmul": (" ", 2)}
+
+
+def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
+    names = names or {}
+    shown: dict[int, tuple[str, int]] = {}
+
+    def wrap(item, need):
+        text, prec = item
+        return text if prec >= need else (rf"\left({text}\right)" if latex else f"({text})")
+
+    for n in topological(roots):
+        if n.serial in names:
+            shown[n.serial] = (names[n.serial], 9)
+            continue
+        args = [shown[a.serial] for a in n.args]
+        op = n.op
+        if op in ("var", "const", "eye"):
+            text = _name(n, latex)
+            out = ((latex_name(text) if latex and op == "var" else text), 9 if not text.startswith("-") else 0)
+        elif op in _TEXT_INFIX and len(args) == 2:
+            symbol, prec = (_LATEX_INFIX if latex else _TEXT_INFIX)[op]
+            out = (wrap(args[0], prec) + symbol + wrap(args[1], prec + 1), prec)
+        elif op == "power":
+            out = (wrap(args[0], 9) + (f"^{{{args[1][0]}}}" if latex else f"**{wrap(args[1], 9)}"), 5)
+        elif op == "negative":
+            out = ("-" + wrap(args[0], 3), 2)
+        elif op == "transpose" and n.ndim == 2:
+            out = (wrap(args[0], 9) + (r"^\top" if latex else "ᵀ"), 8)
+        elif op == "outer":
+            out = (wrap(args[0], 9) + " " + wrap(args[1], 9) + (r"^\top" if latex else "ᵀ"), 3)
+        elif op == "diag":
+            body = args[0][0]
+            out = ((rf"\operatorname{{diag}}\left({body}\right)" if latex else f"diag({body})"), 9)
+        elif op in ("reshape", "broadcast_to") and _scalar(n) is not None:
+            out = args[0]  # a scalar's reshaping is invisible
+        elif op in ("reshape", "broadcast_to", "sum") and not latex:
+            out = (f"{op}({args[0][0]}, {n.params[0]})", 9)
+        elif op == "sum":
+            out = (r"\sum_{" + ",".join(map(str, n.params[0])) + r"} " + wrap(args[0], 9), 4)
+        elif op in ("reshape", "broadcast_to"):
+            out = args[0]  # shape bookkeeping is invisible in formulas
+        elif op in ("gt", "ge", "eq"):
+            symbol = {"gt": ">", "ge": r"\geq" if latex else ">=", "eq": "="}[op]
+            out = ((rf"\left[{args[0][0]} {symbol} {args[1][0]}\right]" if latex
+                    else f"[{args[0][0]} {symbol} {args[1][0]}]"), 9)
+        elif op == "select" and latex:
+            c, a, b = (x[0] for x in args)
+            out = (rf"\begin{{cases}} {a} & {c} \\ {b} & \text{{otherwise}} \end{{cases}}", 9)
+        elif latex:
+            head = LATEX.get(op, rf"\operatorname{{{op}}}")
+            body = ", ".join(a for a, _ in args)
+            out = (head % body if "%s" in head else rf"{head}\left({body}\right)", 9)
+        else:
+            out = (f"{'where' if op == 'select' else op}({', '.join(a for a, _ in args)})", 9)
+        shown[n.serial] = out
+    return [shown[r.serial][0] for r in roots]
+
+
+def to_text(n: ANode, names: dict | None = None) -> str:
+    """A formula with matrix notation: ``A + Aᵀ``, ``u xᵀ``, ``Xᵀ @ diag(s) @ X``."""
+    return _render([n], False, names)[0]
+
+
+def to_latex(n: ANode, names: dict | None = None) -> str:
+    return _render([n], True, names)[0]
+
+
+# ---------------------------------------------------------------- compiling
+
+
+def constants(outputs) -> list[ANode]:
+    """The constant arrays (not scalars) ``outputs`` use, in a fixed order: the program's extra inputs."""
+    return [n for n in topological(outputs) if n.op == "const" and n.shape]
+
+
+def compile_jax(outputs, inputs):
+    """``fn(*input_arrays, *constant_arrays) -> list of arrays`` computing ``outputs`` with ``jax.numpy``."""
+    consts = constants(outputs)
+    order = topological(outputs)
+    feeds = {n.serial: i for i, n in enumerate(list(inputs) + consts)}
+
+    def run(*arrays):
+        dtype = jnp.result_type(*arrays[:len(inputs)]) if inputs else jnp.result_type(float)
+        vals = {}
+        for n in order:
+            if n.serial in feeds:
+                vals[n.serial] = jnp.asarray(arrays[feeds[n.serial]], dtype)
+                continue
+            a = [vals[x.serial] for x in n.args]
+            if n.op == "const":
+                vals[n.serial] = jnp.asarray(n.value, dtype)
+            elif n.op == "var":
+                raise UnsupportedOperationError("free variable", "symbolic", f"variable '{n.value}' is not an input")
+            elif n.op == "eye":
+                vals[n.serial] = jnp.eye(n.shape[0], dtype=dtype)
+            elif n.op == "sum":
+                vals[n.serial] = jnp.sum(a[0], axis=n.params[0], keepdims=n.params[1])
+            elif n.op == "broadcast_to":
+                vals[n.serial] = jnp.broadcast_to(a[0], n.shape)
+            elif n.op == "reshape":
+                vals[n.serial] = jnp.reshape(a[0], n.shape)
+            elif n.op == "transpose":
+                vals[n.serial] = _transpose(a[0], n.params[0])
+            elif n.op == "matmul":
+                vals[n.serial] = jnp.matmul(*a)
+            elif n.op == "outer":
+                vals[n.serial] = jnp.outer(*a)
+            elif n.op == "diag":
+                vals[n.serial] = jnp.diag(a[0])
+            elif n.op == "power" and n.args[1].op == "const" and n.args[1].shape == () \
+                    and float(n.args[1].value) == int(n.args[1].value) and abs(float(n.args[1].value)) <= 8:
+                vals[n.serial] = jax.lax.integer_pow(a[0], int(n.args[1].value))
+            else:
+                vals[n.serial] = _JNP_OPS[n.op](*a)
+        return [jnp.broadcast_to(vals[o.serial], o.shape).astype(dtype) for o in outputs]
+
+    return run, consts
+
+
+def _transpose(a, axes):
+    """``jnp.transpose``; a large matrix is transposed in tiles (XLA on CPU transposes a fused
+    1000 x 1000 matrix element by element across cache lines, several times slower)."""
+    if a.ndim == 2 and axes == (1, 0):
+        p, q = a.shape
+        tile = next((t for t in (40, 32, 20, 16, 25, 10) if p % t == 0 and q % t == 0 and p * q >= 4096), None)
+        if tile:
+            return a.reshape(p // tile, tile, q // tile, tile).transpose(2, 3, 0, 1).reshape(q, p)
+    return jnp.transpose(a, axes)
+
+
+def graph_key(outputs, inputs) -> bytes:
+    """A digest of the expressions' structure; constant arrays count by shape and position only
+    (their values are inputs of the compiled program)."""
+    digest = hashlib.blake2b(digest_size=16)
+    index: dict[int, int] = {}
+    for n in topological(list(outputs)):
+        if n.op == "const" and n.shape:
+            index[n.serial] = len(index)
+            digest.update(f"const#{index[n.serial]}{n.shape}".encode())
+        elif n.op == "const":
+            digest.update(f"c{float(n.value)!r}".encode())
+        else:
+            digest.update(repr((n.op, n.shape, n.params, n.value if n.op == "var" else None,
+                                [a.serial for a in n.args])).encode())
+    for v in inputs:
+        digest.update(repr((v.value, v.shape)).encode())
+    return digest.digest()
+
+
+# ---------------------------------------------------------------- tracing
+
+
+class ArrayTrace(Trace):
+    """Tracing on array variables: each primitive becomes one array node."""
+
+    engine = "symbolic (array level)"
+
+    def __init__(self, function_name: str = "the function"):
+        super().__init__()
+        self.function_name = function_name
+
+    def process(self, prim, operands, params):
+        rule = ARRAY_RULES.get(prim.name)
+        if rule is None:
+            raise UnsupportedOperationError(prim.name, self.engine, "it is scalar-expanded instead")
+        return AArray(self, rule(*operands, **params))
+
+    def concrete(self, value):
+        raise ConcretizationError(concretization_message(self.function_name))
+
+
+class AArray(EngineValue):
+    """An engine value standing for one array expression."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, trace, n: ANode):
+        self._trace, self.node = trace, n
+
+    @property
+    def shape(self):
+        return self.node.shape
+
+    @property
+    def dtype(self):
+        return jnp.result_type(float)
+
+    def __repr__(self):
+        return f"AArray({to_text(self.node)})"
+
+
+def _rule_binary(op):
+    return lambda a, b: binary(op, a, b)
+
+
+def _rule_where(c, a, b):
+    return select(const(np.asarray(c, dtype=np.float64)), a, b)
+
+
+ARRAY_RULES = {
+    # a unary primitive without an array VJP is scalar-expanded (the coverage test asks for one)
+    **{name: (lambda op: lambda a: unary(op, a))(name) for name in UNARY if name in _LOCAL},
+    **{name: _rule_binary(name) for name in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum")},
+    "where": _rule_where,
+    "sum": lambda x, *, axis, keepdims: reduce_sum(x, axis, keepdims),
+    "matmul": matmul,
+    "transpose": lambda x, *, axes: transpose(x, axes),
+    "reshape": lambda x, *, shape: reshape(x, shape),
+    "broadcast_to": lambda x, *, shape: broadcast_to(x, shape),
+}
+
+
+def trace(f, names, args):
+    """(output node, variable nodes) of ``f`` traced on array variables named ``names`` shaped like ``args``."""
+    tr = ArrayTrace(f"'{getattr(f, '__name__', type(f).__name__)}'")
+    variables = [var(name, np.shape(a)) for name, a in zip(names, args)]
+    out = f(*(AArray(tr, v) for v in variables))
+    return as_anode(out), variables
+
+
+def size(outputs) -> int:
+    """Operations in the expression graph (leaves not counted)."""
+    return sum(1 for n in topological(list(outputs)) if n.args)
+
+

@@ -1,0 +1,107 @@
+"""The method interface's array-level path: ``grad`` and ``hessian`` of a function of arrays
+traced as array expressions (:mod:`.arraylevel`), compiled to one ``jax.numpy`` program.
+
+Chosen per call by ``expand=``: ``"array"`` (refuse what has no array rule), ``"scalar"``
+(scalar expansion, what the swell experiments measure) or ``"auto"`` (array level where
+every operation has an array rule and each differentiated argument is one array, scalar
+expansion otherwise). Like the scalar path, ``f`` is traced at every call; the compiled
+program is cached by the structure of the expressions, with constant arrays (data, a
+global mini-batch) passed in as inputs, so new data reuses it and is read now.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _api
+from ..errors import InvalidOptionError, UnsupportedOperationError
+from . import arraylevel as AL
+from .trace import arg_names
+
+EXPAND = ("auto", "array", "scalar")
+_CACHE: dict = {}
+_CACHE_MAX = 256
+STATS = {"compiled": 0}
+
+
+def check_expand(expand: str, fname: str) -> None:
+    if expand not in EXPAND:
+        raise InvalidOptionError(f"{fname}: expand must be one of {EXPAND}, got {expand!r}")
+
+
+def _refuse(expand, fname, reason):
+    if expand == "array":
+        raise UnsupportedOperationError(fname, "symbolic (array level)", f"{reason}; use expand='scalar'")
+    return None
+
+
+def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic, jit_max_ops: int = 300):
+    """``[value, gradient...]`` (kind ``"grad"``) or ``[hessian]`` (kind ``"hessian"``) computed at
+    array level, or None where ``expand="auto"`` and the array level does not apply. With
+    ``jit=None`` programs of up to ``jit_max_ops`` operations are compiled with ``jax.jit``."""
+    fname = f"symbolic.{kind}"
+    if expand == "scalar":
+        return None
+    if not all(is_dynamic(a) for a in args):  # pytrees and integers keep the scalar path
+        return _refuse(expand, fname, "every argument must be one floating-point array or float")
+    if kind == "hessian" and (len(argnums) != 1 or np.ndim(args[argnums[0]]) != 1):
+        return _refuse(expand, fname, "the array-level Hessian takes one 1-d argument")
+    try:
+        out, variables = AL.trace(f, names, args)
+    except UnsupportedOperationError:
+        if expand == "array":
+            raise
+        return None
+    _api.check_scalar_output(np.zeros(out.shape), fname)
+    wrt = [variables[i] for i in argnums]
+    outputs = expressions(out, wrt, kind)
+    if jit is None:
+        jit = AL.size(outputs) <= jit_max_ops
+    key = (kind, AL.graph_key(outputs, variables), jit, bool(jax.config.jax_enable_x64))
+    hit = _CACHE.get(key)
+    if hit is None:
+        run, _ = AL.compile_jax(outputs, variables)
+        hit = jax.jit(run) if jit else run
+        STATS["compiled"] += 1
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[key] = hit
+    values = [jnp.asarray(a) for a in args]
+    return hit(*values, *(jnp.asarray(c.value) for c in AL.constants(outputs)))
+
+
+def expressions(out, wrt, kind: str) -> list:
+    """The array expressions of ``[value, gradients...]`` or ``[hessian]`` (see :func:`derivative`)."""
+    grads = AL.reverse(out, wrt)
+    if kind == "grad":
+        return [out] + grads
+    (x,) = wrt
+    u = AL.var(f"{x.value}_u", x.shape)  # the cotangent of the gradient: a Hessian-vector product in u
+    (hvp,) = AL.reverse(grads[0], [x], seed=u)
+    return AL.batch_identity([hvp], u)
+
+
+def gradient_expression(f, *args, argnums: int = 0):
+    """The array expression of the gradient of ``f`` by argument ``argnums`` (print it with
+    :func:`.arraylevel.to_text` or ``to_latex``): e.g. ``Aᵀ @ x + A @ x`` for xᵀAx."""
+    out, variables = AL.trace(f, _names(f, args), args)
+    return AL.simplify(AL.reverse(out, [variables[argnums]])[0])
+
+
+def hessian_expression(f, *args, argnums: int = 0):
+    """The array expression of the Hessian of ``f`` by its 1-d argument ``argnums``: ``A + Aᵀ`` for xᵀAx."""
+    out, variables = AL.trace(f, _names(f, args), args)
+    return AL.simplify(expressions(out, [variables[argnums]], "hessian")[0])
+
+
+def vjp_expression(f, *args, argnums: int = 0, cotangent: str = "u"):
+    """The array expression of the VJP of ``f`` by argument ``argnums`` with a symbolic cotangent
+    named ``cotangent``: ``u xᵀ`` for a linear layer ``W @ x``."""
+    out, variables = AL.trace(f, _names(f, args), args)
+    return AL.simplify(AL.reverse(out, [variables[argnums]], seed=AL.var(cotangent, out.shape))[0])
+
+
+def _names(f, args):
+    return arg_names(f, len(args))

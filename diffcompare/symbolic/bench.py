@@ -1,0 +1,100 @@
+"""Matrix calculus measured: array-level symbolic derivatives against JAX's transformations.
+
+:func:`matrix_calculus` times, in one process and interleaved, the compiled symbolic
+Hessian (or gradient) and ``jax.jit(jax.hessian)`` / ``jax.jit(jax.grad)`` on the same
+problem, checks they agree, and returns one row per problem (the experiment helper can
+wrap it). Run it with ``python -m diffcompare.symbolic.bench``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import numpy as dnp
+from . import api, arraymode
+from . import arraylevel as AL
+
+
+def quadratic_form(x, A):
+    """xᵀAx (Hessian A + Aᵀ)."""
+    return x @ (A @ x)
+
+
+def logistic_loss(w, X, y):
+    """Σ log(1 + exp(−yᵢ xᵢᵀw)) for labels ±1 (Hessian Xᵀ diag(σ(1 − σ)) X)."""
+    return dnp.sum(dnp.log1p(dnp.exp(-y * (X @ w))))
+
+
+def squared_norm(x):
+    return dnp.sum(x**2)
+
+
+def _best(fns: dict, rounds: int) -> dict:
+    """Fastest of ``rounds`` interleaved calls of each function (after one warm-up call each)."""
+    for fn in fns.values():
+        jax.block_until_ready(fn())
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def _compare(name, ours, theirs, rounds, size) -> dict:
+    t = _best({"symbolic": ours, "jax": theirs}, rounds)
+    error = float(jnp.max(jnp.abs(ours() - theirs())))
+    return {"problem": name, "symbolic s": t["symbolic"], "jax s": t["jax"], "speed-up": t["jax"] / t["symbolic"],
+            "max abs diff": error, "expression ops": size}
+
+
+def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 20_000, rounds: int = 5,
+                    seed: int = 0) -> list[dict]:
+    """Rows ``{problem, symbolic s, jax s, speed-up, max abs diff, expression ops}``.
+
+    Arguments:
+        n: size of x in xᵀAx; m, d: the logistic regression's data (m × d);
+        n_grad: size of x in the gradient of Σ x² (its row times the first call, tracing and
+            compiling included, against the scalar-expansion figure of 152 s).
+    """
+    rng = np.random.default_rng(seed)
+    A = jnp.asarray(rng.normal(size=(n, n)))
+    x = jnp.asarray(rng.normal(size=n))
+    X = jnp.asarray(rng.normal(size=(m, d)) / np.sqrt(d))
+    y = jnp.asarray(rng.choice([-1.0, 1.0], size=m))
+    w = jnp.asarray(rng.normal(size=d))
+    rows = []
+    hess = api.hessian(quadratic_form)
+    jax_hess = jax.jit(jax.hessian(quadratic_form))
+    size = AL.size([arraymode.hessian_expression(quadratic_form, x, A)])
+    rows.append(_compare(f"hessian x^T A x, n={n}", lambda: hess(x, A), lambda: jax_hess(x, A), rounds, size))
+    hess = api.hessian(logistic_loss)
+    jax_hess = jax.jit(jax.hessian(logistic_loss))
+    size = AL.size([arraymode.hessian_expression(logistic_loss, w, X, y)])
+    rows.append(_compare(f"hessian logistic regression, {m}x{d}", lambda: hess(w, X, y), lambda: jax_hess(w, X, y),
+                         rounds, size))
+    v = jnp.linspace(-1.0, 1.0, n_grad)
+    api.clear_cache()
+    start = time.perf_counter()
+    g = jax.block_until_ready(api.grad(squared_norm)(v))
+    first = time.perf_counter() - start
+    rows.append({"problem": f"grad sum(x**2), n={n_grad}, first call", "symbolic s": first, "jax s": float("nan"),
+                 "speed-up": float("nan"), "max abs diff": float(jnp.max(jnp.abs(g - 2 * v))),
+                 "expression ops": AL.size([arraymode.gradient_expression(squared_norm, v)])})
+    return rows
+
+
+def main() -> None:
+    jax.config.update("jax_enable_x64", True)
+    for row in matrix_calculus():
+        print(f"{row['problem']:<42} symbolic {row['symbolic s']:.4f} s   jax {row['jax s']:.4f} s   "
+              f"speed-up {row['speed-up']:.1f}x   max diff {row['max abs diff']:.1e}   ops {row['expression ops']}")
+
+
+if __name__ == "__main__":
+    main()
