@@ -66,7 +66,7 @@ def measure_one(fun, args, repeat: int = 3) -> dict:
 
     def compile_ours():
         S.clear_cache()
-        return jax.block_until_ready(S.grad(fun, tuple(range(len(args))), jit=True)(*args))
+        return jax.block_until_ready(S.grad(fun, tuple(range(len(args))), jit=True, expand="scalar")(*args))
 
     t_compile = best_time(compile_ours, rounds=repeat, warmup=0)
 
