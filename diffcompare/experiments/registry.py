@@ -21,6 +21,7 @@ REGISTRY = {
     "memory": "diffcompare.experiments.memory",
     "swell": "diffcompare.experiments.swell",
     "precision": "diffcompare.experiments.precision",
+    "matrix_calculus": "diffcompare.experiments.matrix_calculus",
 }
 
 
