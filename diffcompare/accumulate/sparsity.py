@@ -229,6 +229,8 @@ class SparseJacobian:
         pattern: the m × n pattern; colours: one per column (per row in reverse mode);
         in_shape: the shape of the argument. ``n_colours`` is the number of passes.
     Calling it on ``x`` returns a ``jax.experimental.sparse.BCOO`` (``.todense()``); ``jax.jit`` compiles it.
+    Its entries are the compressed matrix's slots: every nonzero of the pattern once, plus explicit zeros
+    for empty slots (``.sum_duplicates()`` drops nothing; ``pattern.nnz`` is the structural count).
     """
 
     f: Callable
@@ -240,10 +242,24 @@ class SparseJacobian:
 
     def __post_init__(self):
         coo = self.pattern.tocoo()
-        self._rows, self._cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
-        n, p = len(self.colours), self.n_colours
-        self._seeds = np.zeros((p, n))
-        self._seeds[self.colours, np.arange(n)] = 1.0
+        rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        k, p = len(self.colours), self.n_colours  # k: columns (rows in reverse mode) coloured
+        self._seeds = np.zeros((p, k))
+        self._seeds[self.colours, np.arange(k)] = 1.0
+        # Decompression without a gather: slot (c, i) of the p passes' outputs holds entry (i, j) for the one column
+        # j of colour c in row i (a valid colouring has at most one), so those outputs themselves, with the empty
+        # slots zeroed, are the data of the sparse result. (Reverse mode: slot (c, j) of the p rows w_cᵀJ.)
+        m, n = self.shape
+        slot = np.full((p, n if self.mode == "reverse" else m), -1, np.int64)
+        if self.mode == "reverse":
+            slot[self.colours[rows], cols] = rows
+            index = np.stack([np.maximum(slot, 0).ravel(), np.broadcast_to(np.arange(n), (p, n)).ravel()], axis=1)
+        else:
+            slot[self.colours[cols], rows] = cols
+            index = np.stack([np.broadcast_to(np.arange(m), (p, m)).ravel(), np.maximum(slot, 0).ravel()], axis=1)
+        self._mask = slot >= 0
+        self._indices = index.astype(np.int32)  # BCOO's index type: half the bytes
+        self._full = bool(self._mask.all())
 
     @property
     def n_colours(self) -> int:
@@ -255,31 +271,31 @@ class SparseJacobian:
 
     def compressed(self, x):
         """The compressed Jacobian: (m × p) columns J·s_c (forward, finite_diff) or (p × n) rows w_cᵀJ (reverse)."""
+        passes = self._passes(x)
+        return passes if self.mode == "reverse" else passes.T
+
+    def _passes(self, x):
+        """One output per colour, stacked: (p × m) JVPs or difference quotients, (p × n) VJPs."""
         x = jnp.asarray(x)
         if x.shape != self.in_shape:
             raise ShapeMismatchError(f"SparseJacobian: built for inputs of shape {self.in_shape}, got {x.shape}")
-        m, n = self.shape
-        seeds = jnp.asarray(self._seeds, x.dtype)
+        # a barrier: XLA would otherwise constant-fold the seeds through the tangent rules (slow compiles at large n)
+        seeds = jax.lax.optimization_barrier(jnp.asarray(self._seeds, x.dtype))
         flat = lambda x_flat: dnp.reshape(self.f(dnp.reshape(x_flat, self.in_shape)), (-1,))  # noqa: E731
         if self.mode == "forward":
-            _, tangents = fwd.jvp(flat, (x.ravel(),), (seeds,), batched=True)
-            return tangents.T
+            return fwd.jvp(flat, (x.ravel(),), (seeds,), batched=True)[1]
         if self.mode == "reverse":
             _, pull = rev.vjp(flat, x.ravel())
             return jax.vmap(lambda w: pull(w)[0])(seeds)
         h = self.step if self.step is not None else jnp.finfo(x.dtype).eps ** (1 / 3) * jnp.maximum(
             1.0, jnp.max(jnp.abs(x)))
         shifted = lambda s: (flat(x.ravel() + h * s) - flat(x.ravel() - h * s)) / (2 * h)  # noqa: E731 - CPR
-        return jax.vmap(shifted)(seeds).T
+        return jax.vmap(shifted)(seeds)
 
     def __call__(self, x):
-        B = self.compressed(x)
-        if self.mode == "reverse":  # entry (i, j) sits in row colour(i), column j
-            data = B[self.colours[self._rows], self._cols]
-        else:  # entry (i, j) sits in row i, column colour(j)
-            data = B[self._rows, self.colours[self._cols]]
-        indices = np.stack([self._rows, self._cols], axis=1)
-        return jsparse.BCOO((data, jnp.asarray(indices)), shape=self.shape)
+        B = self._passes(x)
+        data = (B if self._full else jnp.where(self._mask, B, 0.0)).ravel()  # empty slots: explicit zeros
+        return jsparse.BCOO((data, jnp.asarray(self._indices)), shape=self.shape)
 
 
 def sparse_jacobian(f: Callable, x, mode: str = "forward", *, pattern_matrix=None, detect: str = "graph",
