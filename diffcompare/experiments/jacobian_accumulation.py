@@ -174,8 +174,10 @@ def plot(rows, cfg, outdir):
                 if sel:
                     colours = sel[-1]["colours"]
                     extra = f", {int(colours)} colours" if m.startswith("sparse") and colours == colours else ""
+                    peer = {"sparsejac": {"marker": "X", "markersize": 9}, "asdex": {"marker": "P", "markersize": 9}}
                     plotting.line(ax3, [r["n"] for r in sel], [1e3 * r["t_s"] for r in sel],
-                                  f"{case.split()[0]}: {m}{extra}", style_label=_sparse_style(m), ls=ls)
+                                  f"{case.split()[0]}: {m}{extra}", style_label=_sparse_style(m), ls=ls,
+                                  **peer.get(m, {}))
         ax3.set(xscale="log", yscale="log", xlabel="n (inputs = outputs)", ylabel="time of the Jacobian (ms)",
                 title="Sparse Jacobians: a few passes instead of n")
         ax3.legend(fontsize=6)
