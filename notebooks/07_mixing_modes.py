@@ -165,12 +165,15 @@ image = np.ones((n_small, n_small, 3))
 rows, cols = sj.pattern.nonzero()
 image[rows, cols] = palette[sj.colours[cols]]
 axes[0].imshow(image)
-axes[0].set_title("pattern, nonzeros coloured by their column's colour")
-B = np.asarray(sj.compressed(u))
-axes[1].imshow(np.abs(B) > 0, cmap="Greys", aspect="auto")
-axes[1].set_title(f"compressed: J·S, {sj.n_colours} columns (one JVP each)")
+axes[0].set_title("pattern, by column colour", fontsize=10)
+B = np.asarray(sj.compressed(u))  # column c is J times the sum of colour c's unit vectors
+packed = np.ones(B.shape + (3,))
+filled = np.nonzero(B)
+packed[filled] = palette[filled[1]]
+axes[1].imshow(packed, aspect="auto")
+axes[1].set_title(f"compressed J·S: {sj.n_colours} JVPs", fontsize=10)
 axes[2].imshow(np.log10(np.abs(J) + 1e-16), cmap="viridis")
-axes[2].set_title("decompressed Jacobian (log10 |J|)")
+axes[2].set_title("decompressed J (log10 |J|)", fontsize=10)
 plt.show()
 
 # %% [markdown]
