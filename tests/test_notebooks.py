@@ -60,8 +60,8 @@ def _execute(path: Path, **env):
     return nb
 
 
-def test_there_are_six_notebooks():
-    assert [p.stem[:2] for p in SOURCES] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_seven_notebooks():
+    assert [p.stem[:2] for p in SOURCES] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)

@@ -17,6 +17,7 @@ REGISTRY = {
     "accuracy": "diffcompare.experiments.accuracy",
     "cost_vs_n": "diffcompare.experiments.cost_vs_n",
     "jacobian_shape": "diffcompare.experiments.jacobian_shape",
+    "jacobian_accumulation": "diffcompare.experiments.jacobian_accumulation",
     "cheap_gradient": "diffcompare.experiments.cheap_gradient",
     "memory": "diffcompare.experiments.memory",
     "swell": "diffcompare.experiments.swell",
