@@ -32,6 +32,9 @@ BENCHMARKS = {
     "forward": "diffcompare.benchmarks.forward",
     "reverse": "diffcompare.benchmarks.reverse",
     "symbolic": "diffcompare.benchmarks.symbolic",
+    "matrix-calculus": "diffcompare.symbolic.bench",
+    "accumulate": "diffcompare.benchmarks.accumulate",
+    "finite-diff-cache": "diffcompare.benchmarks.finite_diff_cache",
 }
 
 

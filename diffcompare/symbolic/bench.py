@@ -89,7 +89,7 @@ def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 2
     return rows
 
 
-def main() -> None:
+def main(argv=None) -> None:
     jax.config.update("jax_enable_x64", True)
     for row in matrix_calculus():
         print(f"{row['problem']:<42} symbolic {row['symbolic s']:.4f} s   jax {row['jax s']:.4f} s   "
