@@ -87,9 +87,12 @@ assert all(worst[m] < 1e-12 for m in methods if m != "finite_diff") and worst["f
 # $f$'s final sum as one fused loop that vectorises worse than the gradient's elementwise
 # loops, so the compiled gradient can take less time than $f$ itself. The ratio is what
 # you pay; the passes (one forward, one backward) are what the method does. **The symbolic
-# curve stops early**: the symbolic engine here expands $f$ into one scalar expression per
-# input, and tracing and compiling that expression grows faster than $n$, so the experiment
-# runs it only up to $n = 64$ (`LIMIT` in `diffcompare/experiments/cost_vs_n.py`).
+# curve stops early**: Rosenbrock's slices `x[1:]`, `x[:-1]` are outside what the
+# array-level symbolic mode covers, so `symbolic` falls back to scalar expansion, one
+# expression per input, and tracing and compiling that expression grows faster than $n$;
+# the experiment runs it only up to $n = 64$ (`LIMIT` in `diffcompare/experiments/cost_vs_n.py`).
+# Where the array level applies, the derivative is an array expression whose size does not
+# grow with $n$ (the `matrix_calculus` experiment).
 
 # %%
 cost = load("cost_vs_n", ["n", "method", "ratio"])
