@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import jax as _jax
 
-from . import errors, finite_diff, jax_ref, numpy, primitives
+from . import custom, errors, finite_diff, jax_ref, numpy, primitives
 from .checker import CheckReport, check
 from .methods import METHODS, available_methods
 
@@ -31,6 +31,7 @@ __all__ = [
     "METHODS",
     "CheckReport",
     "check",
+    "custom",
     "available_methods",
     "enable_x64",
     "errors",

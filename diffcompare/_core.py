@@ -18,31 +18,43 @@ from typing import Any
 import jax.numpy as jnp
 
 from .errors import UnsupportedOperationError
-from .primitives import Primitive
+from .primitives import Primitive, register_engine
 
 _trace_counter = itertools.count(1)
 
 
 class Trace:
-    """One run of an engine. Subclasses set ``engine`` and ``rules``.
+    """One run of an engine. Subclasses set ``engine``, ``rules`` and ``unsupported``.
 
     ``rules`` maps primitive names to rules; ``process`` applies the rule for
-    a primitive to operands of which at least one belongs to this trace.
+    a primitive to operands of which at least one belongs to this trace. A
+    subclass that sets ``rules`` registers its table with
+    :func:`diffcompare.primitives.register_engine` when it is defined, so the
+    coverage table knows every engine.
     """
 
     engine = "engine"
     rules: dict = {}
     unsupported: dict[str, str] = {}
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "rules" in cls.__dict__:  # an engine with its own table (not a helper trace that computes with JAX)
+            register_engine(cls.engine, cls.rules, cls.unsupported)
+
     def __init__(self):
         self.level = next(_trace_counter)
 
-    def process(self, prim: Primitive, operands: tuple, params: dict) -> Any:
+    def rule_for(self, prim: Primitive):
+        """This engine's rule for ``prim``; refuses, naming the primitive and the reason, if there is none."""
         rule = self.rules.get(prim.name)
         if rule is None:
-            reason = self.unsupported.get(prim.name, "it has no rule in this engine's table")
+            reason = self.unsupported.get(prim.name, f"it has no rule in the {self.engine} engine's table")
             raise UnsupportedOperationError(prim.name, self.engine, reason)
-        return rule(self, *operands, **params)
+        return rule
+
+    def process(self, prim: Primitive, operands: tuple, params: dict) -> Any:
+        return self.rule_for(prim)(self, *operands, **params)
 
     def concrete(self, value: EngineValue) -> Any:
         """The value this engine's value stands for (used by comparisons, ``bool``)."""

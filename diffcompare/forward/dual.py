@@ -26,7 +26,6 @@ import jax.numpy as jnp
 
 from .. import numpy as dnp
 from .._core import EngineValue, Trace
-from ..primitives import register_engine
 from .rules import RULES, UNSUPPORTED
 
 # Counters and sweep recorders that are listening (see teaching.py).
@@ -64,11 +63,9 @@ class ForwardTrace(Trace):
         return out
 
     def process_user_primitive(self, prim, args):
-        """A user-defined primitive (``forward.custom_jvp``) applies its own JVP rule."""
+        """A user-defined primitive (:mod:`diffcompare.custom`) applies its JVP rule."""
         from .custom import apply_jvp_rule
 
-        if prim.jvp_rule is None:  # no rule given: differentiate its body
-            return prim.fun(*args)
         out = apply_jvp_rule(self, prim, args)
         self._note(prim.name, args, {}, out)
         return out
@@ -126,5 +123,3 @@ class Dual(EngineValue):
 def _dtype(x):
     return x.dtype if isinstance(x, EngineValue) else jnp.result_type(x)
 
-
-register_engine("forward", RULES, UNSUPPORTED)

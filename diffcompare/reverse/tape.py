@@ -92,13 +92,21 @@ class ReverseTrace(Trace):
         return x.value if self.owns(x) else x
 
     def process(self, prim, operands, params):
-        if prim.name not in RULES:
-            reason = UNSUPPORTED.get(prim.name, "it has no rule in the reverse engine's table")
-            raise UnsupportedOperationError(prim.name, self.engine, reason)
+        self.rule_for(prim)  # refuses an operation without a VJP rule before computing anything
         args = tuple(operands[0]) if prim.variadic else tuple(operands)
         values = [self.lower(x) for x in args]
         out = bind(prim, values, **params) if prim.variadic else bind(prim, *values, **params)
         return Node(self, out, args, prim.name, params)
+
+    def process_user_primitive(self, prim, args):
+        """A user-defined primitive (:mod:`diffcompare.custom`) is one node whose pullback is its VJP."""
+        out, pullback = prim.vjp(tuple(self.lower(a) for a in args), self.engine)
+        if isinstance(out, (tuple, list)):
+            raise UnsupportedOperationError(
+                prim.name, self.engine, "a user primitive on the tape returns one array; split it into one "
+                "primitive per output"
+            )
+        return Node(self, out, args, prim.name, pullback=pullback)
 
     def concrete(self, value):
         return value.value
