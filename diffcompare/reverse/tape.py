@@ -63,7 +63,7 @@ class Node(EngineValue):
 
     @property
     def dtype(self):
-        return dnp._dtype(self.value)
+        return dnp.dtype_of(self.value)
 
     def __repr__(self):
         return f"Node(#{self.index} {self.op}, shape={self.shape})"
@@ -185,4 +185,4 @@ def backward(trace: ReverseTrace, outputs, cotangents, keep: bool = False) -> di
 def nbytes(value) -> int:
     """Bytes an array (or an outer engine's value) occupies."""
     shape = dnp.shape(value)
-    return math.prod(shape) * jnp.dtype(dnp._dtype(value)).itemsize
+    return math.prod(shape) * jnp.dtype(dnp.dtype_of(value)).itemsize
