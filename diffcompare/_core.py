@@ -30,18 +30,21 @@ class Trace:
 
     ``rules`` maps primitive names to rules; ``process`` applies the rule for
     a primitive to operands of which at least one belongs to this trace. A
-    subclass that sets ``rules`` registers its table with
+    library engine that sets ``rules`` registers its table with
     :func:`diffcompare.primitives.register_engine` when it is defined, so the
-    coverage table knows every engine.
+    coverage table knows every engine (others ask with ``register=True``).
     """
 
     engine = "engine"
     rules: dict = {}
     unsupported: dict[str, str] = {}
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, register: bool | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "rules" in cls.__dict__:  # an engine with its own table (not a helper trace that computes with JAX)
+        if register is None:  # the library's engines with their own table (a toy engine in a test or notebook
+            # is left out unless it asks with ``class MyTrace(Trace, register=True)``)
+            register = "rules" in cls.__dict__ and cls.__module__.startswith(__package__ + ".")
+        if register:
             register_engine(cls.engine, cls.rules, cls.unsupported)
 
     def __init__(self):

@@ -15,7 +15,7 @@ from .helpers import assert_close
 
 
 def test_a_trace_with_rules_registers_itself_and_refuses_by_name():
-    class HalfTrace(Trace):
+    class HalfTrace(Trace, register=True):
         engine = "half-engine"
         rules = {"exp": lambda trace, x: x}
         unsupported = {"log": "this engine has no logarithm"}
@@ -28,6 +28,12 @@ def test_a_trace_with_rules_registers_itself_and_refuses_by_name():
     with pytest.raises(UnsupportedOperationError, match="'sin'.*half-engine engine's table"):
         trace.process(primitives.PRIMITIVES["sin"], (1.0,), {})
     primitives._ENGINES.pop("half-engine")
+
+    class Toy(Trace):  # outside the library: not in the coverage table unless it asks
+        engine = "toy-engine"
+        rules = {}
+
+    assert "toy-engine" not in primitives.coverage()["exp"]
 
 
 @custom.custom_jvp
