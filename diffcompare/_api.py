@@ -1,12 +1,18 @@
 """What every method shares: argnums, pytrees, input checks, Jacobian layout.
 
 A method implements its idea on flat vectors; these helpers give it JAX's
-calling conventions (``argnums``, pytree inputs and outputs, the nested layout
-of ``jax.jacobian``) and the library's errors for bad input.
+calling conventions (``argnums``, keyword arguments passed through to ``f``,
+pytree inputs and outputs, the nested layout of ``jax.jacobian``) and the
+library's errors for bad input. A method's wrapper is written once::
+
+    @_api.differentiating(f, argnums, "forward.jacobian")
+    def wrapped(call):            # call.diff: the differentiated argument(s); call.fun(diff) = f(...)
+        ...
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
@@ -15,10 +21,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
+from . import _foreign
 from . import numpy as dnp
+from ._core import top_trace
 from .errors import (
+    ForeignFunctionError,
     InvalidInputError,
     InvalidOptionError,
     NonScalarOutputError,
@@ -43,6 +51,11 @@ def normalize_argnums(argnums, nargs: int, fname: str) -> tuple[tuple[int, ...],
                 f"argument(s); pass an index below {nargs}"
             )
         out.append(int(a) % nargs)
+    if len(set(out)) != len(out):
+        raise InvalidOptionError(
+            f"{fname}: argnums={argnums!r} names the same argument twice; list each argument to "
+            "differentiate once"
+        )
     return tuple(out), is_tuple
 
 
@@ -65,10 +78,62 @@ class Selection:
             args[i] = value
         return tuple(args)
 
+    @property
+    def jax_argnums(self):
+        """``argnums`` as the caller gave it (an int or a tuple), for JAX's own transformations."""
+        return self.argnums if self.is_tuple else self.argnums[0]
+
 
 def select(args: Sequence, argnums, fname: str) -> Selection:
     nums, is_tuple = normalize_argnums(argnums, len(args), fname)
     return Selection(nums, is_tuple)
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One call of a method's wrapped function.
+
+    Attributes:
+        f: the user's function; args, kwargs: what the call passed (keywords go to ``f`` as they are,
+        never differentiated, as in ``jax.grad``); sel: which arguments are differentiated;
+        name: the method's function name for messages.
+    """
+
+    f: Callable
+    args: tuple
+    kwargs: dict
+    sel: Selection
+    name: str
+
+    @property
+    def diff(self):
+        """The differentiated argument(s): one pytree, a tuple of them when ``argnums`` is a tuple."""
+        return self.sel.pick(self.args)
+
+    def fun(self, diff):
+        """``f`` as a function of the differentiated argument(s) alone."""
+        return self.f(*self.sel.rebuild(self.args, diff), **self.kwargs)
+
+
+def prepare(f: Callable, args: tuple, kwargs: dict, argnums, name: str, allow_complex: bool = True) -> Call:
+    """Select the differentiated arguments and check them: the preamble of every method's wrapper."""
+    sel = select(args, argnums, name)
+    check_differentiable(sel.pick(args), name, allow_complex=allow_complex)
+    return Call(f, tuple(args), dict(kwargs), sel, name)
+
+
+def differentiating(f: Callable, argnums, name: str, allow_complex: bool = True):
+    """Decorator for a method's body ``body(call) -> result``: the function the user calls
+    with ``f``'s arguments (see :func:`prepare`)."""
+
+    def decorate(body):
+        @wraps(f, name)
+        def wrapped(*args, **kwargs):
+            return body(prepare(f, args, kwargs, argnums, name, allow_complex))
+
+        return wrapped
+
+    return decorate
 
 
 def _leaf_dtype(leaf):
@@ -126,10 +191,24 @@ def check_scalar_output(out, fname: str) -> None:
         )
 
 
+def check_jvp_arguments(primals, tangents, fname: str, allow_complex: bool = True, batched: bool = False) -> None:
+    """The checks of every ``jvp``: tuples of differentiable primals, tangents that match them."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise InvalidInputError(f"{fname}: primals and tangents must be tuples, e.g. jvp(f, (x,), (v,))")
+    check_differentiable(tuple(primals), fname, allow_complex=allow_complex)
+    if not batched:
+        check_tangents(primals, tangents, fname)
+
+
 def check_tangents(primals, tangents, fname: str) -> None:
     """Tangents must match the primals' structure and shapes, as ``jax.jvp`` demands."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise InvalidInputError(f"{fname}: primals and tangents must be tuples, e.g. jvp(f, (x,), (v,))")
+    if type(primals) is not type(tangents):
+        raise ShapeMismatchError(
+            f"{fname}: primals are a {type(primals).__name__} but tangents a {type(tangents).__name__}; "
+            "pass both as tuples, e.g. jvp(f, (x,), (v,)) (JAX refuses this too)"
+        )
     p_leaves, p_tree = jax.tree_util.tree_flatten(tuple(primals))
     t_leaves, t_tree = jax.tree_util.tree_flatten(tuple(tangents))
     if p_tree != t_tree:
@@ -148,6 +227,13 @@ def check_cotangent(out, cotangent, fname: str) -> None:
     """A cotangent must match the output's structure and shapes, as ``jax.vjp`` demands."""
     o_leaves, o_tree = jax.tree_util.tree_flatten(out)
     c_leaves, c_tree = jax.tree_util.tree_flatten(cotangent)
+    if o_tree != c_tree and [dnp.shape(o) for o in o_leaves] == [dnp.shape(c) for c in c_leaves]:
+        hint = ""
+        if isinstance(cotangent, (tuple, list)) and len(cotangent) == 1 and not isinstance(out, (tuple, list)):
+            hint = "; it has an extra tuple around it: call vjp_fn(g), not vjp_fn((g,))"
+        raise ShapeMismatchError(
+            f"{fname}: the cotangent must have the output's structure {o_tree}, got {c_tree}{hint}"
+        )
     if o_tree != c_tree or any(jnp.shape(o) != jnp.shape(c) for o, c in zip(o_leaves, c_leaves)):
         raise ShapeMismatchError(
             f"{fname}: the cotangent must have the output's structure and shapes "
@@ -155,31 +241,51 @@ def check_cotangent(out, cotangent, fname: str) -> None:
         )
 
 
-def flatten(tree):
-    """(flat vector, unravel) for a pytree of arrays."""
-    return ravel_pytree(tree)
-
-
-def unflatten_jacobian(jac, out_example, in_example):
+def layout_jacobian(jac, out_example, in_example):
     """Lay a flat (m, n) Jacobian out as ``jax.jacobian`` does.
 
     Each output leaf becomes a copy of the input structure whose leaves have
-    shape ``out_leaf.shape + in_leaf.shape``.
+    shape ``out_leaf.shape + in_leaf.shape``. Written with ``diffcompare.numpy``,
+    so ``jac`` may be an engine's value (a Jacobian being differentiated again).
     """
     out_leaves, out_tree = jax.tree_util.tree_flatten(out_example)
     in_leaves, in_tree = jax.tree_util.tree_flatten(in_example)
-    out_shapes = [tuple(np.shape(leaf)) for leaf in out_leaves]
-    in_shapes = [tuple(np.shape(leaf)) for leaf in in_leaves]
-    rows = np.cumsum([0] + [int(np.prod(s)) for s in out_shapes])
-    cols = np.cumsum([0] + [int(np.prod(s)) for s in in_shapes])
-    blocks = []
-    for i, so in enumerate(out_shapes):
-        row = [
-            dnp.reshape(jac[rows[i] : rows[i + 1], cols[j] : cols[j + 1]], so + si)  # dnp: engine values too
-            for j, si in enumerate(in_shapes)
-        ]
+    whole = len(out_leaves) == 1 and len(in_leaves) == 1  # one block: no slicing
+    blocks, r = [], 0
+    for o in out_leaves:
+        row, c = [], 0
+        for leaf in in_leaves:
+            block = jac if whole else jac[r : r + dnp.size(o), c : c + dnp.size(leaf)]
+            row.append(dnp.reshape(block, dnp.shape(o) + dnp.shape(leaf)))
+            c += dnp.size(leaf)
         blocks.append(jax.tree_util.tree_unflatten(in_tree, row))
+        r += dnp.size(o)
     return jax.tree_util.tree_unflatten(out_tree, blocks)
+
+
+#: the former name (finite differences and symbolic still call it)
+unflatten_jacobian = layout_jacobian
+
+
+@contextlib.contextmanager
+def plain_arrays_only(name: str, *trees):
+    """Around a method that runs on plain arrays and JAX tracers only (the JAX reference, finite
+    differences): refuse another engine's values among ``trees`` with a
+    :class:`~diffcompare.errors.NestingError` that says which methods nest, and turn JAX's own
+    refusals (``float()`` or NumPy on a tracer, an engine value reaching JAX through ``f``) into
+    the library's errors (see ``_foreign.from_jax_error``)."""
+    top = top_trace(jax.tree_util.tree_leaves(trees))
+    if top is not None:
+        raise _foreign.nesting_error(name, f" (it was given a value of the {top.engine} engine)")
+    try:
+        yield
+    except ForeignFunctionError as err:  # an engine value met JAX inside f: f closes over it
+        raise _foreign.nesting_error(name, f" (a value of the {err.engine} engine reached it through f)") from err
+    except Exception as err:  # JAX's own refusals, said in the library's words
+        ours = _foreign.from_jax_error(err, name)
+        if ours is None:
+            raise
+        raise ours from err
 
 
 def wraps(f: Callable, kind: str):
@@ -204,7 +310,7 @@ def gradient_of(f: Callable, value_and_grad_fn: Callable, kind: str) -> Callable
     """``grad`` from a method's ``value_and_grad``: the same call, keeping only the gradient."""
 
     @wraps(f, kind)
-    def wrapped(*args, **kwargs):  # keyword arguments go to f, as in jax.grad
+    def wrapped(*args, **kwargs):
         return value_and_grad_fn(*args, **kwargs)[1]
 
     return wrapped

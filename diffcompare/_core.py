@@ -13,36 +13,53 @@ autodidax.
 from __future__ import annotations
 
 import itertools
+import sys
 from typing import Any
 
 import jax.numpy as jnp
 
+from . import _foreign
 from .errors import UnsupportedOperationError
-from .primitives import Primitive
+from .primitives import Primitive, register_engine
 
 _trace_counter = itertools.count(1)
 
 
 class Trace:
-    """One run of an engine. Subclasses set ``engine`` and ``rules``.
+    """One run of an engine. Subclasses set ``engine``, ``rules`` and ``unsupported``.
 
     ``rules`` maps primitive names to rules; ``process`` applies the rule for
-    a primitive to operands of which at least one belongs to this trace.
+    a primitive to operands of which at least one belongs to this trace. A
+    library engine that sets ``rules`` registers its table with
+    :func:`diffcompare.primitives.register_engine` when it is defined, so the
+    coverage table knows every engine (others ask with ``register=True``).
     """
 
     engine = "engine"
     rules: dict = {}
     unsupported: dict[str, str] = {}
 
+    def __init_subclass__(cls, register: bool | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if register is None:  # the library's engines with their own table (a toy engine in a test or notebook
+            # is left out unless it asks with ``class MyTrace(Trace, register=True)``)
+            register = "rules" in cls.__dict__ and cls.__module__.startswith(__package__ + ".")
+        if register:
+            register_engine(cls.engine, cls.rules, cls.unsupported)
+
     def __init__(self):
         self.level = next(_trace_counter)
 
-    def process(self, prim: Primitive, operands: tuple, params: dict) -> Any:
+    def rule_for(self, prim: Primitive):
+        """This engine's rule for ``prim``; refuses, naming the primitive and the reason, if there is none."""
         rule = self.rules.get(prim.name)
         if rule is None:
-            reason = self.unsupported.get(prim.name, "it has no rule in this engine's table")
+            reason = self.unsupported.get(prim.name, f"it has no rule in the {self.engine} engine's table")
             raise UnsupportedOperationError(prim.name, self.engine, reason)
-        return rule(self, *operands, **params)
+        return rule
+
+    def process(self, prim: Primitive, operands: tuple, params: dict) -> Any:
+        return self.rule_for(prim)(self, *operands, **params)
 
     def concrete(self, value: EngineValue) -> Any:
         """The value this engine's value stands for (used by comparisons, ``bool``)."""
@@ -55,20 +72,18 @@ class Trace:
         return f"<{type(self).__name__} level={self.level}>"
 
 
-def _walk(operand):
-    if isinstance(operand, (list, tuple)):
-        for item in operand:
-            yield from _walk(item)
-    else:
-        yield operand
-
-
 def top_trace(operands) -> Trace | None:
-    """The trace of the innermost engine among ``operands``, or None."""
+    """The trace of the innermost engine among ``operands`` (lists and tuples are searched), or None."""
     top = None
-    for value in _walk(operands):
-        if isinstance(value, EngineValue) and (top is None or value._trace.level > top.level):
-            top = value._trace
+    for value in operands:
+        if isinstance(value, EngineValue):
+            trace = value._trace
+        elif isinstance(value, (list, tuple)):
+            trace = top_trace(value)
+        else:
+            continue
+        if trace is not None and (top is None or trace.level > top.level):
+            top = trace
     return top
 
 
@@ -106,13 +121,14 @@ class EngineValue:
     """Base of every engine's values: Python operators call ``diffcompare.numpy``.
 
     Subclasses set ``_trace`` and provide ``shape`` and ``dtype``. Comparisons,
-    ``bool()`` and ``float()`` use the concrete value, as JAX does outside jit,
-    so value-dependent ``if`` and ``while`` work (they give derivative 0, like JAX).
+    ``bool()`` and ``int()`` use the concrete value, as JAX does outside jit, so
+    value-dependent ``if``, ``while`` and loop counts work (derivative 0, like
+    JAX: they are piecewise constant). ``float()``, ``complex()``,
+    ``.item()``, ``math.*`` and NumPy / ``jax.numpy`` functions would drop the
+    derivative silently: they refuse (``_foreign``).
     """
 
     __slots__ = ("_trace",)
-    # NumPy must hand mixed operations back to us instead of making object arrays.
-    __array_ufunc__ = None
     __array_priority__ = 1000
 
     # shape and dtype
@@ -214,8 +230,7 @@ class EngineValue:
 
     __hash__ = object.__hash__  # engines keep values in id-keyed tables
 
-    # Turning an engine value into a plain array would silently drop its derivative
-    # (numpy.asarray, jax.numpy.asarray, jnp_array.at[i].add(value), ...): refuse instead.
+    # Turning an engine value into a plain array or number would silently drop its derivative: refuse.
     def __array__(self, dtype=None, copy=None):
         raise UnsupportedOperationError(
             "conversion to a NumPy/JAX array",
@@ -224,14 +239,43 @@ class EngineValue:
             "numpy or jax.numpy, and use dnp.index_add(x, i, y) for x.at[i].add(y) on a plain array",
         )
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs and ufunc.__name__ in _OPERATORS:
+            # numpy_array <op> value: NumPy hands Python's operators to us
+            return getattr(_dnp(), _OPERATORS[ufunc.__name__])(*inputs)
+        called = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        raise _foreign.foreign(self._trace.engine, called)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func.__name__ in ("shape", "ndim", "size"):
+            return getattr(_dnp(), func.__name__)(*args, **kwargs)
+        raise _foreign.foreign(self._trace.engine, f"numpy.{func.__name__}")
+
+    @property
+    def __jax_array__(self):
+        if sys._getframe(1).f_code.co_name.startswith("_operator_"):
+            raise AttributeError("__jax_array__")  # jax_array <op> value: let Python call our operator
+        what = _foreign.jax_function_called()
+        if what.startswith("jax_array.at"):
+            self.__array__()  # refuses, pointing to dnp.index_add
+        raise _foreign.foreign(self._trace.engine, what)
+
     def __bool__(self):
         return bool(concrete(self))
 
     def __float__(self):
-        return float(concrete(self))
+        raise _foreign.dropped(self, "float()")
 
     def __int__(self):
+        # piecewise constant: its derivative is 0 where it exists, so nothing is lost (JAX allows it too,
+        # e.g. for a loop count taken from a value)
         return int(concrete(self))
+
+    def __complex__(self):
+        raise _foreign.dropped(self, "complex()")
+
+    def item(self):
+        raise _foreign.dropped(self, ".item()")
 
     # NumPy-style methods
     @property
@@ -318,6 +362,12 @@ class _IndexUpdateRef:
 
     def add(self, update):
         return _dnp().index_add(self._value, self._index, update)
+
+
+# the NumPy ufuncs that Python's operators call when a NumPy array is the left operand
+_OPERATORS = {name: name for name in ("add", "subtract", "multiply", "divide", "power", "matmul", "less",
+                                      "less_equal", "greater", "greater_equal", "equal", "not_equal")}
+_OPERATORS["true_divide"] = "divide"
 
 
 def _dnp():

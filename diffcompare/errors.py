@@ -47,6 +47,21 @@ class ConcretizationError(DiffCompareError, TypeError):
     """Control flow needs a concrete value that the engine does not have."""
 
 
+class DroppedDerivativeError(ConcretizationError):
+    """``float()``, ``complex()``, ``.item()`` or ``math.*`` on a value being differentiated:
+    the plain number would silently lose the derivative (JAX refuses these too)."""
+
+
+class ForeignFunctionError(UnsupportedOperationError):
+    """A NumPy or ``jax.numpy`` function was called on a value being differentiated; the message
+    names it and says whether ``diffcompare.numpy`` has it."""
+
+
+class NestingError(DiffCompareError, TypeError):
+    """One method was applied over another in a way that cannot work (e.g. any method over the
+    JAX reference); the message says which methods nest."""
+
+
 class ShapeMismatchError(DiffCompareError, ValueError):
     """Two things that must have the same shape or structure do not."""
 

@@ -3,7 +3,10 @@
 Every other method is checked against these functions. They call
 ``jax.vjp``, ``jax.jvp``, ``jax.jacrev``/``jax.jacfwd`` and ``jax.hessian``
 directly; the only additions are the library's argument checks and errors,
-so that a bad call reads the same whichever method it was made to.
+so that a bad call reads the same whichever method it was made to. JAX runs
+on arrays and its own tracers only: the reference nests inside the engines
+(a method applied over ``jax_ref`` is refused with a
+:class:`~diffcompare.errors.NestingError`), never over their values.
 """
 
 from __future__ import annotations
@@ -36,14 +39,12 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
         (Array(9., ...), Array(6., ...))
     """
 
-    @_api.wraps(f, "jax.value_and_grad")
-    def wrapped(*args):
-        sel = _api.select(args, argnums, "jax.value_and_grad")
-        diff = sel.pick(args)
-        _api.check_differentiable(diff, "jax.value_and_grad")
+    @_api.differentiating(f, argnums, "jax.value_and_grad")
+    def wrapped(call):
         # jax.grad is jax.vjp with cotangent 1; calling vjp lets us check the output first
-        out, pullback = jax.vjp(lambda d: f(*sel.rebuild(args, d)), diff)
-        _api.check_scalar_output(out, "jax.value_and_grad")
+        with _api.plain_arrays_only(call.name, call.args, call.kwargs):
+            out, pullback = jax.vjp(call.fun, call.diff)
+        _api.check_scalar_output(out, call.name)
         (gradient,) = pullback(jnp.ones_like(out))
         return out, gradient
 
@@ -66,19 +67,20 @@ def jvp(f: Callable, primals, tangents):
     Arguments:
         primals: tuple of the arguments; tangents: tuple of the same structure.
     """
-    _api.check_tangents(primals, tangents, "jax.jvp")
-    _api.check_differentiable(tuple(primals), "jax.jvp")
-    tangents = jax.tree_util.tree_map(
-        lambda p, t: jnp.asarray(t, dtype=jnp.result_type(p)), tuple(primals), tuple(tangents)
-    )
-    return jax.jvp(f, tuple(primals), tangents)
+    _api.check_jvp_arguments(primals, tangents, "jax.jvp")
+    with _api.plain_arrays_only("jax.jvp", primals, tangents):
+        tangents = jax.tree_util.tree_map(
+            lambda p, t: jnp.asarray(t, dtype=jnp.result_type(p)), tuple(primals), tuple(tangents)
+        )
+        return jax.jvp(f, tuple(primals), tangents)
 
 
 def vjp(f: Callable, *primals):
     """``jax.vjp``: ``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one
     cotangent per primal, as a tuple."""
     _api.check_differentiable(primals, "jax.vjp")
-    out, pullback = jax.vjp(f, *primals)
+    with _api.plain_arrays_only("jax.vjp", primals):
+        out, pullback = jax.vjp(f, *primals)
 
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "jax.vjp")
@@ -93,11 +95,10 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev") -> Callable:
         raise InvalidOptionError(f"jax.jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
     transform = jax.jacrev if mode == "rev" else jax.jacfwd
 
-    @_api.wraps(f, f"jax.jac{mode}")
-    def wrapped(*args):
-        sel = _api.select(args, argnums, "jax.jacobian")
-        _api.check_differentiable(sel.pick(args), "jax.jacobian")
-        return transform(f, argnums=sel.argnums if sel.is_tuple else sel.argnums[0])(*args)
+    @_api.differentiating(f, argnums, f"jax.jac{mode}")
+    def wrapped(call):
+        with _api.plain_arrays_only(call.name, call.args, call.kwargs):
+            return transform(f, argnums=call.sel.jax_argnums)(*call.args, **call.kwargs)
 
     return wrapped
 
@@ -105,10 +106,9 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev") -> Callable:
 def hessian(f: Callable, argnums=0) -> Callable:
     """``jax.hessian`` (forward over reverse) of scalar-valued ``f``."""
 
-    @_api.wraps(f, "jax.hessian")
-    def wrapped(*args):
-        sel = _api.select(args, argnums, "jax.hessian")
-        _api.check_differentiable(sel.pick(args), "jax.hessian")
-        return jax.hessian(f, argnums=sel.argnums if sel.is_tuple else sel.argnums[0])(*args)
+    @_api.differentiating(f, argnums, "jax.hessian")
+    def wrapped(call):
+        with _api.plain_arrays_only(call.name, call.args, call.kwargs):
+            return jax.hessian(f, argnums=call.sel.jax_argnums)(*call.args, **call.kwargs)
 
     return wrapped

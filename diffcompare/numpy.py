@@ -546,8 +546,12 @@ def full_like(x, fill_value, dtype=None):
     return jnp.full(_shape(x), fill_value, dtype or _dtype(x))
 
 
-def _dtype(x):
+def dtype_of(x):
+    """The dtype of an engine value, an array, or a Python number."""
     return x.dtype if isinstance(x, _core.EngineValue) else jnp.result_type(x)
+
+
+_dtype = dtype_of
 
 
 zeros, ones, full, eye, arange, linspace = jnp.zeros, jnp.ones, jnp.full, jnp.eye, jnp.arange, jnp.linspace

@@ -18,7 +18,8 @@ perturbations; duals whose parts are another engine's values work too.
 
 from __future__ import annotations
 
-from .api import MODES, grad, hessian, jacfwd, jacobian, jvp, value_and_grad, vjp
+from . import api
+from .api import MODES, default_chunk_size, grad, hessian, jacfwd, jacobian, jvp, value_and_grad, vjp
 from .custom import USER_PRIMITIVES, UserPrimitive, custom_jvp, defjvp
 from .dual import Dual, ForwardTrace
 from .rules import RULES, UNSUPPORTED
@@ -43,8 +44,10 @@ __all__ = [
     "MatrixRule",
     "Sweep",
     "UserPrimitive",
+    "api",
     "counting",
     "custom_jvp",
+    "default_chunk_size",
     "defjvp",
     "dual_matrix",
     "from_matrix",

@@ -13,8 +13,11 @@ n unit tangents (the ``mode`` option):
   engine's values (nesting), ``jax.vmap`` cannot see through them and it falls
   back to ``"batched"``.
 
-Every function has JAX's calling conventions (``argnums``, pytrees, the
-nested Jacobian layout).
+Every function has JAX's calling conventions (``argnums``, keyword arguments
+passed through to ``f``, pytrees, the nested Jacobian layout). The n unit
+tangents are pushed in chunks of ``chunk_size`` (default: as many as fit in
+about 64 MiB of tangents), so a gradient of 10⁵ inputs runs in bounded memory,
+slowly, as forward mode must. One input (n = 1) takes one plain pass: no ``vmap``.
 
 The Jacobian is laid out with ``diffcompare.numpy`` operations, so these
 functions nest: ``hessian`` is ``jacobian`` of ``jacobian`` (forward over
@@ -23,20 +26,22 @@ forward), and they can be applied to another engine's values.
 
 from __future__ import annotations
 
-import dataclasses
-import math
+import os
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import _api
 from .. import numpy as dnp
 from .._core import EngineValue, any_engine_value
 from ..errors import InvalidOptionError, ShapeMismatchError
-from .dual import _ACTIVE_COUNTERS, Dual, ForwardTrace
+from .dual import Dual, ForwardTrace, counted_if_kept
 
 MODES = ("vector", "batched", "passes")
+#: tangent bytes one chunk of unit tangents may take by default
+CHUNK_BYTES = 64 * 2**20
 
 
 def _check_mode(mode, fname):
@@ -47,23 +52,28 @@ def _check_mode(mode, fname):
         )
 
 
+def _check_chunk_size(chunk_size, fname):
+    if chunk_size is not None and (not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1):
+        raise InvalidOptionError(f"{fname}: chunk_size must be a positive int or None (automatic), got {chunk_size!r}")
+
+
 def _as_primal(leaf):
-    return leaf if isinstance(leaf, EngineValue) else jnp.asarray(leaf)
+    return leaf if isinstance(leaf, (EngineValue, jax.Array)) else jnp.asarray(leaf)
 
 
-def _push(f, args, sel, tangents, batch=(), recorder=None, directions=None):
-    """One forward pass: run ``f`` with the selected arguments as duals.
+def _push(fun, diff, tangents, batch=(), recorder=None, directions=None):
+    """One forward pass: ``fun(diff)`` with every leaf of ``diff`` a dual number.
 
-    ``tangents`` has the structure of ``sel.pick(args)`` and leaves of shape
+    ``tangents`` has the structure of ``diff`` and leaves of shape
     ``batch + primal.shape``. Returns ``(out, out_tangent)``: two pytrees of
-    ``f``'s output structure.
+    ``fun``'s output structure.
     """
     trace = ForwardTrace(batch, recorder, directions)
-    diff = jax.tree_util.tree_map(_as_primal, sel.pick(args))
-    duals = jax.tree_util.tree_map(lambda p, t: Dual(trace, p, t), diff, tangents)
+    primals = jax.tree_util.tree_map(_as_primal, diff)
+    duals = jax.tree_util.tree_map(lambda p, t: Dual(trace, p, t), primals, tangents)
     if recorder is not None:
         recorder.inputs(jax.tree_util.tree_leaves(duals))
-    out = f(*sel.rebuild(args, duals))
+    out = fun(duals)
 
     def primal(v):
         return _as_primal(trace.split(v)[0])
@@ -75,35 +85,39 @@ def _push(f, args, sel, tangents, batch=(), recorder=None, directions=None):
     return jax.tree_util.tree_map(primal, out), jax.tree_util.tree_map(tangent, out)
 
 
+def forward_pass(f: Callable, primals: tuple, tangents: tuple, recorder=None):
+    """``(f(*primals), J · tangents)``: one forward pass, tangents already checked (see :func:`jvp`)."""
+    return _push(lambda p: f(*p), tuple(primals), tuple(tangents), recorder=recorder)
+
+
 def _leaves_info(tree):
     """(leaves, treedef, offsets, sizes) of the differentiated input."""
     leaves, treedef = jax.tree_util.tree_flatten(tree)
-    sizes = [math.prod(dnp.shape(leaf)) for leaf in leaves]
+    sizes = [dnp.size(leaf) for leaf in leaves]
     offsets = [sum(sizes[:i]) for i in range(len(sizes))]
     return leaves, treedef, offsets, sizes
 
 
-def _basis(tree):
-    """All n unit tangents at once: leaf j gets shape ``(n,) + leaf.shape`` (rows of the identity)."""
+def _basis(tree, start, count):
+    """Unit tangents ``start .. start + count - 1`` at once: leaf j gets shape ``(count,) + leaf.shape``."""
     leaves, treedef, offsets, sizes = _leaves_info(tree)
-    n = sum(sizes)
-    eye = jnp.eye(n, dtype=_dtype(leaves[0]))
+    rows = jnp.eye(count, sum(sizes), k=start, dtype=_dtype(leaves[0]))  # row i is e_(start + i)
     parts = [
-        jnp.reshape(eye[:, o : o + s].astype(_dtype(leaf)), (n,) + dnp.shape(leaf))
+        jnp.reshape(rows[:, o : o + s].astype(_dtype(leaf)), (count,) + dnp.shape(leaf))
         for leaf, o, s in zip(leaves, offsets, sizes)
     ]
-    return jax.tree_util.tree_unflatten(treedef, parts), n
+    return jax.tree_util.tree_unflatten(treedef, parts)
 
 
 def _unit(tree, i):
-    """The i-th unit tangent (one pass of ``mode="passes"``)."""
+    """The i-th unit tangent (one pass of ``mode="passes"``), built on the host: cheap at small n."""
     leaves, treedef, offsets, sizes = _leaves_info(tree)
     parts = []
     for leaf, o, s in zip(leaves, offsets, sizes):
-        e = jnp.zeros(s, _dtype(leaf))
+        e = np.zeros(s, np.dtype(_dtype(leaf)))
         if o <= i < o + s:
-            e = e.at[i - o].set(1)
-        parts.append(jnp.reshape(e, dnp.shape(leaf)))
+            e[i - o] = 1
+        parts.append(jnp.asarray(e.reshape(dnp.shape(leaf))))
     return jax.tree_util.tree_unflatten(treedef, parts)
 
 
@@ -111,36 +125,59 @@ def _dtype(x):
     return x.dtype if isinstance(x, EngineValue) else jnp.result_type(x)
 
 
-def _columns(f, args, sel, mode):
+def _available_bytes() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 2**34
+
+
+def default_chunk_size(n: int, itemsize: int = 8) -> int:
+    """How many of the n unit tangents one pass carries by default: all of them while their
+    n × n basis fits in :data:`CHUNK_BYTES` (and an eighth of the free memory), fewer beyond."""
+    budget = min(CHUNK_BYTES, _available_bytes() // 8)
+    return max(1, min(n, budget // max(1, n * itemsize)))
+
+
+def _columns(call: _api.Call, mode: str, chunk_size: int | None = None):
     """(out, T): ``T`` has ``out``'s structure, leaves of shape ``out_leaf.shape + (n,)``:
     the Jacobian's columns, one per input coordinate, along the last axis."""
-    diff = jax.tree_util.tree_map(_as_primal, sel.pick(args))
-    n = sum(_leaves_info(diff)[3])
-    if mode == "vector" and not any_engine_value(jax.tree_util.tree_leaves(args)):
-        basis, n = _basis(diff)
-        saved = [dataclasses.astuple(c) for c in _ACTIVE_COUNTERS]
+    diff = jax.tree_util.tree_map(_as_primal, call.diff)
+    leaves = jax.tree_util.tree_leaves(diff)
+    n = sum(dnp.size(leaf) for leaf in leaves)
+    if n == 0:  # nothing to push: an empty Jacobian, as JAX gives
+        out = call.fun(diff)
+        return out, jax.tree_util.tree_map(lambda o: jnp.zeros(dnp.shape(o) + (0,), _dtype(o)), out)
+    if mode == "passes" or n == 1:  # one unit tangent per pass (for n = 1 also the cheapest way: no vmap)
+        passes = [_push(call.fun, diff, _unit(diff, i)) for i in range(n)]
+        stacked = jax.tree_util.tree_map(lambda *cols: dnp.stack(list(cols), axis=-1), *[t for _, t in passes])
+        return passes[0][0], stacked
+    chunk = chunk_size or default_chunk_size(n, jnp.dtype(_dtype(leaves[0])).itemsize)
+    pieces = [_chunk(call, diff, mode, start, min(chunk, n - start)) for start in range(0, n, chunk)]
+    if len(pieces) == 1:
+        return pieces[0]
+    columns = jax.tree_util.tree_map(lambda *cs: dnp.concatenate(list(cs), axis=-1), *[c for _, c in pieces])
+    return pieces[0][0], columns
+
+
+def _chunk(call: _api.Call, diff, mode: str, start: int, count: int):
+    """Jacobian columns ``start .. start + count - 1`` by one pass carrying ``count`` tangents."""
+    basis = _basis(diff, start, count)
+    if mode == "vector" and not any_engine_value(jax.tree_util.tree_leaves((call.args, call.kwargs))):
 
         def one_pass(t):
-            out, tangent = _push(f, args, sel, t, directions=n)
+            out, tangent = _push(call.fun, diff, t, directions=count)
             if any_engine_value(jax.tree_util.tree_leaves((out, tangent))):
                 raise _NotPlain  # f closes over another engine's values: jax.vmap cannot carry them
             return out, tangent
 
         try:
-            return jax.vmap(one_pass, out_axes=(None, -1))(basis)
+            with counted_if_kept():  # an attempt that falls back does not count as a pass
+                return jax.vmap(one_pass, out_axes=(None, -1))(basis)
         except _NotPlain:
-            for counter, values in zip(_ACTIVE_COUNTERS, saved):  # that attempt does not count
-                counter.passes, counter.directions, counter.primitives = values
-    if mode in ("vector", "batched"):
-        basis, n = _basis(diff)
-        out, columns = _push(f, args, sel, basis, (n,))
-        return out, jax.tree_util.tree_map(_batch_last, columns)
-    columns = [_push(f, args, sel, _unit(diff, i)) for i in range(n)]
-    if n == 0:
-        out = f(*args)
-        return out, jax.tree_util.tree_map(lambda o: jnp.zeros(dnp.shape(o) + (0,)), out)
-    stacked = jax.tree_util.tree_map(lambda *cols: dnp.stack(list(cols), axis=-1), *[t for _, t in columns])
-    return columns[0][0], stacked
+            pass
+    out, columns = _push(call.fun, diff, basis, (count,))
+    return out, jax.tree_util.tree_map(_batch_last, columns)
 
 
 class _NotPlain(Exception):
@@ -154,14 +191,11 @@ def _batch_last(t):
 
 def _layout(columns, out, diff):
     """Jacobian blocks in ``jax.jacobian``'s nested layout (out structure of in structure)."""
-    in_leaves, in_tree, offsets, sizes = _leaves_info(diff)
-
-    def blocks_for(t):
-        so = dnp.shape(t)[:-1]
-        row = [dnp.reshape(t[..., o : o + s], so + dnp.shape(leaf)) for leaf, o, s in zip(in_leaves, offsets, sizes)]
-        return jax.tree_util.tree_unflatten(in_tree, row)
-
-    return jax.tree_util.tree_map(blocks_for, columns)
+    leaves = jax.tree_util.tree_leaves(columns)
+    n = dnp.shape(leaves[0])[-1] if leaves else 0
+    rows = [dnp.reshape(t, (-1, n)) if n else jnp.zeros((dnp.size(t), 0)) for t in leaves]
+    flat = rows[0] if len(rows) == 1 else dnp.concatenate(rows, axis=0) if rows else jnp.zeros((0, n))
+    return _api.layout_jacobian(flat, out, diff)
 
 
 # ---------------------------------------------------------------- the method interface
@@ -182,18 +216,13 @@ def jvp(f: Callable, primals, tangents, *, batched: bool = False):
         >>> jvp(dnp.sin, (0.0,), (2.0,))
         (Array(0., ...), Array(2., ...))
     """
-    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise ShapeMismatchError("forward.jvp: primals and tangents must be tuples, e.g. jvp(f, (x,), (v,))")
+    _api.check_jvp_arguments(primals, tangents, "forward.jvp", allow_complex=False, batched=batched)
     primals, tangents = tuple(primals), tuple(tangents)
-    _api.check_differentiable(primals, "forward.jvp", allow_complex=False)
     batch = _check_batched(primals, tangents) if batched else ()
-    if not batched:
-        _api.check_tangents(primals, tangents, "forward.jvp")
     tangents = jax.tree_util.tree_map(
         lambda p, t: t if isinstance(t, EngineValue) else jnp.asarray(t, dtype=_dtype(_as_primal(p))), primals, tangents
     )
-    sel = _api.select(primals, tuple(range(len(primals))), "forward.jvp")
-    return _push(f, primals, sel, tangents, batch)
+    return _push(lambda p: f(*p), primals, tangents, batch)
 
 
 def _check_batched(primals, tangents):
@@ -211,7 +240,7 @@ def _check_batched(primals, tangents):
     return ks.pop()
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
+def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
     """The full Jacobian, column by column (``jax.jacfwd``).
 
     Arguments:
@@ -220,6 +249,9 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
         mode: ``"vector"`` (the one-tangent pass vectorised by ``jax.vmap``,
             as ``jax.jacfwd``), ``"batched"`` (one pass, tangents with a
             leading axis of n) or ``"passes"`` (n passes, one unit tangent each).
+        chunk_size: how many unit tangents one pass carries (``"vector"`` and
+            ``"batched"``); None chooses from n and the free memory
+            (:func:`default_chunk_size`). Results do not depend on it.
     Returns:
         A callable returning the Jacobian in ``jax.jacobian``'s layout: for an
         output leaf of shape ``so`` and an input leaf of shape ``si``, a block
@@ -228,13 +260,12 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
         >>> jacobian(lambda x: x * x)(jnp.arange(3.0))   # diag(0, 2, 4)
     """
     _check_mode(mode, "forward.jacobian")
+    _check_chunk_size(chunk_size, "forward.jacobian")
 
-    @_api.wraps(f, "forward.jacobian")
-    def wrapped(*args):
-        sel = _api.select(args, argnums, "forward.jacobian")
-        _api.check_differentiable(sel.pick(args), "forward.jacobian", allow_complex=False)
-        out, columns = _columns(f, args, sel, mode)
-        return _layout(columns, out, sel.pick(args))
+    @_api.differentiating(f, argnums, "forward.jacobian", allow_complex=False)
+    def wrapped(call):
+        out, columns = _columns(call, mode, chunk_size)
+        return _layout(columns, out, call.diff)
 
     return wrapped
 
@@ -242,7 +273,7 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
 jacfwd = jacobian
 
 
-def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
     """A function returning ``(f(*args), gradient)`` for scalar-valued ``f``.
 
     Forward mode needs one Jacobian column per input coordinate: n passes
@@ -253,6 +284,7 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
         f: scalar-valued function written with ``diffcompare.numpy``.
         argnums: which positional argument(s) to differentiate (int or tuple).
         mode: ``"vector"`` (default), ``"batched"`` or ``"passes"``.
+        chunk_size: unit tangents per pass (see :func:`jacobian`).
     Returns:
         A callable returning ``(value, gradient)``; the gradient has the
         structure of the differentiated argument(s).
@@ -261,41 +293,40 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
         (Array(9., ...), Array(6., ...))
     """
     _check_mode(mode, "forward.grad")
+    _check_chunk_size(chunk_size, "forward.grad")
 
-    @_api.wraps(f, "forward.value_and_grad")
-    def wrapped(*args):
-        sel = _api.select(args, argnums, "forward.grad")
-        _api.check_differentiable(sel.pick(args), "forward.grad", allow_complex=False)
-        out, columns = _columns(f, args, sel, mode)
+    @_api.differentiating(f, argnums, "forward.grad", allow_complex=False)
+    def wrapped(call):
+        out, columns = _columns(call, mode, chunk_size)
         _api.check_scalar_output(out, "forward.grad")
-        return out, _layout(columns, out, sel.pick(args))
+        return out, _layout(columns, out, call.diff)
 
     return wrapped
 
 
-def grad(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
+def grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
     """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`).
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    return _api.gradient_of(f, value_and_grad(f, argnums, mode=mode), "forward.grad")
+    return _api.gradient_of(f, value_and_grad(f, argnums, mode=mode, chunk_size=chunk_size), "forward.grad")
 
 
-def hessian(f: Callable, argnums=0, *, mode: str = "vector") -> Callable:
+def hessian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
     """The Hessian, forward over forward: the Jacobian of the forward-mode Jacobian.
 
     The inner pass's duals hold the outer pass's duals; the traces' levels keep
     the two perturbations apart. Layout as ``jax.hessian``.
     """
     _check_mode(mode, "forward.hessian")
-    inner = jacobian(f, argnums, mode=mode)
-    outer = jacobian(inner, argnums, mode=mode)
+    inner = jacobian(f, argnums, mode=mode, chunk_size=chunk_size)
+    outer = jacobian(inner, argnums, mode=mode, chunk_size=chunk_size)
 
     @_api.wraps(f, "forward.hessian")
-    def wrapped(*args):
-        return outer(*args)
+    def wrapped(*args, **kwargs):
+        return outer(*args, **kwargs)
 
     return wrapped
 
@@ -312,21 +343,18 @@ def vjp(f: Callable, *primals, mode: str = "vector"):
         cotangent per primal, as ``jax.vjp``.
     """
     _check_mode(mode, "forward.vjp")
-    _api.check_differentiable(primals, "forward.vjp", allow_complex=False)
-    sel = _api.select(primals, tuple(range(len(primals))), "forward.vjp")
-    out, columns = _columns(f, primals, sel, mode)
-    diff = jax.tree_util.tree_map(_as_primal, sel.pick(primals))
+    call = _api.prepare(f, primals, {}, tuple(range(len(primals))), "forward.vjp", allow_complex=False)
+    out, columns = _columns(call, mode)
+    diff = jax.tree_util.tree_map(_as_primal, call.diff)
 
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "forward.vjp")
-        flat = None
-        for t, c in zip(jax.tree_util.tree_leaves(columns), jax.tree_util.tree_leaves(cotangent)):
-            n = dnp.shape(t)[-1]
-            term = dnp.matmul(dnp.reshape(c, (-1,)), dnp.reshape(t, (-1, n)))
-            flat = term if flat is None else flat + term
         leaves, treedef, offsets, sizes = _leaves_info(diff)
-        if flat is None:
-            flat = jnp.zeros(sum(sizes))
+        n = sum(sizes)
+        flat = jnp.zeros(n, _dtype(leaves[0]))
+        for t, c in zip(jax.tree_util.tree_leaves(columns), jax.tree_util.tree_leaves(cotangent)):
+            m = dnp.size(c)
+            flat = flat + dnp.matmul(dnp.reshape(c, (m,)), dnp.reshape(t, (m, n)))
         parts = [
             dnp.reshape(flat[o : o + s], dnp.shape(leaf)).astype(_dtype(leaf))
             if not isinstance(flat, EngineValue)

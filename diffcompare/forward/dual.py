@@ -20,17 +20,46 @@ cost nothing; :meth:`ForwardTrace.split` hands it out.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import jax.numpy as jnp
 
 from .. import numpy as dnp
 from .._core import EngineValue, Trace
-from ..primitives import register_engine
 from .rules import RULES, UNSUPPORTED
 
-# Counters and sweep recorders that are listening (see teaching.py).
-_ACTIVE_COUNTERS: list = []
+#: objects told ``count(passes, directions, primitives)`` for every pass and primitive (teaching.counting)
+LISTENERS: list = []
+
+
+def _tell(passes: int = 0, directions: int = 0, primitives: int = 0) -> None:
+    for listener in LISTENERS:
+        listener.count(passes, directions, primitives)
+
+
+class _Held:
+    def __init__(self):
+        self.counts = [0, 0, 0]
+
+    def count(self, *counts):
+        self.counts = [a + b for a, b in zip(self.counts, counts)]
+
+
+@contextlib.contextmanager
+def counted_if_kept():
+    """Tell the listeners what the block did only if it succeeds: a pass that is attempted and
+    abandoned (forward mode's ``jax.vmap`` attempt, before it falls back) does not count."""
+    if not LISTENERS:
+        yield
+        return
+    listeners, held = LISTENERS[:], _Held()
+    LISTENERS[:] = [held]
+    try:
+        yield
+    finally:
+        LISTENERS[:] = listeners
+    _tell(*held.counts)
 
 
 class ForwardTrace(Trace):
@@ -54,9 +83,7 @@ class ForwardTrace(Trace):
         self.recorder = recorder
         if directions is None:  # a pass run under jax.vmap says how many it carries
             directions = self.batch[0] if self.batch else 1
-        for counter in _ACTIVE_COUNTERS:
-            counter.passes += 1
-            counter.directions += directions
+        _tell(passes=1, directions=directions)
 
     def process(self, prim, operands, params):
         out = super().process(prim, operands, params)
@@ -64,18 +91,15 @@ class ForwardTrace(Trace):
         return out
 
     def process_user_primitive(self, prim, args):
-        """A user-defined primitive (``forward.custom_jvp``) applies its own JVP rule."""
+        """A user-defined primitive (:mod:`diffcompare.custom`) applies its JVP rule."""
         from .custom import apply_jvp_rule
 
-        if prim.jvp_rule is None:  # no rule given: differentiate its body
-            return prim.fun(*args)
         out = apply_jvp_rule(self, prim, args)
         self._note(prim.name, args, {}, out)
         return out
 
     def _note(self, name, operands, params, out):
-        for counter in _ACTIVE_COUNTERS:
-            counter.primitives += 1
+        _tell(primitives=1)
         if self.recorder is not None:
             self.recorder.record(name, operands, params, out)
 
@@ -126,5 +150,3 @@ class Dual(EngineValue):
 def _dtype(x):
     return x.dtype if isinstance(x, EngineValue) else jnp.result_type(x)
 
-
-register_engine("forward", RULES, UNSUPPORTED)

@@ -20,7 +20,6 @@ Benchmark: ``python -m diffcompare.benchmarks.reverse``; training:
 
 from __future__ import annotations
 
-from ..primitives import register_engine
 from . import graph, memory
 from .api import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .custom import custom_vjp
@@ -32,8 +31,6 @@ NAME = "reverse"
 TITLE = "Reverse mode (hand-written backpropagation)"
 #: relative error allowed against JAX, by dtype
 TOLERANCE = {"float64": 1e-10, "float32": 1e-4}
-
-register_engine("reverse", RULES, UNSUPPORTED)
 
 __all__ = [
     "NAME",

@@ -14,8 +14,7 @@ built from it:
   tangent ``v`` gives ``(Jᵀ)ᵀ v = J v``. Cost: one forward pass and two
   backward sweeps (about 3-4 forward passes' work), against one pass for the
   forward engine: forward mode is the right tool for a JVP.
-* ``hvp``: forward over reverse (``diffcompare.forward.jvp`` of this ``grad``)
-  when the forward engine is installed, otherwise reverse over reverse.
+* ``hvp``: forward over reverse (``diffcompare.forward.jvp`` of this ``grad``).
 
 All of them run under ``jax.jit``: the tape is built at trace time from
 tracers, and XLA compiles the whole backward pass.
@@ -33,6 +32,7 @@ from .. import _api
 from .. import numpy as dnp
 from .._core import EngineValue, any_engine_value
 from ..errors import InvalidOptionError
+from ..forward.api import jvp as forward_jvp
 from .tape import Node, ReverseTrace, backward
 
 _is_node = lambda v: isinstance(v, Node)  # noqa: E731
@@ -65,7 +65,7 @@ def _pullback(trace, inputs, out, fname):
     def vjp_fn(cotangent):
         _api.check_cotangent(out_plain, cotangent, fname)
         cts = [
-            c if isinstance(c, EngineValue) else jnp.asarray(c, dtype=dnp._dtype(o))
+            c if isinstance(c, EngineValue) else jnp.asarray(c, dtype=dnp.dtype_of(o))
             for c, o in zip(jax.tree_util.tree_leaves(cotangent), jax.tree_util.tree_leaves(out_plain))
         ]
         leaves = backward(trace, out_leaves, cts)
@@ -112,15 +112,12 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
         (Array(5., ...), Array([0., 2., 4.], ...))
     """
 
-    @_api.wraps(f, "reverse.value_and_grad")
-    def wrapped(*args):
-        sel = _api.select(args, argnums, "reverse.value_and_grad")
-        diff = sel.pick(args)
-        _api.check_differentiable(diff, "reverse.value_and_grad")
-        trace, inputs, out = _record(lambda d: f(*sel.rebuild(args, d)), (diff,))
-        _api.check_scalar_output(_strip(trace, out), "reverse.value_and_grad")
-        out_plain, pull = _pullback(trace, inputs, out, "reverse.value_and_grad")
-        (gradient,) = pull(jnp.ones(dnp.shape(out_plain), dnp._dtype(out_plain)))
+    @_api.differentiating(f, argnums, "reverse.value_and_grad")
+    def wrapped(call):
+        trace, inputs, out = _record(call.fun, (call.diff,))
+        _api.check_scalar_output(_strip(trace, out), call.name)
+        out_plain, pull = _pullback(trace, inputs, out, call.name)
+        (gradient,) = pull(jnp.ones(dnp.shape(out_plain), dnp.dtype_of(out_plain)))
         return out_plain, gradient
 
     return wrapped
@@ -142,17 +139,16 @@ def jvp(f: Callable, primals, tangents):
     Arguments:
         primals: tuple of the arguments; tangents: tuple of the same structure.
     """
-    _api.check_tangents(primals, tangents, "reverse.jvp")
-    _api.check_differentiable(tuple(primals), "reverse.jvp")
+    _api.check_jvp_arguments(primals, tangents, "reverse.jvp")
     primals = tuple(primals)
     tangents = jax.tree_util.tree_map(
-        lambda p, t: t if isinstance(t, EngineValue) else jnp.asarray(t, dtype=dnp._dtype(p)),
+        lambda p, t: t if isinstance(t, EngineValue) else jnp.asarray(t, dtype=dnp.dtype_of(p)),
         primals,
         tuple(tangents),
         is_leaf=_is_engine,
     )
     out, vjp_fn = vjp(f, *primals)
-    zero = jax.tree_util.tree_map(jnp.zeros_like, out)
+    zero = jax.tree_util.tree_map(dnp.zeros_like, out, is_leaf=_is_engine)
     # u -> vjp_fn(u) is linear; its own VJP applied to the tangents is J v
     _, vjp_of_vjp = vjp(vjp_fn, zero)
     (tangent_out,) = vjp_of_vjp(tangents)
@@ -180,71 +176,50 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = Tru
     if mode != "rev":
         raise InvalidOptionError(f"reverse.jacobian: mode must be 'rev', got {mode!r}; use diffcompare.forward")
 
-    @_api.wraps(f, "reverse.jacrev")
-    def wrapped(*args):
-        sel = _api.select(args, argnums, "reverse.jacobian")
-        diff = sel.pick(args)
-        _api.check_differentiable(diff, "reverse.jacobian")
-        trace, inputs, out = _record(lambda d: f(*sel.rebuild(args, d)), (diff,))
-        out_plain, pull = _pullback(trace, inputs, out, "reverse.jacobian")
+    @_api.differentiating(f, argnums, "reverse.jacobian")
+    def wrapped(call):
+        diff = call.diff
+        trace, inputs, out = _record(call.fun, (diff,))
+        out_plain, pull = _pullback(trace, inputs, out, call.name)
         out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
-        n = sum(int(dnp.size(leaf)) for leaf in jax.tree_util.tree_leaves(diff))
-        m = sum(int(dnp.size(o)) for o in out_leaves)
+        n = sum(dnp.size(leaf) for leaf in jax.tree_util.tree_leaves(diff))
+        m = sum(dnp.size(o) for o in out_leaves)
+        if not m or not n:  # an empty Jacobian, as JAX gives
+            dtype = jnp.result_type(*[dnp.dtype_of(v) for v in jax.tree_util.tree_leaves(diff)])
+            return _api.layout_jacobian(jnp.zeros((m, n), dtype), out_plain, diff)
         nested = any_engine_value(out_leaves, [node.value for node in trace.tape])
-        if vectorize and not nested and m:
+        if vectorize and not nested:
             dtype = jnp.result_type(*out_leaves)
             basis = jnp.eye(m, dtype=dtype)  # row i is the cotangent e_i, cut into the output's leaves
-            cuts = np.cumsum([0] + [int(dnp.size(o)) for o in out_leaves])
-            cts = [basis[:, cuts[k] : cuts[k + 1]].reshape((m,) + dnp.shape(o)).astype(dnp._dtype(o))
+            cuts = np.cumsum([0] + [dnp.size(o) for o in out_leaves])
+            cts = [basis[:, cuts[k] : cuts[k + 1]].reshape((m,) + dnp.shape(o)).astype(dnp.dtype_of(o))
                    for k, o in enumerate(out_leaves)]
             jac = jax.vmap(lambda *c: _flat(pull(jax.tree_util.tree_unflatten(out_tree, list(c)))[0]))(*cts)
-            return _api.unflatten_jacobian(jac, out_plain, diff)
+            return _api.layout_jacobian(jac, out_plain, diff)
         rows = []
         for k, o in enumerate(out_leaves):  # one sweep per output entry: a row of the Jacobian
-            for i in range(int(dnp.size(o))):
-                cts = [jnp.zeros(dnp.shape(leaf), dnp._dtype(leaf)) for leaf in out_leaves]
+            for i in range(dnp.size(o)):
+                cts = [jnp.zeros(dnp.shape(leaf), dnp.dtype_of(leaf)) for leaf in out_leaves]
                 cts[k] = cts[k].reshape(-1).at[i].set(1).reshape(dnp.shape(o))
                 (row,) = pull(jax.tree_util.tree_unflatten(out_tree, cts))
                 rows.append(_flat(row))
-        if any_engine_value(rows):
-            return _layout_nested(dnp.stack(rows), out_plain, diff)
-        jac = jnp.stack(rows) if rows else jnp.zeros((0, n), jnp.result_type(*jax.tree_util.tree_leaves(diff)))
-        return _api.unflatten_jacobian(jac, out_plain, diff)
+        return _api.layout_jacobian(dnp.stack(rows), out_plain, diff)
 
     return wrapped
 
 
-def _layout_nested(jac, out_example, in_example):
-    """``_api.unflatten_jacobian`` for a Jacobian made of another engine's values (third derivatives)."""
-    out_leaves, out_tree = jax.tree_util.tree_flatten(out_example)
-    in_leaves, in_tree = jax.tree_util.tree_flatten(in_example)
-    blocks, r = [], 0
-    for o in out_leaves:
-        so, c, row = dnp.shape(o), 0, []
-        for leaf in in_leaves:
-            si = dnp.shape(leaf)
-            block = jac[r : r + dnp.size(o), c : c + dnp.size(leaf)]
-            row.append(dnp.reshape(block, so + si))
-            c += dnp.size(leaf)
-        blocks.append(jax.tree_util.tree_unflatten(in_tree, row))
-        r += dnp.size(o)
-    return jax.tree_util.tree_unflatten(out_tree, blocks)
-
-
 def hessian(f: Callable, argnums=0) -> Callable:
-    """The Hessian of scalar-valued ``f``, reverse over reverse: ``jacobian(grad(f))``.
+    """The Hessian, reverse over reverse: ``jacobian(jacobian(f))`` (``jacobian(grad(f))`` for scalar ``f``).
 
     The inner sweep's rules run on the outer tape's nodes, so the backward
     pass is itself recorded; the outer tape is then swept once per entry of
-    the gradient. Layout as ``jax.hessian``.
+    the gradient. Layout as ``jax.hessian``: for a vector-valued ``f``, m × n × n.
     """
 
-    @_api.wraps(f, "reverse.hessian")
-    def wrapped(*args):
-        sel = _api.select(args, argnums, "reverse.hessian")
-        _api.check_differentiable(sel.pick(args), "reverse.hessian")
-        nums = sel.argnums if sel.is_tuple else sel.argnums[0]
-        return jacobian(grad(f, nums), nums)(*args)
+    @_api.differentiating(f, argnums, "reverse.hessian")
+    def wrapped(call):
+        nums = call.sel.jax_argnums
+        return jacobian(jacobian(f, nums), nums)(*call.args, **call.kwargs)
 
     return wrapped
 
@@ -253,23 +228,13 @@ def hvp(f: Callable, argnums=0) -> Callable:
     """Hessian-vector products ``hvp(f)(*args, v) = H v`` without forming ``H``.
 
     Forward over reverse (Pearlmutter): the forward engine's ``jvp`` of this
-    engine's ``grad``, one forward and one backward pass on dual numbers,
-    when ``diffcompare.forward`` is installed; otherwise reverse over reverse
-    (``jvp`` of ``grad`` by the double-VJP trick). ``v`` has the structure of
-    the differentiated argument(s).
+    engine's ``grad``, one forward and one backward pass on dual numbers.
+    ``v`` has the structure of the differentiated argument(s).
     """
-    try:
-        from .. import forward as _forward
-
-        outer_jvp = _forward.jvp
-    except ImportError:
-        outer_jvp = jvp
-
     @_api.wraps(f, "reverse.hvp")
-    def wrapped(*args_and_v):
+    def wrapped(*args_and_v, **kwargs):
         *args, v = args_and_v
-        sel = _api.select(args, argnums, "reverse.hvp")
-        g = grad(lambda d: f(*sel.rebuild(args, d)))
-        return outer_jvp(g, (sel.pick(args),), (v,))[1]
+        call = _api.prepare(f, tuple(args), kwargs, argnums, "reverse.hvp")
+        return forward_jvp(grad(call.fun), (call.diff,), (v,))[1]
 
     return wrapped

@@ -63,7 +63,7 @@ class Node(EngineValue):
 
     @property
     def dtype(self):
-        return dnp._dtype(self.value)
+        return dnp.dtype_of(self.value)
 
     def __repr__(self):
         return f"Node(#{self.index} {self.op}, shape={self.shape})"
@@ -92,13 +92,21 @@ class ReverseTrace(Trace):
         return x.value if self.owns(x) else x
 
     def process(self, prim, operands, params):
-        if prim.name not in RULES:
-            reason = UNSUPPORTED.get(prim.name, "it has no rule in the reverse engine's table")
-            raise UnsupportedOperationError(prim.name, self.engine, reason)
+        self.rule_for(prim)  # refuses an operation without a VJP rule before computing anything
         args = tuple(operands[0]) if prim.variadic else tuple(operands)
         values = [self.lower(x) for x in args]
         out = bind(prim, values, **params) if prim.variadic else bind(prim, *values, **params)
         return Node(self, out, args, prim.name, params)
+
+    def process_user_primitive(self, prim, args):
+        """A user-defined primitive (:mod:`diffcompare.custom`) is one node whose pullback is its VJP."""
+        out, pullback = prim.vjp(tuple(self.lower(a) for a in args), self.engine)
+        if isinstance(out, (tuple, list)):
+            raise UnsupportedOperationError(
+                prim.name, self.engine, "a user primitive on the tape returns one array; split it into one "
+                "primitive per output"
+            )
+        return Node(self, out, args, prim.name, pullback=pullback)
 
     def concrete(self, value):
         return value.value
@@ -177,4 +185,4 @@ def backward(trace: ReverseTrace, outputs, cotangents, keep: bool = False) -> di
 def nbytes(value) -> int:
     """Bytes an array (or an outer engine's value) occupies."""
     shape = dnp.shape(value)
-    return math.prod(shape) * jnp.dtype(dnp._dtype(value)).itemsize
+    return math.prod(shape) * jnp.dtype(dnp.dtype_of(value)).itemsize

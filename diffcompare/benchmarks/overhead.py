@@ -1,0 +1,169 @@
+"""Eager overhead: time per call and per recorded primitive of each method on small problems.
+
+Students call the engines eagerly on small functions, where Python around the
+arithmetic, not the arithmetic, sets the time. For the scalar course example
+(d/dx exp(x)/x² at 1.5), an R³ → R⁴ map and tanh MLPs (depth 4, batch 64) of
+width 16, 64 and 256, this prints the best eager time per derivative call of
+forward mode, reverse mode, ``jax.grad``/``jax.jacfwd`` (eager, no jit) and
+PyTorch autograd when ``torch`` is installed (optional), the time per recorded
+primitive, and (``--profile``) the share of each engine's time spent inside
+JAX's dispatch rather than in diffcompare's own Python.
+
+    python -m diffcompare.benchmarks.overhead [--quick] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import forward, reverse
+from .. import numpy as dnp
+from ..reverse.memory import tape_stats
+from ._timing import best_time
+
+
+def _exp_over_square(x):
+    return dnp.exp(x) / x**2
+
+
+def _r3_to_r4(x):
+    return dnp.stack([x[0] * x[1], dnp.sin(x[2]) + x[0], dnp.exp(x[1]) * x[2], x[0] ** 2 - x[1] * x[2]])
+
+
+def _mlp_problem(width: int, depth: int = 4, batch: int = 64, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    params = [(jnp.asarray(rng.normal(size=(width, width)) / np.sqrt(width)), jnp.asarray(np.zeros(width)))
+              for _ in range(depth)]
+    x = jnp.asarray(rng.normal(size=(batch, width)))
+
+    def loss(params):
+        h = x
+        for w, b in params:
+            h = dnp.tanh(h @ w + b)
+        return dnp.sum(h**2)
+
+    return loss, params, (x, [(np.asarray(w), np.asarray(b)) for w, b in params])
+
+
+def problems(quick: bool) -> list[dict]:
+    """name, the function, its argument, how to differentiate it (grad or jacobian)."""
+    rows = [
+        dict(name="exp(x)/x² at 1.5", f=_exp_over_square, arg=jnp.asarray(1.5), kind="grad"),
+        dict(name="R³ → R⁴ map", f=_r3_to_r4, arg=jnp.asarray([0.3, -1.2, 0.7]), kind="jacobian"),
+    ]
+    for width in (16,) if quick else (16, 64, 256):
+        loss, params, data = _mlp_problem(width)
+        rows.append(dict(name=f"tanh MLP width {width}", f=loss, arg=params, kind="grad", mlp=data))
+    return rows
+
+
+def _derivatives(problem: dict) -> dict[str, Callable[[], object]]:
+    f, arg, kind = problem["f"], problem["arg"], problem["kind"]
+    calls = {
+        "forward": (forward.grad if kind == "grad" else forward.jacobian)(f),
+        "reverse": (reverse.grad if kind == "grad" else reverse.jacobian)(f),
+        "jax eager": (jax.grad if kind == "grad" else jax.jacfwd)(f),
+    }
+    out = {name: (lambda d=d: d(arg)) for name, d in calls.items()}
+    torch_call = _torch_derivative(problem)
+    if torch_call is not None:
+        out["torch eager"] = torch_call
+    return out
+
+
+def _torch_derivative(problem: dict):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_default_dtype(torch.float64)
+    if problem["name"].startswith("exp"):
+        def call():
+            x = torch.tensor(1.5, requires_grad=True)
+            (torch.exp(x) / x**2).backward()
+            return x.grad
+        return call
+    if "mlp" not in problem:
+        return None  # the R³ → R⁴ Jacobian: no like-for-like eager call
+    x_np, params_np = problem["mlp"]
+    x = torch.tensor(np.asarray(x_np))
+    params = [(torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)) for w, b in params_np]
+
+    def call():
+        h = x
+        for w, b in params:
+            h = torch.tanh(h @ w + b)
+        grads = torch.autograd.grad((h**2).sum(), [t for pair in params for t in pair])
+        return grads[0]
+
+    return call
+
+
+def _primitives(problem: dict) -> int:
+    """Primitives ``f`` applies (the nodes of its reverse-mode tape)."""
+    return max(1, tape_stats(problem["f"], problem["arg"]).nodes)
+
+
+def dispatch_share(call: Callable[[], object], repeat: int = 50) -> float:
+    """Fraction of a call's profiled time spent in functions of JAX (and jaxlib) itself."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(repeat):
+        call()
+    profile.disable()
+    stats = pstats.Stats(profile).stats
+    total = sum(tt for (_, _, tt, _, _) in stats.values())
+    in_jax = sum(tt for (file, _, _), (_, _, tt, _, _) in stats.items()
+                 if f"{os.sep}jax{os.sep}" in file or f"{os.sep}jaxlib{os.sep}" in file)
+    return in_jax / total if total else 0.0
+
+
+def measure(quick: bool, profile: bool, repeat: int) -> list[dict]:
+    rows = []
+    for problem in problems(quick):
+        prims = _primitives(problem)
+        for method, call in _derivatives(problem).items():
+            seconds = best_time(call, repeat=repeat)
+            row = dict(problem=problem["name"], method=method, ms=1e3 * seconds, primitives=prims,
+                       us_per_primitive=1e6 * seconds / prims)
+            if profile and method in ("forward", "reverse"):
+                row["jax_share"] = dispatch_share(call, repeat=10 if quick else 30)
+            rows.append(row)
+    return rows
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(prog="python -m diffcompare.benchmarks.overhead",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the small problems only, fewer repeats")
+    parser.add_argument("--profile", action="store_true", help="also the share of time inside JAX (cProfile)")
+    args = parser.parse_args(argv)
+    jax.config.update("jax_enable_x64", True)
+    rows = measure(args.quick, args.profile, repeat=5 if args.quick else 20)
+
+    from rich.console import Console
+    from rich.table import Table
+
+    device = jax.devices()[0]
+    table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats)")
+    for column in ("problem", "method", "ms / call", "primitives", "µs / primitive", "vs jax eager", "in JAX"):
+        table.add_column(column, justify="left" if column in ("problem", "method") else "right")
+    reference = {r["problem"]: r["ms"] for r in rows if r["method"] == "jax eager"}
+    for r in rows:
+        share = f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—"
+        table.add_row(r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]),
+                      f"{r['us_per_primitive']:.1f}", f"{r['ms'] / reference[r['problem']]:.2f}×", share)
+    Console(width=140).print(table)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
