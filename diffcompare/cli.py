@@ -35,6 +35,7 @@ BENCHMARKS = {
     "matrix-calculus": "diffcompare.symbolic.bench",
     "accumulate": "diffcompare.benchmarks.accumulate",
     "finite-diff-cache": "diffcompare.benchmarks.finite_diff_cache",
+    "overhead": "diffcompare.benchmarks.overhead",
 }
 
 
