@@ -27,7 +27,7 @@ import numpy as np
 from .. import forward, reverse
 from .. import numpy as dnp
 from ..reverse.memory import tape_stats
-from ._timing import best_time
+from ..timing import best_time
 
 
 def _exp_over_square(x):
@@ -131,7 +131,7 @@ def measure(quick: bool, profile: bool, repeat: int) -> list[dict]:
     for problem in problems(quick):
         prims = _primitives(problem)
         for method, call in _derivatives(problem).items():
-            seconds = best_time(call, repeat=repeat)
+            seconds = best_time(call, rounds=repeat)
             row = dict(problem=problem["name"], method=method, ms=1e3 * seconds, primitives=prims,
                        us_per_primitive=1e6 * seconds / prims)
             if profile and method in ("forward", "reverse"):
