@@ -292,6 +292,18 @@ def _check_scalar(traced: Traced, fname: str):
 # ---------------------------------------------------------------- the method interface
 
 
+def _with_keywords(f: Callable, kwargs: dict) -> Callable:
+    """``f`` with keyword arguments bound (they are constants of the trace, as in ``jax.grad``)."""
+    if not kwargs:
+        return f
+
+    @functools.wraps(f)
+    def bound(*args):
+        return f(*args, **kwargs)
+
+    return bound
+
+
 def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
                    expand: str = "auto") -> Callable:
     """A function returning ``(f(*args), gradient)`` from the symbolic gradient.
@@ -316,8 +328,11 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
 
     arraymode.check_expand(expand, "symbolic.grad")
 
+    f_given = f
+
     @_api.wraps(f, "symbolic.value_and_grad")
-    def wrapped(*args):
+    def wrapped(*args, **kwargs):
+        f = _with_keywords(f_given, kwargs)
         sel = _api.select(args, argnums, "symbolic.grad")
         _api.check_differentiable(sel.pick(args), "symbolic.grad", allow_complex=False)
         if not simplify and not _nested(args):
@@ -405,8 +420,11 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
     """The full Jacobian as expressions (a reverse sweep per output, or a forward sweep
     per input when there are fewer inputs), laid out as ``jax.jacobian`` lays it out."""
 
+    f_given = f
+
     @_api.wraps(f, "symbolic.jacobian")
-    def wrapped(*args):
+    def wrapped(*args, **kwargs):
+        f = _with_keywords(f_given, kwargs)
         sel = _api.select(args, argnums, "symbolic.jacobian")
         _api.check_differentiable(sel.pick(args), "symbolic.jacobian", allow_complex=False)
 
@@ -434,8 +452,11 @@ def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None 
     At array level (``expand``, see :func:`value_and_grad`) the Hessian of xᵀAx is the expression A + Aᵀ."""
     arraymode.check_expand(expand, "symbolic.hessian")
 
+    f_given = f
+
     @_api.wraps(f, "symbolic.hessian")
-    def wrapped(*args):
+    def wrapped(*args, **kwargs):
+        f = _with_keywords(f_given, kwargs)
         sel = _api.select(args, argnums, "symbolic.hessian")
         _api.check_differentiable(sel.pick(args), "symbolic.hessian", allow_complex=False)
         if not simplify and not _nested(args) and not sel.is_tuple:

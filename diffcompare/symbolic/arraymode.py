@@ -54,6 +54,8 @@ def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic,
         if expand == "array":
             raise
         return None
+    if kind == "hessian" and out.shape != ():  # a vector-valued f: the scalar path's Jacobian of the Jacobian
+        return _refuse(expand, fname, "the array-level Hessian takes a scalar-valued function")
     _api.check_scalar_output(np.zeros(out.shape), fname)
     wrt = [variables[i] for i in argnums]
     outputs = expressions(out, wrt, kind)
