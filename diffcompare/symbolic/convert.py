@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import UnsupportedOperationError
+from ..primitives import PRIMITIVES
 from . import expr as E
 from .expr import Node, topological
 
@@ -136,6 +137,12 @@ def to_sympy(node):
         "negative": lambda a: -a, "add": lambda a, b: a + b, "subtract": lambda a, b: a - b,
         "multiply": lambda a, b: a * b, "divide": lambda a, b: a / b, "power": lambda a, b: a**b,
         "maximum": sp.Max, "minimum": sp.Min, "amax": sp.Max, "amin": sp.Min, "stop": lambda a: a,
+        # elementwise primitives declared with their derivative
+        "arcsin": sp.asin, "arccos": sp.acos, "arcsinh": sp.asinh, "arccosh": sp.acosh, "arctanh": sp.atanh,
+        "rsqrt": lambda a: 1 / sp.sqrt(a), "cbrt": lambda a: sp.real_root(a, 3), "exp2": lambda a: 2**a,
+        "erf": sp.erf, "erfc": sp.erfc, "erfinv": sp.erfinv, "sinc": lambda a: sp.sinc(sp.pi * a),
+        "real": sp.re, "imag": sp.im, "conj": sp.conjugate, "arctan2": sp.atan2,
+        "logaddexp": lambda a, b: sp.log(sp.exp(a) + sp.exp(b)), "logaddexp2": lambda a, b: sp.log(2**a + 2**b, 2),
     }
     relations = {"gt": sp.StrictGreaterThan, "ge": sp.GreaterThan, "eq": sp.Eq}
     memo: dict[int, object] = {}
@@ -163,7 +170,9 @@ def from_sympy(expression) -> Node:
     import sympy as sp
 
     unary = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan", sp.tanh: "tanh",
-             sp.sinh: "sinh", sp.cosh: "cosh", sp.atan: "arctan", sp.Abs: "abs"}
+             sp.sinh: "sinh", sp.cosh: "cosh", sp.atan: "arctan", sp.Abs: "abs",
+             sp.asin: "arcsin", sp.acos: "arccos", sp.asinh: "arcsinh", sp.acosh: "arccosh", sp.atanh: "arctanh",
+             sp.erf: "erf", sp.erfc: "erfc", sp.erfinv: "erfinv"}
     memo: dict = {}
 
     def conv(e):
@@ -218,7 +227,20 @@ def _ops(xp, stop):
         "stop": stop,
         "gt": lambda a, b: gate(a > b), "ge": lambda a, b: gate(a >= b), "eq": lambda a, b: gate(a == b),
         "select": lambda c, a, b: xp.where(c != 0, a, b),
+        **_declared_ops(xp),
     }
+
+
+def _declared_ops(xp):
+    """NumPy's or JAX's version of each elementwise primitive declared with its derivative."""
+    if xp is jnp:
+        return {name: p.impl for name, p in PRIMITIVES.items() if p.derivative is not None}
+    import scipy.special
+
+    numpy_versions = {"rsqrt": lambda a: 1.0 / np.sqrt(a), "erf": scipy.special.erf,
+                      "erfc": scipy.special.erfc, "erfinv": scipy.special.erfinv}
+    return {name: numpy_versions.get(name) or getattr(np, name)
+            for name, p in PRIMITIVES.items() if p.derivative is not None}
 
 
 _NP_OPS = _ops(np, lambda a: a)
