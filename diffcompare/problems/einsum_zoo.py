@@ -21,6 +21,16 @@ from .. import numpy as dnp
 from ._zoo import _glorot, _register, _rng
 from .base import Problem
 
+
+def _normal(rng, shape, dtype):
+    return jnp.asarray(rng.normal(size=shape), dtype)
+
+
+def _bound(fun, derivative, params, data):
+    """(fun, args, derivative) of a network over ``params`` with its ``data`` closed over."""
+    return functools.partial(fun, **data), (params,), functools.partial(derivative, **data)
+
+
 # ---------------------------------------------------------------- an MLP written with einsum
 
 
@@ -43,10 +53,8 @@ def _build_einsum_mlp(size, rng, dtype):
     rng = _rng(rng)
     d_in, width, d_out, batch = 6, size, 3, 5
     params = {"W1": _glorot(rng, width, d_in), "b1": 0.1 * rng.normal(size=width), "W2": _glorot(rng, d_out, width)}
-    inputs = jnp.asarray(rng.normal(size=(batch, d_in)), dtype)
-    targets = jnp.asarray(rng.normal(size=(batch, d_out)), dtype)
-    fun = functools.partial(einsum_mlp, inputs=inputs, targets=targets)
-    return fun, (params,), functools.partial(_einsum_mlp_derivative, inputs=inputs, targets=targets)
+    data = {"inputs": _normal(rng, (batch, d_in), dtype), "targets": _normal(rng, (batch, d_out), dtype)}
+    return _bound(einsum_mlp, _einsum_mlp_derivative, params, data)
 
 
 _register(Problem(
@@ -86,10 +94,8 @@ def _build_attention(size, rng, dtype):
     n, d, width = size, 6, 4
     params = {name: _glorot(rng, width, d).T for name in ("Wq", "Wk", "Wv")}
     params["Wo"] = _glorot(rng, d, width).T
-    tokens = jnp.asarray(rng.normal(size=(n, d)), dtype)
-    targets = jnp.asarray(rng.normal(size=(n, d)), dtype)
-    fun = functools.partial(attention, tokens=tokens, targets=targets)
-    return fun, (params,), functools.partial(_attention_derivative, tokens=tokens, targets=targets)
+    data = {"tokens": _normal(rng, (n, d), dtype), "targets": _normal(rng, (n, d), dtype)}
+    return _bound(attention, _attention_derivative, params, data)
 
 
 _register(Problem(
