@@ -7,6 +7,13 @@ Each engine keeps one table from primitive name to rule and registers it here,
 so coverage is a fact: :func:`coverage` says which engine covers which
 primitive, and which it declares unsupported and why.
 
+An elementwise primitive may instead be declared with its derivative, written
+once with ``diffcompare.numpy`` (``Primitive.derivative``): forward's JVP,
+reverse's VJP and symbolic's partials are derived from it, so adding one such
+primitive means one line here, one line in ``diffcompare.numpy``, and its
+SymPy/NumPy/parser names in the symbolic tables (the coverage tests list what
+is missing). ``not_analytic`` says why the complex step must refuse it.
+
 Parameters are normalised by ``diffcompare.numpy`` before an engine sees them:
 ``axis`` is a tuple of non-negative ints, ``shape`` and ``axes`` are tuples of
 ints, ``index`` is a tuple of basic or advanced index entries. The ``impl`` of
