@@ -472,10 +472,22 @@ class _Linalg(types.SimpleNamespace):
 
 @composite(jnp.linalg.norm, name="linalg.norm")
 def _norm(x, ord=None, axis=None, keepdims=False):
-    # the 2-norm (Frobenius for matrices) as sqrt(sum(x*x)): grad at 0 is nan, as in JAX
-    if ord not in (None, 2, "fro") or (ord == 2 and ndim(x) > 1 and axis is None):
-        raise UnsupportedOperationError("linalg.norm", "diffcompare.numpy", f"ord={ord!r}: only the 2-norm")
-    return sqrt(sum(x * x, axis=axis, keepdims=keepdims))
+    """Vector p-norms (ord None/2, 1, inf, -inf, any p > 0) and the Frobenius norm of matrices.
+
+    The 2-norm is sqrt(sum(x*x)): its gradient at 0 is nan, as in JAX.
+    """
+    matrix = (axis is None and ndim(x) == 2) or (isinstance(axis, (tuple, list)) and len(axis) == 2)
+    if matrix and ord not in (None, "fro"):
+        raise UnsupportedOperationError("linalg.norm", "diffcompare.numpy", f"matrix ord={ord!r}: only 'fro'")
+    if ord in (None, 2, "fro"):
+        return sqrt(sum(x * x, axis=axis, keepdims=keepdims))
+    if ord in (jnp.inf, -jnp.inf):
+        return (max if ord > 0 else min)(abs(x), axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return sum(abs(x), axis=axis, keepdims=keepdims)
+    if isinstance(ord, (int, float)) and ord > 0:
+        return sum(abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    raise UnsupportedOperationError("linalg.norm", "diffcompare.numpy", f"ord={ord!r}")
 
 
 _norm.__name__ = "norm"
@@ -1268,10 +1280,16 @@ any = _nondiff("any", jnp.any)
 all = _nondiff("all", jnp.all)
 
 
+#: arrays made from shapes and numbers (constants to every engine)
+CREATION = ["zeros", "ones", "full", "eye", "arange", "tri", "zeros_like", "ones_like", "full_like", "asarray",
+            "array"]
+
+
 def supported() -> dict[str, list[str]]:
-    """What ``dnp`` offers, by kind: primitives, composites, non-differentiable helpers."""
+    """What ``dnp`` offers, by kind: primitives, composites, non-differentiable helpers, creation."""
     return {
         "primitives": list(_P),
         "composites": sorted(COMPOSITES),
         "nondifferentiable": sorted(NONDIFFERENTIABLE),
+        "creation": list(CREATION),
     }

@@ -120,8 +120,11 @@ def _reduction_case(name):
         x = _array(draw, 0.2, 2.0)
         kwargs = {"axis": _axis(draw, x.ndim, allow_tuple=name != "linalg.norm" or x.ndim <= 2),
                   "keepdims": draw(st.booleans())}
-        if name == "linalg.norm" and kwargs["axis"] is None and x.ndim > 2:
-            kwargs["axis"] = -1
+        if name == "linalg.norm":
+            if kwargs["axis"] is None and x.ndim > 2:
+                kwargs["axis"] = -1
+            matrix = (kwargs["axis"] is None and x.ndim == 2) or isinstance(kwargs["axis"], tuple)
+            kwargs["ord"] = None if matrix else draw(st.sampled_from([None, 1, 2, 3, jnp.inf, -jnp.inf]))
         if name in ("var", "std"):
             kwargs["ddof"] = draw(st.sampled_from([0, 1]))
         return (x,), kwargs
@@ -434,6 +437,40 @@ def _linspace(draw):
 
 
 @_case
+def _zeros_like(draw):
+    return (_array(draw),), {"dtype": draw(st.sampled_from([None, jnp.float32]))}
+
+
+CASES["ones_like"] = _zeros_like
+
+
+@_case
+def _full_like(draw):
+    return (_array(draw), 2.5), {}
+
+
+@_case
+def _asarray(draw):
+    x = _array(draw, max_dims=2)
+    return ([x, x * 2] if draw(st.booleans()) else x,), {}
+
+
+CASES["array"] = _asarray
+
+
+@_case
+def _zeros(draw):
+    return (draw(st.sampled_from([3, (2, 3)])),), {}
+
+
+CASES["ones"] = _zeros
+CASES["full"] = lambda draw: (((2, 3), 1.5), {})
+CASES["eye"] = lambda draw: ((3,), {"k": draw(st.integers(-1, 1))})
+CASES["arange"] = lambda draw: ((0.5, 3.0, 0.5), {})
+CASES["tri"] = lambda draw: ((3, 4), {"k": draw(st.integers(-1, 1))})
+
+
+@_case
 def _astype(draw):
     return (_array(draw), draw(st.sampled_from([jnp.float32, jnp.float64, jnp.int32]))), {}
 
@@ -527,8 +564,7 @@ ENGINES = {"plain": run_plain, "forward": run_forward, "reverse": run_reverse, "
 
 
 def _all_names():
-    listed = dnp.supported()
-    return sorted(set(listed["primitives"]) | set(listed["composites"]) | set(listed["nondifferentiable"]))
+    return sorted(set().union(*dnp.supported().values()))
 
 
 def test_every_dnp_function_has_a_parity_case():
