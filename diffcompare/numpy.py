@@ -1172,6 +1172,13 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     return (out, step) if retstep else out
 
 
+@composite(jnp.logspace)
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """base ** linspace(start, stop): the exponents may be engine values."""
+    out = power(base, linspace(start, stop, num, endpoint, axis=axis))
+    return out if dtype is None else astype(out, dtype)
+
+
 def _index_update(op):
     def ref(x, index, y):
         return getattr(jnp.asarray(x).at[index], op)(y)
@@ -1240,7 +1247,16 @@ def ones_like(x, dtype=None):
 
 
 def full_like(x, fill_value, dtype=None):
-    return jnp.full(_shape(x), fill_value, dtype or _dtype(x))
+    return full(_shape(x), fill_value, dtype or _dtype(x))
+
+
+def full(shape, fill_value, dtype=None):  # noqa: F811 - NumPy's name; the module's shape() is _shape
+    """An array of ``shape`` filled with ``fill_value``, which may be an engine value (broadcast)."""
+    if not _core.any_engine_value(fill_value):
+        return jnp.full(shape, fill_value, dtype)
+    shape = (shape,) if isinstance(shape, (int, _np.integer)) else tuple(shape)
+    filled = broadcast_to(fill_value, shape)
+    return filled if dtype is None else astype(filled, dtype)
 
 
 def dtype_of(x):
@@ -1251,7 +1267,7 @@ def dtype_of(x):
 _dtype = dtype_of
 
 
-zeros, ones, full, eye, arange, tri = jnp.zeros, jnp.ones, jnp.full, jnp.eye, jnp.arange, jnp.tri
+zeros, ones, eye, arange, tri = jnp.zeros, jnp.ones, jnp.eye, jnp.arange, jnp.tri
 
 # ---------------------------------------------------------------- non-differentiable helpers
 

@@ -108,6 +108,16 @@ def test_linspace_with_engine_value_endpoints():
     assert dnp.linspace(0.0, 1.0, 5, endpoint=False).shape == (5,)
 
 
+def test_full_and_logspace_take_engine_values():
+    def f(a):
+        return dnp.sum(dnp.logspace(a, 2 * a, 4, base=2.0) * dnp.full((2, 1), a))
+
+    def jf(a):
+        return jnp.sum(jnp.logspace(a, 2 * a, 4, base=2.0) * jnp.full((2, 1), a))
+
+    _grads_agree(f, jf, (jnp.asarray(0.7),))
+
+
 def test_reverse_power_rule_keeps_the_exponents_derivative_of_the_first_derivative():
     # d/dy (y x**(y-1)) at y = 0 is 1/x: a mask on y == 0 would make it 0 (issue 17)
     expected = jax.jacobian(jax.grad(jnp.power, 0), 1)(4.0, 0.0)

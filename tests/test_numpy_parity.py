@@ -430,6 +430,12 @@ def _take_along_axis(draw):
 
 
 @_case
+def _logspace(draw):
+    start = _array(draw, max_dims=2)
+    return (start, start + 1.0), {"num": draw(st.integers(1, 5)), "base": draw(st.sampled_from([10.0, 2.0]))}
+
+
+@_case
 def _linspace(draw):
     start = _array(draw, max_dims=2)
     return (start, start + 1.0), {"num": draw(st.integers(1, 5)), "endpoint": draw(st.booleans()),
@@ -464,7 +470,7 @@ def _zeros(draw):
 
 
 CASES["ones"] = _zeros
-CASES["full"] = lambda draw: (((2, 3), 1.5), {})
+CASES["full"] = lambda draw: (((2, 3), _values(draw, ())), {})
 CASES["eye"] = lambda draw: ((3,), {"k": draw(st.integers(-1, 1))})
 CASES["arange"] = lambda draw: ((0.5, 3.0, 0.5), {})
 CASES["tri"] = lambda draw: ((3, 4), {"k": draw(st.integers(-1, 1))})
