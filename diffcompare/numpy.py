@@ -220,7 +220,7 @@ def where(condition, x=None, y=None, /):
     return bind(_P["where"], condition, x, y)
 
 
-where_ = where
+_where = where  # reachable where a parameter is called "where"
 
 
 # ---------------------------------------------------------------- reductions
@@ -288,7 +288,7 @@ def softmax(x, axis=-1, where=None):
         if not _core.any_engine_value(x):
             return jax.nn.softmax(x, axis=axis, where=where)
         masked = bind(_P["softmax"], _where_mask(where, x, -jnp.inf), axis=_axes(axis, ndim(x), "softmax"))
-        return where_(where, masked, 0.0)
+        return _where(where, masked, 0.0)
     return bind(_P["softmax"], x, axis=_axes(axis, ndim(x), "softmax"))
 
 
