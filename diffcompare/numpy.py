@@ -525,8 +525,10 @@ def _resolve_shape(new_shape, total: int, op: str) -> tuple[int, ...]:
     return tuple(new_shape)
 
 
-def reshape(x, shape):  # noqa: F811 - NumPy's name; the module-level shape() is reached as _shape
+def reshape(x, shape, order="C"):  # noqa: F811 - NumPy's name; the module-level shape() is reached as _shape
     """Give ``x`` a new shape with the same number of elements (one -1 is inferred)."""
+    if order != "C":
+        raise UnsupportedOperationError("reshape", "diffcompare.numpy", f"order={order!r}: only 'C' (row-major)")
     return bind(_P["reshape"], x, shape=_resolve_shape(shape, size(x), "reshape"))
 
 
@@ -567,9 +569,13 @@ def stack(arrays, axis=0):
     return bind(_P["stack"], arrays, axis=_one_axis(axis, ndim(arrays[0]) + 1, "stack"))
 
 
-def concatenate(arrays, axis=0):
-    """Join arrays along an existing axis."""
+def concatenate(arrays, axis=0, dtype=None):
+    """Join arrays along an existing axis (of the flattened arrays when ``axis`` is None)."""
     arrays = list(arrays)
+    if axis is None:
+        arrays, axis = [reshape(a, (-1,)) for a in arrays], 0
+    if dtype is not None:
+        arrays = [astype(a, dtype) for a in arrays]
     if arrays and ndim(arrays[0]) == 0:
         raise ShapeMismatchError("concatenate: zero-dimensional arrays cannot be concatenated; use stack")
     axis = _one_axis(axis, ndim(arrays[0]), "concatenate") if arrays else 0
@@ -687,9 +693,9 @@ def log_softmax(x, axis=-1):
 
 
 @composite(jnp.ravel)
-def ravel(x):
+def ravel(x, order="C"):
     """Flatten to 1-d."""
-    return reshape(x, (-1,))
+    return reshape(x, (-1,), order)
 
 
 @composite(jnp.squeeze)
@@ -704,10 +710,11 @@ def squeeze(x, axis=None):
 
 @composite(jnp.expand_dims)
 def expand_dims(x, axis):
-    """Insert an axis of length 1 at ``axis``."""
-    s = list(_shape(x))
-    s.insert(_one_axis(axis, len(s) + 1, "expand_dims"), 1)
-    return reshape(x, tuple(s))
+    """Insert axes of length 1 at ``axis`` (an int or a tuple, positions in the result)."""
+    rank = ndim(x) + (1 if isinstance(axis, (int, _np.integer)) else len(axis))
+    new = _axes(axis, rank, "expand_dims")
+    rest = iter(_shape(x))
+    return reshape(x, tuple(1 if i in new else next(rest) for i in range(rank)))
 
 
 @composite(jnp.swapaxes)
