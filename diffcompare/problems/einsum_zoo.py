@@ -112,8 +112,14 @@ def _special_terms(x):
         dnp.arcsin(x[0]), dnp.arccos(x[1]), dnp.arcsinh(x[2]), dnp.arccosh(2 + x[3]), dnp.arctanh(x[4]),
         dnp.cbrt(1 + x[5]), dnp.exp2(x[6]), dnp.erf(x[7]), dnp.erfc(x[8]), dnp.erfinv(x[9]), dnp.rsqrt(1 + x[10]),
         dnp.sinc(x[11]), dnp.arctan2(x[12], 1.5), dnp.logaddexp(x[13], 0.3), dnp.logaddexp2(x[14], 0.3),
-        dnp.real(x[15]) + dnp.conj(x[15]), dnp.imag(x[16]) + dnp.stop_gradient(x[16]) * 0.5,
+        dnp.real(x[15]) + dnp.conj(x[15]), dnp.imag(x[16]) + _shifted_logaddexp(x[16], 0.3),
     ]
+
+
+def _shifted_logaddexp(a, b):
+    # stop_gradient's classic use: a shift whose derivative cancels exactly, so every method agrees
+    shift = dnp.stop_gradient(a)
+    return shift + dnp.log(dnp.exp(a - shift) + dnp.exp(b - shift))
 
 
 def special_functions(x):
@@ -130,7 +136,7 @@ def _special_functions_derivative(x):
         math.log(2) * 2 ** x[6], 2 / sqrt_pi * jnp.exp(-x[7] ** 2), -2 / sqrt_pi * jnp.exp(-x[8] ** 2),
         sqrt_pi / 2 * jnp.exp(jax.scipy.special.erfinv(x[9]) ** 2), -0.5 * (1 + x[10]) ** -1.5,
         (jnp.cos(math.pi * x[11]) - jnp.sinc(x[11])) / x[11], 1.5 / (1.5**2 + x[12] ** 2),
-        jax.nn.sigmoid(x[13] - 0.3), 1 / (1 + 2 ** (0.3 - x[14])), 2.0, 0.0,
+        jax.nn.sigmoid(x[13] - 0.3), 1 / (1 + 2 ** (0.3 - x[14])), 2.0, jax.nn.sigmoid(x[16] - 0.3),
     ]
     n = x.shape[0]
     return jnp.stack([jnp.asarray(t, x.dtype) for t in terms]) + 0.01 * jnp.arange(n, 0, -1, dtype=x.dtype)
