@@ -323,6 +323,9 @@ class EngineValue:
     def dot(self, other):
         return _dnp().dot(self, other)
 
+    def astype(self, dtype):
+        return _dnp().astype(self, dtype)
+
 
 class ArrayValue(EngineValue):
     """An engine value that wraps one JAX array, ``value`` (for small engines
@@ -362,6 +365,18 @@ class _IndexUpdateRef:
 
     def add(self, update):
         return _dnp().index_add(self._value, self._index, update)
+
+    def set(self, update):
+        return _dnp().index_set(self._value, self._index, update)
+
+    def multiply(self, update):
+        return _dnp().index_multiply(self._value, self._index, update)
+
+    def min(self, update):
+        return _dnp().index_min(self._value, self._index, update)
+
+    def max(self, update):
+        return _dnp().index_max(self._value, self._index, update)
 
 
 # the NumPy ufuncs that Python's operators call when a NumPy array is the left operand

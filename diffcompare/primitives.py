@@ -7,6 +7,13 @@ Each engine keeps one table from primitive name to rule and registers it here,
 so coverage is a fact: :func:`coverage` says which engine covers which
 primitive, and which it declares unsupported and why.
 
+An elementwise primitive may instead be declared with its derivative, written
+once with ``diffcompare.numpy`` (``Primitive.derivative``): forward's JVP,
+reverse's VJP and symbolic's partials are derived from it, so adding one such
+primitive means one line here, one line in ``diffcompare.numpy``, and its
+SymPy/NumPy/parser names in the symbolic tables (the coverage tests list what
+is missing). ``not_analytic`` says why the complex step must refuse it.
+
 Parameters are normalised by ``diffcompare.numpy`` before an engine sees them:
 ``axis`` is a tuple of non-negative ints, ``shape`` and ``axes`` are tuples of
 ints, ``index`` is a tuple of basic or advanced index entries. The ``impl`` of
@@ -16,6 +23,7 @@ a primitive computes it on JAX arrays (and is what ``dnp`` runs for them).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import jax
@@ -36,6 +44,12 @@ class Primitive:
         params: names of the keyword parameters the primitive takes.
         variadic: its operand is one sequence of arrays (``stack``, ``concatenate``).
         kink: the point where it is not differentiable, and JAX's convention there.
+        derivative: for elementwise primitives declared once with their derivative
+            (written with ``diffcompare.numpy``, passed in as ``np``):
+            ``derivative(np, x, ans)`` is f'(x) for a unary one, a pair of
+            ``(np, x, y, ans)`` functions (∂f/∂x, ∂f/∂y) for a binary one. Forward's
+            JVP, reverse's VJP and symbolic's partials all follow from it.
+        not_analytic: why the complex step must refuse it ("" when it is analytic).
     """
 
     name: str
@@ -44,9 +58,43 @@ class Primitive:
     params: tuple[str, ...] = ()
     variadic: bool = False
     kink: str = ""
+    derivative: Callable | tuple | None = dataclasses.field(default=None, repr=False)
+    not_analytic: str = ""
 
     def __repr__(self) -> str:
         return f"Primitive({self.name})"
+
+
+def _replace_inf(np, x):
+    # JAX's logaddexp JVP: +inf read as 0, so exp(x - ans) is 1 (not nan) when both are inf
+    return np.where(np.equal(x, np.inf), 0.0, x)
+
+
+def _sinc_derivative(np, x, ans):
+    # (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (JAX's Maclaurin rule)
+    at_zero = np.equal(x, 0)
+    safe_x = np.where(at_zero, 1.0, x)
+    return np.where(at_zero, 0.0, (np.cos(math.pi * safe_x) - np.sinc(safe_x)) / safe_x)
+
+
+def _einsum(operands, *, subscripts):
+    return jnp.einsum(subscripts, *operands)
+
+
+def _cumsum(x, *, axis):
+    return jnp.cumsum(x, axis=axis)
+
+
+def einsum_free_letters(subscripts: str, count: int) -> str:
+    """``count`` letters that ``subscripts`` does not use (for the axes a rule adds to an einsum)."""
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in subscripts]
+    if len(free) < count:
+        raise ValueError(f"einsum: no {count} free letters left in {subscripts!r}")
+    return "".join(free[:count])
+
+
+_NO_COMPLEX = "jax.numpy has no complex version of it"
+_NOT_ANALYTIC = "not complex-analytic (the imaginary part of the perturbation would be lost)"
 
 
 def _index_add(x, index, y):
@@ -73,6 +121,30 @@ _ALL = [
     Primitive("sigmoid", "unary", jax.nn.sigmoid),
     Primitive("abs", "unary", jnp.abs, kink="abs'(0) = 1"),
     Primitive("relu", "unary", jax.nn.relu, kink="relu'(0) = 0"),
+    # elementwise, one operand, declared with their derivative (JAX's JVP rules, written with dnp as ``np``)
+    Primitive("arcsin", "unary", jnp.arcsin, derivative=lambda np, x, ans: np.rsqrt(1.0 - x * x)),
+    Primitive("arccos", "unary", jnp.arccos, derivative=lambda np, x, ans: -np.rsqrt(1.0 - x * x)),
+    Primitive("arcsinh", "unary", jnp.arcsinh, derivative=lambda np, x, ans: np.rsqrt(x * x + 1.0)),
+    Primitive("arccosh", "unary", jnp.arccosh, derivative=lambda np, x, ans: np.rsqrt(x * x - 1.0)),
+    Primitive("arctanh", "unary", jnp.arctanh, derivative=lambda np, x, ans: 1.0 / ((1.0 + x) * (1.0 - x))),
+    Primitive("rsqrt", "unary", jax.lax.rsqrt, derivative=lambda np, x, ans: -0.5 * ans / x,
+              kink="rsqrt'(0) = -inf"),
+    Primitive("cbrt", "unary", jnp.cbrt, derivative=lambda np, x, ans: 1.0 / (3.0 * ans * ans),
+              kink="cbrt'(0) = inf", not_analytic=_NO_COMPLEX),
+    Primitive("exp2", "unary", jnp.exp2, derivative=lambda np, x, ans: math.log(2.0) * ans),
+    Primitive("erf", "unary", jax.scipy.special.erf, not_analytic=_NO_COMPLEX,
+              derivative=lambda np, x, ans: (2.0 / math.sqrt(math.pi)) * np.exp(-x * x)),
+    Primitive("erfc", "unary", jax.scipy.special.erfc, not_analytic=_NO_COMPLEX,
+              derivative=lambda np, x, ans: (-2.0 / math.sqrt(math.pi)) * np.exp(-x * x)),
+    Primitive("erfinv", "unary", jax.scipy.special.erfinv, not_analytic=_NO_COMPLEX,
+              derivative=lambda np, x, ans: (math.sqrt(math.pi) / 2.0) * np.exp(ans * ans)),
+    Primitive("sinc", "unary", jnp.sinc, derivative=_sinc_derivative, kink="sinc'(0) = 0 (JAX's Maclaurin rule)"),
+    # real, imag, conj of real values (the engines differentiate real functions): identity, 0, identity
+    Primitive("real", "unary", jnp.real, derivative=lambda np, x, ans: 1.0, not_analytic=_NOT_ANALYTIC),
+    Primitive("imag", "unary", jnp.imag, derivative=lambda np, x, ans: 0.0, not_analytic=_NOT_ANALYTIC),
+    Primitive("conj", "unary", jnp.conj, derivative=lambda np, x, ans: 1.0, not_analytic=_NOT_ANALYTIC),
+    # its value is x, its derivative 0 (each engine has its own one-line rule)
+    Primitive("stop_gradient", "unary", jax.lax.stop_gradient),
     # elementwise, two operands (NumPy broadcasting)
     Primitive("add", "binary", jnp.add),
     Primitive("subtract", "binary", jnp.subtract),
@@ -81,6 +153,19 @@ _ALL = [
     Primitive("power", "binary", jnp.power, kink="d/dx x**p at 0: 0 for p >= 1, inf for 0 < p < 1"),
     Primitive("maximum", "binary", jnp.maximum, kink="ties split: d/dx maximum(x, y) = 0.5 at x == y"),
     Primitive("minimum", "binary", jnp.minimum, kink="ties split: d/dx minimum(x, y) = 0.5 at x == y"),
+    Primitive("arctan2", "binary", jnp.arctan2, not_analytic=_NO_COMPLEX, derivative=(
+        lambda np, y, x, ans: x / (x * x + y * y),
+        lambda np, y, x, ans: -y / (x * x + y * y),
+    )),
+    # own rules where a composite would overflow: d/dx = exp(x - ans), with +inf read as 0 (JAX)
+    Primitive("logaddexp", "binary", jnp.logaddexp, not_analytic=_NO_COMPLEX, derivative=(
+        lambda np, x, y, ans: np.exp(_replace_inf(np, x) - _replace_inf(np, ans)),
+        lambda np, x, y, ans: np.exp(_replace_inf(np, y) - _replace_inf(np, ans)),
+    )),
+    Primitive("logaddexp2", "binary", jnp.logaddexp2, not_analytic=_NO_COMPLEX, derivative=(
+        lambda np, x, y, ans: np.exp2(_replace_inf(np, x) - _replace_inf(np, ans)),
+        lambda np, x, y, ans: np.exp2(_replace_inf(np, y) - _replace_inf(np, ans)),
+    )),
     # where(cond, x, y): cond is concrete and never differentiated
     Primitive("where", "select", jnp.where, kink="the unselected branch gets 0"),
     # reductions
@@ -90,14 +175,21 @@ _ALL = [
     Primitive("min", "reduction", jnp.min, params=("axis", "keepdims"), kink="ties share equally"),
     Primitive("logsumexp", "reduction", _jax_logsumexp, params=("axis", "keepdims")),
     Primitive("softmax", "reduction", jax.nn.softmax, params=("axis",)),
+    # a scan: its own rule is a cumsum too (reversed for the VJP), O(n) where a composite is O(n²)
+    Primitive("cumsum", "reduction", _cumsum, params=("axis",)),
     # linear algebra
     Primitive("matmul", "linalg", jnp.matmul),
+    # subscripts are explicit ("ij,jk->ik", no ellipsis); every rule is itself an einsum
+    Primitive("einsum", "linalg", _einsum, params=("subscripts",), variadic=True),
     # shape and indexing
     Primitive("transpose", "structural", jnp.transpose, params=("axes",)),
     Primitive("reshape", "structural", jnp.reshape, params=("shape",)),
     Primitive("broadcast_to", "structural", jnp.broadcast_to, params=("shape",)),
     Primitive("stack", "structural", jnp.stack, params=("axis",), variadic=True),
     Primitive("concatenate", "structural", jnp.concatenate, params=("axis",), variadic=True),
+    # a cast between floating dtypes (casts to integers act on concrete values: derivative 0)
+    Primitive("astype", "structural", lambda x, *, dtype: jnp.asarray(x).astype(dtype), params=("dtype",),
+              not_analytic="a cast would drop or reinterpret the imaginary part of the perturbation"),
     Primitive("getitem", "structural", lambda x, *, index: x[index], params=("index",)),
     Primitive("index_add", "structural", lambda x, y, *, index: _index_add(x, index, y), params=("index",)),
 ]

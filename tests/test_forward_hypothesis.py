@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import diffcompare.forward as fwd
 import diffcompare.numpy as dnp
 
-from .helpers import assert_close
+from .helpers import rel_error
 
 W = jnp.asarray(np.random.default_rng(0).normal(size=(3, 3)) / 2)
 
@@ -93,14 +93,24 @@ inputs = st.integers(0, 2**31 - 1).map(
 )
 
 
+def assert_close(value, reference, rtol, what, inputs):
+    """Relative error, with the reference's size floored by the inputs' magnitude: a derivative that
+    is exactly 0 (the Hessian of sum(softmax(x))) comes out as round-off (~1e-17) on both sides, and
+    two round-off values compared relatively differ by 100% (issue 17: the one flaky test)."""
+    floor = max(float(jnp.max(jnp.abs(a))) for a in inputs)
+    size = max(float(jnp.max(jnp.abs(jnp.asarray(r)), initial=0.0)) for r in jax.tree_util.tree_leaves(reference))
+    err = rel_error(value, reference) * max(size, np.finfo(np.float64).tiny) / max(size, floor)
+    assert err <= rtol, f"{what}: relative error {err:.3e} > {rtol:.1e} (floor {floor:.2g})"
+
+
 @settings(max_examples=25, deadline=None)
 @given(expr=expressions, args=inputs)
 def test_random_expressions_match_jax(expr, args):
     f = make(expr)
     tangents = tuple(jnp.cos(3.0 * a) for a in args)
-    assert_close(fwd.jvp(f, args, tangents), jax.jvp(f, args, tangents), 1e-11, str(expr))
+    assert_close(fwd.jvp(f, args, tangents), jax.jvp(f, args, tangents), 1e-11, str(expr), args)
     argnums = (0, 1, 2)
-    assert_close(fwd.jacobian(f, argnums)(*args), jax.jacfwd(f, argnums)(*args), 1e-11, str(expr))
+    assert_close(fwd.jacobian(f, argnums)(*args), jax.jacfwd(f, argnums)(*args), 1e-11, str(expr), args)
 
 
 @settings(max_examples=10, deadline=None)
@@ -108,5 +118,16 @@ def test_random_expressions_match_jax(expr, args):
 def test_random_expressions_batched_and_second_order(expr, args):
     f = make(expr)
     scalar = lambda x, y, z: dnp.sum(f(x, y, z))  # noqa: E731
-    assert_close(fwd.jacobian(f, 1, mode="batched")(*args), jax.jacfwd(f, 1)(*args), 1e-11, str(expr))
-    assert_close(fwd.hessian(scalar, 0)(*args), jax.hessian(scalar, 0)(*args), 1e-9, str(expr))
+    assert_close(fwd.jacobian(f, 1, mode="batched")(*args), jax.jacfwd(f, 1)(*args), 1e-11, str(expr), args)
+    assert_close(fwd.hessian(scalar, 0)(*args), jax.hessian(scalar, 0)(*args), 1e-9, str(expr), args)
+
+
+def test_an_exactly_zero_hessian_is_not_compared_as_round_off():
+    # the draw that failed once on a fresh clone: sum(softmax(x)) is 1, its Hessian exactly 0
+    expr = ("softmax", "x")
+    test_random_expressions_batched_and_second_order.hypothesis.inner_test(expr, next(_seeded_inputs()))
+
+
+def _seeded_inputs():
+    rng = np.random.default_rng(0)
+    yield tuple(jnp.asarray(rng.uniform(-1.5, 1.5, shape)) for shape in [(3,), (2, 3), (1, 3)])

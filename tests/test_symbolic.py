@@ -121,6 +121,18 @@ PRIMITIVE_CASES = {
     "concatenate": lambda a: dnp.concatenate([a, a[:, :2] ** 2], axis=1),
     "getitem": lambda a: a[jnp.array([1, 0, 1]), 1:] * a[0, -1],
     "index_add": lambda a: dnp.index_add(a**2, (jnp.array([0, 0, 1]), slice(None)), dnp.sin(a[0])),
+    # primitives added for issue 17 (helper "numpy")
+    **{name: (lambda fn: lambda a: fn(a - 0.1))(getattr(dnp, name)) for name in
+       ("arcsin", "arccos", "arcsinh", "arctanh", "rsqrt", "cbrt", "exp2", "erf", "erfc", "erfinv", "sinc",
+        "real", "imag", "conj")},
+    "arccosh": lambda a: dnp.arccosh(1.0 + a),
+    "stop_gradient": lambda a: a * dnp.stop_gradient(a),
+    "arctan2": lambda a: dnp.arctan2(a, a[::-1] - 0.5),
+    "logaddexp": lambda a: dnp.logaddexp(a, a[:, :1] * 2.0),
+    "logaddexp2": lambda a: dnp.logaddexp2(a, a[:, :1] * 2.0),
+    "cumsum": lambda a: dnp.cumsum(a**2, axis=1),
+    "einsum": lambda a: dnp.einsum("ij,kj->ik", a, a**2),
+    "astype": lambda a: dnp.astype(a * a, jnp.float64),
 }
 
 

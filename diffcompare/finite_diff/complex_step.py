@@ -33,6 +33,7 @@ _NOT_ANALYTIC = {
     "max": "a comparison is not analytic",
     "min": "a comparison is not analytic",
 }
+_NOT_ANALYTIC.update({name: p.not_analytic for name, p in PRIMITIVES.items() if p.not_analytic})
 
 
 def _lower(value):
@@ -56,7 +57,7 @@ def _softmax(x, *, axis):
 
 
 _IMPL = {name: p.impl for name, p in PRIMITIVES.items() if name not in _NOT_ANALYTIC}
-_IMPL.update(logsumexp=_logsumexp, softmax=_softmax)
+_IMPL.update(logsumexp=_logsumexp, softmax=_softmax, stop_gradient=jnp.real)  # no perturbation past stop_gradient
 
 
 class ComplexStepTrace(Trace):

@@ -22,13 +22,15 @@ maximum/minimum split 0.5/0.5, tied max/min entries share equally.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
 import numpy as np
 
 from .. import numpy as dnp
-from .._core import EngineValue
+from .._core import EngineValue, bind
+from ..primitives import PRIMITIVES, einsum_free_letters
 
 # ---------------------------------------------------------------- the one broadcasting helper
 
@@ -160,18 +162,18 @@ def _where(trace, cond, x, y):
 
 def _sum(trace, x, *, axis, keepdims):
     xp, xt = trace.split(x)
-    return trace.dual(dnp.sum(xp, axis, keepdims), dnp.sum(xt, _shift(trace, axis), keepdims))
+    return trace.dual(dnp.sum(xp, axis, keepdims=keepdims), dnp.sum(xt, _shift(trace, axis), keepdims=keepdims))
 
 
 def _chooser(primal_fn):
     # max/min: the tangent of the chosen entry; tied entries share equally (JAX)
     def rule(trace, x, *, axis, keepdims):
         xp, xt = trace.split(x)
-        ans = primal_fn(xp, axis, True)
+        ans = primal_fn(xp, axis, keepdims=True)
         chosen = dnp.where(dnp.equal(xp, ans), 1.0, 0.0)
-        count = dnp.sum(chosen, axis, keepdims)
-        tangent = dnp.sum(xt * chosen, _shift(trace, axis), keepdims) / count
-        return trace.dual(ans if keepdims else primal_fn(xp, axis, False), tangent)
+        count = dnp.sum(chosen, axis, keepdims=keepdims)
+        tangent = dnp.sum(xt * chosen, _shift(trace, axis), keepdims=keepdims) / count
+        return trace.dual(ans if keepdims else primal_fn(xp, axis, keepdims=False), tangent)
 
     return rule
 
@@ -179,7 +181,7 @@ def _chooser(primal_fn):
 def _prod(trace, x, *, axis, keepdims):
     # the product rule along a pairwise tree of products, as JAX does: exact with zero entries
     xp, xt = trace.split(x)
-    ans = dnp.prod(xp, axis, keepdims)
+    ans = dnp.prod(xp, axis, keepdims=keepdims)
     rank, nb = dnp.ndim(xp), len(trace.batch)
     kept = [a for a in range(rank) if a not in axis]
     n = math.prod(dnp.shape(xp)[a] for a in axis)
@@ -199,20 +201,44 @@ def _prod(trace, x, *, axis, keepdims):
 
 
 def _logsumexp(trace, x, *, axis, keepdims):
+    # the weights are softmax(x), shifted by the maximum: exp(x - logsumexp(x)) rounds to 1 at |x| ~ 1e16
     xp, xt = trace.split(x)
-    ans = dnp.logsumexp(xp, axis, True)
-    weights = dnp.exp(xp - ans)  # the softmax along axis
-    tangent = dnp.sum(xt * weights, _shift(trace, axis), keepdims)
-    return trace.dual(ans if keepdims else dnp.reshape(ans, dnp.shape(tangent)[len(trace.batch):]), tangent)
+    weights = dnp.softmax(xp, axis)
+    tangent = dnp.sum(xt * weights, _shift(trace, axis), keepdims=keepdims)
+    return trace.dual(dnp.logsumexp(xp, axis, keepdims=keepdims), tangent)
 
 
 def _softmax(trace, x, *, axis):
     xp, xt = trace.split(x)
     s = dnp.softmax(xp, axis)
-    return trace.dual(s, s * (xt - dnp.sum(s * xt, _shift(trace, axis), True)))
+    return trace.dual(s, s * (xt - dnp.sum(s * xt, _shift(trace, axis), keepdims=True)))
+
+
+def _cumsum(trace, x, *, axis):
+    xp, xt = trace.split(x)
+    return trace.dual(dnp.cumsum(xp, axis), dnp.cumsum(xt, axis + len(trace.batch)))
 
 
 # ---------------------------------------------------------------- linear algebra
+
+
+def _einsum(trace, arrays, *, subscripts):
+    # product rule: one einsum per operand with a tangent, the tangent in that operand's place;
+    # in vector mode the tangent's batch axis gets a letter of its own, kept first in the output
+    pairs = [trace.split(a) for a in arrays]
+    primals = [p for p, _ in pairs]
+    ans = dnp.einsum(subscripts, *primals)
+    inputs, output = subscripts.split("->")
+    terms = inputs.split(",")
+    letter = einsum_free_letters(subscripts, 1) if trace.batch else ""
+    tangent = None
+    for i, (_, t) in enumerate(pairs):
+        if t is None:
+            continue
+        spec = ",".join(letter + s if j == i else s for j, s in enumerate(terms)) + "->" + letter + output
+        term = dnp.einsum(spec, *primals[:i], t, *primals[i + 1:])
+        tangent = term if tangent is None else tangent + term
+    return trace.dual(ans, tangent)
 
 
 def _matmul(trace, a, b):
@@ -332,6 +358,25 @@ def _index_add(trace, x, y, *, index):
     return trace.dual(ans, dnp.index_add(xt, tindex, yt))
 
 
+def _astype(trace, x, *, dtype):
+    xp, xt = trace.split(x)
+    return trace.dual(dnp.astype(xp, dtype), dnp.astype(xt, dtype))
+
+
+def _stop_gradient(trace, x):
+    # the primal alone (a constant to this trace), itself stopped for any outer engine, as in JAX
+    return dnp.stop_gradient(trace.split(x)[0])
+
+
+def _declared(prim):
+    """The JVP rule of an elementwise primitive declared with its derivative (``Primitive.derivative``)."""
+    fn = functools.partial(bind, prim)
+    if prim.kind == "unary":
+        return _unary(fn, lambda t, x, ans: t * prim.derivative(dnp, x, ans))
+    dx, dy = prim.derivative
+    return _binary(fn, lambda t, x, y, ans: t * dx(dnp, x, y, ans), lambda t, x, y, ans: t * dy(dnp, x, y, ans))
+
+
 # ---------------------------------------------------------------- the table
 
 #: primitive name -> JVP rule ``rule(trace, *operands, **params) -> Dual``
@@ -374,7 +419,12 @@ RULES = {
     "concatenate": _joiner(dnp.concatenate),
     "getitem": _getitem,
     "index_add": _index_add,
+    "cumsum": _cumsum,
+    "einsum": _einsum,
+    "stop_gradient": _stop_gradient,
+    "astype": _astype,
 }
+RULES.update({name: _declared(p) for name, p in PRIMITIVES.items() if p.derivative is not None})
 
 #: primitive name -> why forward mode refuses it (every primitive has a rule)
 UNSUPPORTED: dict[str, str] = {}

@@ -13,6 +13,7 @@ it comes from in the course, and its closed-form derivative where one exists.
 
 from __future__ import annotations
 
+from . import einsum_zoo  # noqa: F401 - registers einsum_mlp, attention, special_functions
 from ._zoo import PROBLEMS
 from .base import Instance, Problem, primitives_used
 

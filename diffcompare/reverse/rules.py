@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 from .. import numpy as dnp
 from .._core import concrete
+from ..primitives import PRIMITIVES, einsum_free_letters
 
 
 def unbroadcast(g, shape):
@@ -50,7 +51,7 @@ def unbroadcast(g, shape):
 
 def _mask(cond, like):
     """A concrete 0/1 array of ``like``'s dtype: a constant to every engine."""
-    return jnp.asarray(cond, dtype=dnp._dtype(like))
+    return jnp.asarray(cond, dtype=dnp.dtype_of(like))
 
 
 def _keep(g, x_shape, axis, keepdims):
@@ -66,10 +67,15 @@ def _expand(g, x_shape, axis, keepdims):
 
 
 def _pow_lhs(g, ans, x, y):
-    # JAX: 0 where y == 0, else y * x**(y - 1): d/dx x**2 at 0 is 0, x**0.5 at 0 is inf
+    # JAX: y * x**(y - 1); only for an integer-dtype exponent, 0 where y == 0 (x**0 is flat at x = 0).
+    # A float exponent is never masked: the mask would be a constant to an outer engine and kill
+    # d/dy of this derivative (d/dy y * x**(y - 1) at y = 0 is 1/x, as JAX and forward mode give)
     if isinstance(y, (int, float)) and not isinstance(y, bool):  # a constant exponent (x ** 2): no mask
         return g * 0.0 if y == 0 else g * (y * x ** (y - 1))
-    grad = dnp.where(jnp.equal(concrete(y), 0), 0.0, y * x ** (y - 1))
+    if not jnp.issubdtype(dnp.dtype_of(y), jnp.integer):
+        return unbroadcast(g * (y * x ** (y - 1)), dnp.shape(x))
+    y_is_zero = jnp.equal(concrete(y), 0)
+    grad = dnp.where(y_is_zero, 0.0, dnp.where(y_is_zero, 1, y) * x ** (y - 1))
     return unbroadcast(g * grad, dnp.shape(x))
 
 
@@ -127,9 +133,46 @@ def _prod(g, ans, x, *, axis, keepdims):
 
 
 def _logsumexp(g, ans, x, *, axis, keepdims):
-    # d logsumexp = softmax(x) = exp(x - logsumexp(x)): stable, no overflow
-    x_shape = dnp.shape(x)
-    return _expand(g, x_shape, axis, keepdims) * dnp.exp(x - _keep(ans, x_shape, axis, keepdims))
+    # d logsumexp = softmax(x), shifted by the maximum: exp(x - logsumexp(x)) is 1 at x = [1e16, 1e16]
+    return _expand(g, dnp.shape(x), axis, keepdims) * dnp.softmax(x, axis)
+
+
+def _cumsum(g, ans, x, *, axis):
+    # the transpose of a running sum is a running sum from the end
+    return dnp.flip(dnp.cumsum(dnp.flip(g, axis), axis), axis)
+
+
+def _einsum(g, ans, *xs, subscripts, argnum):
+    """The cotangent of operand ``argnum``: an einsum of ``g`` with the other operands.
+
+    Letters only that operand has (summed over in the forward pass) come back by
+    broadcasting; a letter repeated in it (a diagonal, ``"ii->"``) comes back on
+    the diagonal through an identity matrix, a constant of the einsum.
+    """
+    inputs, output = subscripts.split("->")
+    terms = inputs.split(",")
+    mine, others = terms[argnum], [t for j, t in enumerate(terms) if j != argnum]
+    sizes = dict(zip(mine, dnp.shape(xs[argnum])))
+    unique = "".join(dict.fromkeys(mine))
+    kept = "".join(c for c in unique if c in set(output).union(*others))
+    spec = ",".join([output] + others) + "->" + kept
+    ct = dnp.einsum(spec, g, *(x for j, x in enumerate(xs) if j != argnum))
+    if kept != unique:  # letters nobody else had: broadcast
+        ct = dnp.reshape(ct, tuple(sizes[c] if c in kept else 1 for c in unique))
+        ct = dnp.broadcast_to(ct, tuple(sizes[c] for c in unique))
+    if unique != mine:  # repeated letters: onto the diagonal, one identity per repeat
+        fresh = iter(einsum_free_letters(subscripts, len(mine) - len(unique)))
+        seen, renamed, eyes = set(), "", []
+        for c in mine:
+            if c in seen:
+                renamed += (new := next(fresh))
+                eyes.append(c + new)
+            else:
+                seen.add(c)
+                renamed += c
+        spec = ",".join([unique] + eyes) + "->" + renamed
+        ct = dnp.einsum(spec, ct, *(jnp.eye(sizes[e[0]], dtype=dnp.dtype_of(g)) for e in eyes))
+    return ct
 
 
 def _softmax(g, ans, x, *, axis):
@@ -187,7 +230,7 @@ def _concatenate(g, ans, *xs, axis, argnum):
 
 def _getitem(g, ans, x, *, index):
     # scatter-add into zeros: repeated indices accumulate
-    return dnp.index_add(jnp.zeros(dnp.shape(x), dnp._dtype(g)), index, g)
+    return dnp.index_add(jnp.zeros(dnp.shape(x), dnp.dtype_of(g)), index, g)
 
 
 def _index_add_update(g, ans, x, y, *, index):
@@ -200,6 +243,16 @@ def _where(i):
         return unbroadcast(picked, dnp.shape(x if i == 1 else y))
 
     return rule
+
+
+def _declared(prim):
+    """The VJP of an elementwise primitive declared with its derivative (``Primitive.derivative``)."""
+    if prim.kind == "unary":
+        return (lambda g, ans, x: g * prim.derivative(dnp, x, ans),)
+    return tuple(
+        (lambda g, ans, x, y, d=d, i=i: unbroadcast(g * d(dnp, x, y, ans), dnp.shape((x, y)[i])))
+        for i, d in enumerate(prim.derivative)
+    )
 
 
 RULES: dict[str, tuple] = {
@@ -262,7 +315,12 @@ RULES: dict[str, tuple] = {
     "concatenate": (_concatenate,),
     "getitem": (_getitem,),
     "index_add": (lambda g, ans, x, y, *, index: unbroadcast(g, dnp.shape(x)), _index_add_update),
+    "cumsum": (_cumsum,),
+    "einsum": (_einsum,),
+    "stop_gradient": (lambda g, ans, x: None,),  # no cotangent: the input is a constant past this point
+    "astype": (lambda g, ans, x, *, dtype: dnp.astype(g, dnp.dtype_of(x)),),
 }
+RULES.update({name: _declared(p) for name, p in PRIMITIVES.items() if p.derivative is not None})
 
 #: primitives the engine refuses, with the reason (none: every primitive has a rule)
 UNSUPPORTED: dict[str, str] = {}

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import UnsupportedOperationError
+from ..primitives import PRIMITIVES
 from . import expr as E
 from .expr import Node, topological
 from .graph import signed_sums, use_counts
@@ -48,6 +49,12 @@ def _sympy_functions(sp) -> dict:
         "negative": lambda a: -a, "add": lambda a, b: a + b, "subtract": lambda a, b: a - b,
         "multiply": lambda a, b: a * b, "divide": lambda a, b: a / b, "power": lambda a, b: a**b,
         "maximum": sp.Max, "minimum": sp.Min, "amax": sp.Max, "amin": sp.Min, "stop": lambda a: a,
+        # elementwise primitives declared with their derivative
+        "arcsin": sp.asin, "arccos": sp.acos, "arcsinh": sp.asinh, "arccosh": sp.acosh, "arctanh": sp.atanh,
+        "rsqrt": lambda a: 1 / sp.sqrt(a), "cbrt": lambda a: sp.real_root(a, 3), "exp2": lambda a: 2**a,
+        "erf": sp.erf, "erfc": sp.erfc, "erfinv": sp.erfinv, "sinc": lambda a: sp.sinc(sp.pi * a),
+        "real": sp.re, "imag": sp.im, "conj": sp.conjugate, "arctan2": sp.atan2,
+        "logaddexp": lambda a, b: sp.log(sp.exp(a) + sp.exp(b)), "logaddexp2": lambda a, b: sp.log(2**a + 2**b, 2),
     }
 
 
@@ -153,7 +160,20 @@ def _ops(xp, stop):
         "stop": stop,
         "gt": lambda a, b: gate(a > b), "ge": lambda a, b: gate(a >= b), "eq": lambda a, b: gate(a == b),
         "select": lambda c, a, b: xp.where(c != 0, a, b),
+        **_declared_ops(xp),
     }
+
+
+def _declared_ops(xp):
+    """NumPy's or JAX's version of each elementwise primitive declared with its derivative."""
+    if xp is jnp:
+        return {name: p.impl for name, p in PRIMITIVES.items() if p.derivative is not None}
+    import scipy.special
+
+    numpy_versions = {"rsqrt": lambda a: 1.0 / np.sqrt(a), "erf": scipy.special.erf,
+                      "erfc": scipy.special.erfc, "erfinv": scipy.special.erfinv}
+    return {name: numpy_versions.get(name) or getattr(np, name)
+            for name, p in PRIMITIVES.items() if p.derivative is not None}
 
 
 _NP_OPS = _ops(np, lambda a: a)

@@ -51,6 +51,14 @@ FUNCTIONS = {
     "minimum": (2, lambda a, b: E.make("minimum", a, b)),
     "max": (None, lambda *a: E.nary("amax", a)),
     "min": (None, lambda *a: E.nary("amin", a)),
+    # elementwise primitives declared with their derivative
+    **{name: (1, _unary(name)) for name in
+       ("arcsin", "arccos", "arcsinh", "arccosh", "arctanh", "rsqrt", "cbrt", "exp2", "erf", "erfc", "erfinv",
+        "sinc")},
+    **{name: (2, lambda a, b, name=name: E.make(name, a, b)) for name in ("arctan2", "logaddexp", "logaddexp2")},
+    "asin": (1, _unary("arcsin")),
+    "acos": (1, _unary("arccos")),
+    "atan2": (2, lambda a, b: E.make("arctan2", a, b)),
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
 MAX_DEPTH = 200

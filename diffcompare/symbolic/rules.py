@@ -2,7 +2,7 @@
 and the derivative of each kind of scalar node.
 
 ``RULES`` (keyed by primitive name, registered with
-:func:`diffcompare.primitives.register_engine`) turns a primitive applied to
+:class:`~diffcompare.symbolic.trace.SymbolicTrace`, which registers itself) turns a primitive applied to
 arrays of nodes into new arrays of nodes, element by element: ``matmul`` is
 explicit sums of products, ``sum`` a chain of additions, ``logsumexp`` and
 ``softmax`` are written per element with a shift by the maximum.
@@ -21,7 +21,8 @@ import math
 
 import numpy as np
 
-from ..primitives import PRIMITIVES, register_engine
+from .. import numpy as dnp
+from ..primitives import PRIMITIVES
 from . import expr as E
 from .expr import Node, add, const, div, make, mul, neg, obj_array, power, select, sub
 
@@ -91,6 +92,42 @@ DERIVATIVES = {
     "eq": lambda n: (None, None),
     "select": lambda n: (None, n.args[0], sub(1.0, n.args[0])),
 }
+
+
+# ---- elementwise primitives declared with their derivative (Primitive.derivative, written with dnp):
+# the partials are that declaration evaluated on the node's operands as symbolic arrays. Evaluating
+# dnp on expressions needs the trace, which sits one layer up: trace.py installs these entries.
+def install_declared_partials(trace_cls) -> None:
+    """Fill ``DERIVATIVES`` for every primitive declared with its derivative, using ``trace_cls``."""
+
+    def declared(prim):
+        def partials(node: Node):
+            trace = trace_cls(prim.name)
+            operands = [E.SymArray(trace, a) for a in node.args]
+            derivatives = (prim.derivative,) if prim.kind == "unary" else prim.derivative
+            return tuple(obj_array(d(dnp, *operands, E.SymArray(trace, node)))[()] for d in derivatives)
+
+        return partials
+
+    for name, prim in PRIMITIVES.items():
+        if prim.derivative is not None and name not in _HAND_WRITTEN:
+            DERIVATIVES[name] = declared(prim)
+
+
+def _sinc_partials(node: Node):
+    # (cos(pi x) - sinc(x)) / x, 0 at x = 0 (JAX); the declared form needs a concrete mask
+    x = node.args[0]
+    return (select(make("eq", x, 0.0), 0.0, div(sub(make("cos", mul(math.pi, x)), node), x)),)
+
+
+#: declared primitives whose symbolic partials are written here instead (the declaration needs a concrete mask)
+_HAND_WRITTEN = {
+    "sinc": _sinc_partials,
+    # exp(x - ans): the declared form reads +inf as 0 with a concrete mask
+    "logaddexp": lambda n: tuple(make("exp", sub(a, n)) for a in n.args),
+    "logaddexp2": lambda n: tuple(make("exp2", sub(a, n)) for a in n.args),
+}
+DERIVATIVES.update(_HAND_WRITTEN)
 
 
 def partials(node: Node) -> tuple:
@@ -226,7 +263,47 @@ RULES.update(
     getitem=_getitem,
     index_add=_index_add,
 )
+# ---- elementwise primitives declared with their derivative, and the rest of the newer primitives
+_DECLARED = [name for name, p in PRIMITIVES.items() if p.derivative is not None]
+_REAL_PARTS = {  # expressions are real: real and conj are the identity, imag is 0
+    "real": lambda x: obj_array(x).copy(),
+    "conj": lambda x: obj_array(x).copy(),
+    "imag": lambda x: E.elementwise(lambda a: const(0.0), x),
+}
+
+
+def _cumsum(x, *, axis):
+    a = np.moveaxis(obj_array(x), axis, -1)
+    out = np.empty(a.shape, object)
+    for idx in np.ndindex(a.shape[:-1]):
+        total = None
+        for k, item in enumerate(a[idx]):
+            total = item if total is None else add(total, item)
+            out[idx + (k,)] = total
+    return np.moveaxis(out, -1, axis)
+
+
+def _einsum(arrays, *, subscripts):
+    # NumPy's einsum on object arrays: sums of products of nodes (0 + ... when a sum is empty)
+    return obj_array(np.einsum(subscripts, *(obj_array(a) for a in arrays), optimize=False))
+
+
+def _declared_rule(name):
+    if PRIMITIVES[name].kind == "unary":
+        return _unary_rule(name)
+    return lambda x, y: E.elementwise(lambda a, b: make(name, a, b), x, y)
+
+
+RULES.update({name: _declared_rule(name) for name in _DECLARED})
+RULES.update(_REAL_PARTS)
+RULES.update(
+    cumsum=_cumsum,
+    einsum=_einsum,
+    stop_gradient=lambda x: E.elementwise(lambda a: make("stop", a), x),
+    astype=lambda x, *, dtype: obj_array(x).copy(),
+)
+
 #: primitives the engine refuses, with the reason (none: every primitive has a rule)
 UNSUPPORTED: dict[str, str] = {}
 
-register_engine("symbolic", RULES, UNSUPPORTED)
+# (SymbolicTrace, which carries RULES, registers the engine's table when it is defined)

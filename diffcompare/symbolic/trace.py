@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from .._core import Trace
 from ..errors import ConcretizationError
 from .arrays import SymArray
-from .rules import RULES, UNSUPPORTED
+from .rules import RULES, UNSUPPORTED, install_declared_partials
 
 
 class _TraceRules(Mapping):
@@ -52,6 +52,9 @@ class SymbolicTrace(Trace):
 
     def concrete(self, value):
         raise ConcretizationError(concretization_message(self.function_name))
+
+
+install_declared_partials(SymbolicTrace)
 
 
 def _result_dtype(operands):
