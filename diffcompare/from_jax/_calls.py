@@ -64,7 +64,31 @@ def _call(param: str):
     return rule
 
 
-RULES["jit"] = RULES["pjit"] = RULES["checkpoint"] = RULES["remat"] = _call("jaxpr")
+def _jit(eqn, *args):
+    standin = JIT_STANDINS.get(eqn.params.get("name"))
+    if standin is not None and _from_jax_itself(eqn.params["jaxpr"].jaxpr) and top_trace(args).engine == "symbolic":
+        return standin(eqn.params["jaxpr"].jaxpr, *args)
+    return eval_closed(eqn.params["jaxpr"], args)
+
+
+def _log_softmax(jaxpr, x):
+    # JAX's log_softmax shifts by stop_gradient(max), which symbolic tracing cannot evaluate; x − logsumexp(x)
+    # is the same function, with the axes JAX reduced over
+    (axes,) = [e.params["axes"] for e in jaxpr.eqns if e.primitive.name == "reduce_max"][:1]
+    return [x - dnp.logsumexp(x, axis=tuple(int(a) for a in axes), keepdims=True)]
+
+
+#: jit-ed helpers of JAX itself that symbolic tracing evaluates as our primitives: name -> rule(inner jaxpr, *args)
+JIT_STANDINS = {"log_softmax": _log_softmax}
+
+
+def _from_jax_itself(jaxpr) -> bool:
+    source = getattr(jaxpr.debug_info, "func_src_info", None) or ""
+    return f"{os.sep}jax{os.sep}" in source
+
+
+RULES["jit"] = RULES["pjit"] = _jit
+RULES["checkpoint"] = RULES["remat"] = _call("jaxpr")
 RULES["closed_call"] = RULES["core_call"] = _call("call_jaxpr")
 
 
@@ -99,8 +123,7 @@ def custom_name(eqn) -> str:
 
 def _known_rule(eqn, table):
     """Our primitive for a custom_jvp function of JAX itself (a user's function of the same name is left alone)."""
-    source = getattr(_debug_info(eqn), "func_src_info", None) or ""
-    if f"{os.sep}jax{os.sep}" not in source or eqn.params["num_consts"]:
+    if not _from_jax_itself(eqn.params["call_jaxpr"].jaxpr) or eqn.params["num_consts"]:
         return None
     return table.get(custom_name(eqn))
 
