@@ -150,6 +150,14 @@ RNN_PARAMS = {
 }
 RNN_XS = jnp.asarray(_rng(11).normal(size=(5, 2)))
 
+def transforms_inside(x):
+    """jax.checkpoint, jax.vmap and jax.lax.map inside the function, and a random key."""
+    smooth = jax.checkpoint(lambda v: jnp.sin(v) * jnp.cos(v))
+    rows = jax.vmap(lambda row: jnp.dot(row, x[:4]) ** 2)(M)
+    noise = jax.random.normal(jax.random.PRNGKey(0), x.shape)
+    return jnp.sum(smooth(x) ** 2) + jnp.sum(rows) + jnp.sum(jax.lax.map(lambda v: v * jnp.tanh(v), x + 0.1 * noise))
+
+
 CASES = {
     "indexing": (indexing, (X,)),
     "activations": (activations, (X,)),
@@ -162,4 +170,5 @@ CASES = {
     "elementwise": (elementwise, (X,)),
     "custom_rules": (custom_rules, (X,)),
     "rnn": (rnn, (RNN_PARAMS, RNN_XS)),
+    "transforms_inside": (transforms_inside, (X,)),
 }

@@ -7,7 +7,9 @@
 
 :mod:`.table` is the one table from JAX primitives to ``diffcompare.numpy``;
 :mod:`.interpreter` walks a jaxpr with it; :mod:`.detect` tells a JAX function
-from one written with ``dnp`` (the CLI's ``diffcompare check module:f``).
+from one written with ``dnp`` (the CLI's ``diffcompare check module:f``);
+:func:`side_by_side` prints JAX's static jaxpr beside the reverse engine's tape;
+``python -m diffcompare.from_jax.bench`` measures what the interpretation costs.
 """
 
 from __future__ import annotations
@@ -15,5 +17,6 @@ from __future__ import annotations
 from ._wrapper import FromJax, from_jax
 from .detect import auto_wrap, is_jax_function
 from .interpreter import UnsupportedJaxPrimitiveError
+from .show import side_by_side
 
-__all__ = ["FromJax", "UnsupportedJaxPrimitiveError", "auto_wrap", "from_jax", "is_jax_function"]
+__all__ = ["FromJax", "UnsupportedJaxPrimitiveError", "auto_wrap", "from_jax", "is_jax_function", "side_by_side"]

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 from .. import numpy as dnp
 from .._core import EngineValue, concrete, top_trace
 from ..errors import ConcretizationError
-from .interpreter import eval_closed, eval_jaxpr, user_line
+from .interpreter import Tracer, eval_closed, eval_jaxpr, user_line
 
 RULES: dict = {}
 
@@ -88,7 +88,20 @@ def _from_jax_itself(jaxpr) -> bool:
 
 
 RULES["jit"] = RULES["pjit"] = _jit
-RULES["checkpoint"] = RULES["remat"] = _call("jaxpr")
+RULES["checkpoint"] = RULES["remat"] = RULES["remat2"] = _call("jaxpr")  # jax.checkpoint: recomputing is the
+# engine's business (reverse.checkpoint); evaluated in place, the derivative is the same
+
+
+def _debug(eqn, *args):
+    # jax.debug.print / callback: shown with the concrete values (as JAX shows primals); nothing to differentiate
+    try:
+        values = [concrete(a) for a in args]
+    except ConcretizationError:  # symbolic tracing has no numbers to show
+        return []
+    return eqn.primitive.bind(*values, **eqn.params)
+
+
+RULES["debug_print"] = RULES["debug_callback"] = _debug
 RULES["closed_call"] = RULES["core_call"] = _call("call_jaxpr")
 
 
@@ -265,7 +278,7 @@ def _decide(value, eqn, what: str):
             "predicate, which depends on the input; differentiate this function with finite_diff, forward or "
             "reverse (they follow the branch taken), or write the choice with jnp.where"
         ) from err
-    if isinstance(value, jax.core.Tracer):
+    if isinstance(value, Tracer):
         raise ConcretizationError(
             f"{what} at {user_line(eqn) or 'the JAX function'}: its predicate is traced (the method runs under "
             "jax.jit), so the branch or trip count cannot be chosen; call the method outside jax.jit"

@@ -19,6 +19,7 @@ from jax.lax import GatherScatterMode
 from .. import numpy as dnp
 from .._core import EngineValue, concrete
 from ..errors import UnsupportedOperationError
+from .interpreter import Tracer
 
 RULES: dict = {}
 
@@ -31,14 +32,14 @@ def _ints(x):
 def _static_int(x):
     """``x`` as a Python int when it is concrete, else None (a traced index under ``jax.jit``)."""
     value = concrete(x)
-    if isinstance(value, jax.core.Tracer):
+    if isinstance(value, Tracer):
         return None
     return int(value)
 
 
 def _all_true(mask) -> bool:
     """Whether a concrete mask is all True (a traced one may not be)."""
-    return not isinstance(mask, jax.core.Tracer) and bool(jnp.all(mask))
+    return not isinstance(mask, Tracer) and bool(jnp.all(mask))
 
 
 def _along(values, axis: int, rank: int):
@@ -199,7 +200,7 @@ def _scatter(eqn, operand, indices, updates):
     coords, updates = _scatter_parts(eqn, operand, indices, updates)
     shape = tuple(eqn.outvars[0].aval.shape)
     counts = jnp.zeros(shape, jnp.int32).at[coords].add(1)
-    if not isinstance(counts, jax.core.Tracer) and bool(jnp.any(counts > 1)):
+    if not isinstance(counts, Tracer) and bool(jnp.any(counts > 1)):
         raise UnsupportedOperationError(
             "scatter", "from_jax", "x.at[idx].set(v) with repeated indices (which write wins is undefined); "
             "make the indices unique or use .at[idx].add")

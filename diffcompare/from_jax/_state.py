@@ -39,7 +39,7 @@ class _Summary:
     def value(self, v, depth: int) -> None:
         if isinstance(v, _SCALARS) or isinstance(v, np.generic):
             self.parts.append((type(v).__name__, v))
-        elif isinstance(v, jax.Array) or isinstance(v, jax.core.Tracer):
+        elif isinstance(v, jax.Array):  # tracers too
             self.by_id("jax", v)
         elif isinstance(v, np.ndarray):
             self.parts.append(("numpy", v.shape, v.dtype.str, hash(v.tobytes())))

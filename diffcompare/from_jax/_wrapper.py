@@ -39,6 +39,16 @@ def _spec(leaf) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(jnp.shape(leaf), jnp.result_type(leaf))
 
 
+def _aval_key(leaf) -> tuple:
+    """(shape, dtype, weak) of a traced leaf: the cache key's part (cheaper than a ShapeDtypeStruct)."""
+    if isinstance(leaf, (float, complex)):
+        return ((), type(leaf).__name__, True)
+    array = getattr(leaf, "value", leaf)  # a tape node's array: its shape and dtype are plain attributes
+    if not isinstance(array, (jax.Array, np.ndarray, np.generic)):
+        array = leaf
+    return (array.shape, array.dtype, False)
+
+
 def _static_key(leaf):
     try:
         hash(leaf)
@@ -86,7 +96,7 @@ class FromJax:
 
     def _traced(self, leaves, treedef) -> Traced:
         state, pins = state_key(self.fun)
-        avals = tuple(("dyn", _spec(leaf)) if _is_dynamic(leaf) else _static_key(leaf) for leaf in leaves)
+        avals = tuple(("dyn", _aval_key(leaf)) if _is_dynamic(leaf) else _static_key(leaf) for leaf in leaves)
         key = (treedef, avals, state, bool(jax.config.jax_enable_x64))
         hit = self._cache.get(key)
         if hit is not None:

@@ -20,6 +20,7 @@ import linecache
 import os
 
 from jax._src import source_info_util
+from jax._src.core import Tracer  # noqa: F401 - a traced value (under jax.jit, jax.vmap): no concrete value
 from jax.extend.core import Literal
 
 from .._core import EngineValue

@@ -24,6 +24,7 @@ from .. import numpy as dnp
 from .._core import concrete
 from ..errors import UnsupportedOperationError
 from . import _calls, _indexing
+from .interpreter import Tracer
 
 TABLE: dict = {}
 
@@ -151,7 +152,7 @@ TABLE["rem"] = _rem
 def _select_n(eqn, which, *cases):
     # the case index is concrete; a scalar index picks a case outright, an array one selects elementwise
     which = jnp.asarray(concrete(which))
-    if not isinstance(which, jax.core.Tracer) and which.ndim == 0:
+    if not isinstance(which, Tracer) and which.ndim == 0:
         return _fit(eqn, cases[int(which)])
     out = cases[0]
     for i, case in enumerate(cases[1:], start=1):
