@@ -10,7 +10,10 @@ comment says otherwise. Non-differentiable primitives (comparisons, ``sign``,
 values and have derivative 0, as in JAX. Indexing and convolution live in
 :mod:`._indexing`, call-like and control-flow primitives in :mod:`._calls`.
 
-``supported()`` lists what the table maps; ``explain(name)`` says how.
+``supported()`` lists what the table maps; a primitive outside it that meets an
+engine value raises :class:`~.interpreter.UnsupportedJaxPrimitiveError`. Some
+entries take ``dnp``'s function when it exists (``erf``, ``cumsum``, ...), so
+the table grows with the function language.
 """
 
 from __future__ import annotations
