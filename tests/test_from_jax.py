@@ -353,3 +353,11 @@ def test_detects_jax_functions():
     wrapped, detected = auto_wrap(cases.rnn)
     assert detected and wrapped.fun is cases.rnn
     assert auto_wrap(dnp.sin) == (dnp.sin, False)
+
+
+def test_benchmark_runs_and_reports_both_ratios(capsys):
+    from diffcompare.from_jax import bench
+
+    (row,) = bench.main(["--widths", "8", "--depth", "2", "--rounds", "1"])
+    assert row["eager_ratio"] > 0 and row["jit_ratio"] > 0
+    assert "eager: from_jax/dnp" in capsys.readouterr().out
