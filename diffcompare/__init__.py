@@ -31,6 +31,7 @@ import jax as _jax
 
 from . import custom, errors, finite_diff, jax_ref, numpy, primitives
 from .checker import CheckReport, check
+from .from_jax import from_jax  # noqa: E402 - the function shadows its package's name, as jax.jit's does
 from .methods import METHODS, available_methods
 
 __version__ = "0.1.0"
@@ -55,6 +56,7 @@ __all__ = [
     "enable_x64",
     "errors",
     "finite_diff",
+    "from_jax",
     "jax_ref",
     "numpy",
     "primitives",
