@@ -36,6 +36,7 @@ BENCHMARKS = {
     "accumulate": "diffcompare.benchmarks.accumulate",
     "finite-diff-cache": "diffcompare.benchmarks.finite_diff_cache",
     "overhead": "diffcompare.benchmarks.overhead",
+    "from-jax": "diffcompare.from_jax.bench",
 }
 
 
@@ -255,6 +256,12 @@ def check(
     if dtype not in ("float64", "float32"):
         _fail(f"unknown dtype {dtype!r}; choose float64 or float32")
     fn = _load_function(function)
+    from .from_jax import auto_wrap
+
+    fn, is_jax = auto_wrap(fn)
+    if is_jax:
+        console.print(f"{function} is plain JAX code: every method runs its jaxpr through diffcompare.from_jax",
+                      highlight=False)
     args = [_parse_point(a) for a in at]
     _check_seed(seed)
     try:

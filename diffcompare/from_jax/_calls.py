@@ -188,7 +188,7 @@ def _custom_jvp_call(eqn, *args):
 
     trace = top_trace(args)
     if isinstance(trace, ForwardTrace):
-        return list(apply_jvp_rule(trace, types.SimpleNamespace(jvp_rule=jvp_rule), tuple(primals)))
+        return list(apply_jvp_rule(trace, types.SimpleNamespace(jvp=jvp_rule), tuple(primals)))
     if isinstance(trace, ReverseTrace):
         values = [trace.lower(v) for v in primals]
         outs = eval_closed(call, consts + values)
