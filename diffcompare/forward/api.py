@@ -297,6 +297,13 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
 
     @_api.differentiating(f, argnums, "forward.grad", allow_complex=False)
     def wrapped(call):
+        leaves, treedef = jax.tree_util.tree_flatten(call.diff)
+        if len(leaves) == 1 and dnp.size(leaves[0]) == 1:  # one input: one plain pass, its tangent is the gradient
+            diff = jax.tree_util.tree_map(_as_primal, call.diff)
+            out, tangent = _push(call.fun, diff, _unit(diff, 0))
+            _api.check_scalar_output(out, "forward.grad")
+            (t,) = jax.tree_util.tree_leaves(tangent)
+            return out, jax.tree_util.tree_unflatten(treedef, [dnp.reshape(t, dnp.shape(leaves[0]))])
         out, columns = _columns(call, mode, chunk_size)
         _api.check_scalar_output(out, "forward.grad")
         return out, _layout(columns, out, call.diff)
