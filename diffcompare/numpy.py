@@ -212,8 +212,10 @@ pow = power  # noqa: A001 - the array API's name
 
 
 def where(condition, x=None, y=None, /):
-    """Select ``x`` where ``condition`` holds, else ``y``. The condition is concrete."""
-    condition = concrete(condition)
+    """Select ``x`` where ``condition`` holds, else ``y``. The condition is concrete, except on the
+    symbolic engine, which keeps an input-dependent condition as a piecewise node."""
+    if not _symbolic_condition(condition):
+        condition = concrete(condition)
     if x is None and y is None:  # where(condition): the indices of the true entries
         return jnp.where(condition)
     _broadcast("where", condition, x, y)
@@ -1278,12 +1280,34 @@ zeros, ones, eye, arange, tri = jnp.zeros, jnp.ones, jnp.eye, jnp.arange, jnp.tr
 
 # ---------------------------------------------------------------- non-differentiable helpers
 
-less = _nondiff("less", jnp.less)
-less_equal = _nondiff("less_equal", jnp.less_equal)
-greater = _nondiff("greater", jnp.greater)
-greater_equal = _nondiff("greater_equal", jnp.greater_equal)
-equal = _nondiff("equal", jnp.equal)
-not_equal = _nondiff("not_equal", jnp.not_equal)
+def _comparison(name, jax_fn):
+    """A comparison: on concrete values as JAX does, except on an engine that keeps conditions
+    as expressions (symbolic's piecewise nodes: its trace has ``compare``)."""
+    on_values = _nondiff(name, jax_fn)
+
+    @functools.wraps(jax_fn)
+    def compare(x1, x2):
+        trace = _core.top_trace((x1, x2))
+        if trace is not None and hasattr(trace, "compare"):
+            return trace.compare(name, x1, x2)
+        return on_values(x1, x2)
+
+    compare.__name__ = name
+    compare.__doc__ = on_values.__doc__
+    NONDIFFERENTIABLE[name] = compare
+    return compare
+
+
+def _symbolic_condition(condition) -> bool:
+    return isinstance(condition, _core.EngineValue) and hasattr(condition._trace, "compare")
+
+
+less = _comparison("less", jnp.less)
+less_equal = _comparison("less_equal", jnp.less_equal)
+greater = _comparison("greater", jnp.greater)
+greater_equal = _comparison("greater_equal", jnp.greater_equal)
+equal = _comparison("equal", jnp.equal)
+not_equal = _comparison("not_equal", jnp.not_equal)
 logical_and = _nondiff("logical_and", jnp.logical_and)
 logical_or = _nondiff("logical_or", jnp.logical_or)
 logical_not = _nondiff("logical_not", jnp.logical_not)

@@ -670,6 +670,10 @@ class ArrayTrace(Trace):
     def concrete(self, value):
         raise ConcretizationError(concretization_message(self.function_name))
 
+    def compare(self, name, x, y):
+        # an input-dependent condition: the scalar path expresses it as piecewise nodes
+        raise UnsupportedOperationError(name, self.engine, "input-dependent conditions are scalar-expanded")
+
 
 class AArray(EngineValue):
     """An engine value standing for one array expression."""

@@ -108,6 +108,16 @@ def from_sympy(expression) -> Node:
              if isinstance(fn, type) and issubclass(fn, sp.Function) and fn not in (sp.Max, sp.Min)}
     memo: dict = {}
 
+    def relation(c):
+        """A SymPy relation as a node that is 1 where it holds (gt, ge, eq; < and <= swap operands)."""
+        kinds = {sp.StrictGreaterThan: ("gt", False), sp.GreaterThan: ("ge", False),
+                 sp.StrictLessThan: ("gt", True), sp.LessThan: ("ge", True), sp.Eq: ("eq", False)}
+        if type(c) not in kinds:
+            raise UnsupportedOperationError(type(c).__name__, "symbolic", "from_sympy knows <, <=, >, >= and ==")
+        kind, swap = kinds[type(c)]
+        a, b = (c.rhs, c.lhs) if swap else (c.lhs, c.rhs)
+        return E.make(kind, conv(a), conv(b))
+
     def conv(e):
         if e in memo:
             return memo[e]
@@ -133,6 +143,11 @@ def from_sympy(expression) -> Node:
             out = E.make(unary[e.func], conv(e.args[0]))
         elif e.func in (sp.Max, sp.Min):
             out = E.nary("amax" if e.func is sp.Max else "amin", [conv(a) for a in e.args])
+        elif isinstance(e, sp.Piecewise):  # (a, c1), (b, c2), ..., (z, True): nested selects
+            *cases, (last, _) = e.args
+            out = conv(last)
+            for value, condition in reversed(cases):
+                out = E.select(relation(condition), conv(value), out)
         else:
             raise UnsupportedOperationError(type(e).__name__, "symbolic", "from_sympy knows elementary functions only")
         memo[e] = out

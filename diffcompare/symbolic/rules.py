@@ -154,7 +154,23 @@ def _binary_rule(name):
 
 
 def _where(cond, x, y):
+    if isinstance(cond, np.ndarray) and cond.dtype == object or isinstance(cond, (Node, E.SymArray)):
+        # an input-dependent condition (comparison nodes, 1 or 0): a piecewise node per element
+        return E.elementwise(select, cond, x, y)
     return np.where(np.asarray(cond, dtype=bool), obj_array(x), obj_array(y))
+
+
+#: comparison -> (node kind, operands swapped); not_equal is 1 - eq
+_COMPARISONS = {"greater": ("gt", False), "less": ("gt", True), "greater_equal": ("ge", False),
+                "less_equal": ("ge", True), "equal": ("eq", False), "not_equal": ("eq", False)}
+
+
+def compare(name: str, x, y) -> np.ndarray:
+    """A comparison of expressions as nodes that are 1 where it holds and 0 elsewhere."""
+    kind, swap = _COMPARISONS[name]
+    a, b = (y, x) if swap else (x, y)
+    nodes = E.elementwise(lambda p, q: make(kind, p, q), a, b)
+    return E.elementwise(lambda n: sub(1.0, n), nodes) if name == "not_equal" else nodes
 
 
 def _groups(x, axis):

@@ -102,6 +102,10 @@ def _show(node, shown: dict, latex: bool) -> tuple[str, int]:
         if latex:
             return _wrap(a, pa, 5, latex) + f"^{{{b}}}", 4
         return _wrap(a, pa, 5, latex) + "**" + _wrap(b, pb, 4, latex), 4
+    if op == "select" and latex:  # a piecewise node: cases, as a textbook writes it
+        (c, _), (a, _), (b, _) = args
+        condition = c[len(r"\left["):-len(r"\right]")] if c.startswith(r"\left[") else c
+        return rf"\begin{{cases}} {a} & \text{{if }} {condition} \\ {b} & \text{{otherwise}} \end{{cases}}", 5
     if op in COMPARE:
         symbol = COMPARE[op][1] if latex else f" {COMPARE[op][0]} "
         body = f"{args[0][0]}{symbol}{args[1][0]}"

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from .._core import Trace
 from ..errors import ConcretizationError
 from .arrays import SymArray
-from .rules import RULES, UNSUPPORTED, install_declared_partials
+from .rules import RULES, UNSUPPORTED, compare, install_declared_partials
 
 
 class _TraceRules(Mapping):
@@ -52,6 +52,10 @@ class SymbolicTrace(Trace):
 
     def concrete(self, value):
         raise ConcretizationError(concretization_message(self.function_name))
+
+    def compare(self, name, x, y):
+        """A comparison kept as an expression (for ``dnp.where``): nodes that are 1 or 0."""
+        return SymArray(self, compare(name, x, y), jnp.dtype(bool))
 
 
 install_declared_partials(SymbolicTrace)
