@@ -94,7 +94,7 @@ def test_complex_step_through_jax_numpy_names_the_operation(f, op):
 
 
 def test_complex_step_through_an_analytic_jax_numpy_function_says_to_use_dnp():
-    with pytest.raises(UnsupportedOperationError, match=r"jnp.sum\(jnp.sin\(x\)\).*dnp.sum, dnp.sin"):
+    with pytest.raises(UnsupportedOperationError, match=r"jax\.numpy\.sum.*dnp\.sum"):
         fd.grad(lambda x: jnp.sum(jnp.sin(x)), scheme="complex")(X)
 
 

@@ -20,13 +20,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import diffcompare.numpy as dnp
-from diffcompare import _complex_step
 from diffcompare._core import concrete, is_engine_value
 from diffcompare.errors import ConcretizationError, NotComplexSafeError
+from diffcompare.finite_diff import complex_step as _complex_step
 from diffcompare.forward.dual import Dual, ForwardTrace
 from diffcompare.reverse.tape import ReverseTrace
 from diffcompare.symbolic import expr as E
 from diffcompare.symbolic.convert import evaluate
+from diffcompare.symbolic.trace import SymbolicTrace
 
 # ---------------------------------------------------------------- drawing inputs
 
@@ -531,7 +532,7 @@ def run_reverse(fn, args, kwargs):
 
 
 def run_symbolic(fn, args, kwargs):
-    trace = E.SymbolicTrace("the parity test")
+    trace = SymbolicTrace("the parity test")
     inputs, arrays = [], []
 
     def wrap(a):

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from .. import _core
 from .._core import ArrayValue, Trace, concrete
-from ..errors import NotComplexSafeError, UnsupportedOperationError
+from ..errors import ForeignFunctionError, NotComplexSafeError, UnsupportedOperationError
 from ..primitives import PRIMITIVES, register_engine
 
 # jax.numpy's function names where they differ from diffcompare.numpy's
@@ -91,7 +91,7 @@ def _refusal(err: Exception) -> UnsupportedOperationError:
     """The error for a jax.numpy or NumPy function that met a perturbed value: JAX's own
     message names no function, so name the line of ``f`` that called it."""
     frames = [(frame, line) for frame, line in traceback.walk_tb(err.__traceback__)
-              if not frame.f_globals.get("__name__", "").startswith(("jax", "numpy", __name__))]
+              if not frame.f_globals.get("__name__", "").startswith(("jax", "numpy", "diffcompare."))]
     calls, where = [], "a jax.numpy or NumPy function"
     if frames:
         frame, line = frames[-1]
@@ -116,6 +116,11 @@ def evaluate(f, args, selection, diff):
     wrapped = jax.tree_util.tree_map(lambda leaf: ComplexStepValue(trace, leaf), diff)
     try:
         out = f(*selection.rebuild(args, wrapped))
+    except ForeignFunctionError as err:  # jax.numpy or NumPy met a perturbed value: non-analytic ones first
+        refusal = _refusal(err)
+        if isinstance(refusal, NotComplexSafeError):
+            raise refusal from None
+        raise
     except (TypeError, ValueError) as err:  # jax.numpy or NumPy met a ComplexStepValue: name the function
         if "ComplexStepValue" not in str(err):
             raise

@@ -203,7 +203,7 @@ def _custom_jvp_call(eqn, *args):
 def _refuse_without_rule(trace, eqn, kind: str, rule: str) -> None:
     """Symbolic differentiation cannot apply a user's rule: differentiating the primal instead could differ
     from JAX (at a kink, or where the rule is not the primal's derivative), so it refuses."""
-    if trace.engine in ("symbolic", "forward"):
+    if trace.engine == "forward" or trace.engine.startswith("symbolic"):  # the array level too
         from ..errors import UnsupportedOperationError
 
         raise UnsupportedOperationError(

@@ -3,14 +3,14 @@
     python -m diffcompare.from_jax.bench                 # widths 256 1024, depth 4, batch = width, float32
     python -m diffcompare.from_jax.bench --widths 64     # quick
 
-For each width it prints, side by side (the MLP of ``diffcompare.benchmarks.reverse``,
+For each width it prints, side by side (the MLP of ``diffcompare.problems.models``, as in ``diffcompare bench reverse``,
 written once with ``jax.numpy`` and ``jax.nn.relu``):
 
 * eager: ``reverse.grad(from_jax(f))`` / ``reverse.grad`` of the same function in ``dnp`` (target ≤ 1.3);
 * jit: ``jax.jit(reverse.grad(from_jax(f)))`` / ``jax.jit(jax.grad(f))`` (target ≤ 1.10);
 * the same for the dnp function under jit, for scale.
 
-Times are minima over interleaved rounds after a warm-up (``benchmarks.reverse.timeit_all``).
+Times are minima over interleaved rounds after a warm-up (``diffcompare.timing.best_times``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 
 from .. import reverse as rev
-from ..benchmarks.reverse import make_mlp, mlp_loss, timeit_all
+from ..problems.models import make_mlp, mlp_loss
+from ..timing import best_times
 from ._wrapper import from_jax
 
 
@@ -45,7 +46,7 @@ def measure(width: int, depth: int = 4, dtype=jnp.float32, rounds: int = 5) -> d
         "jax_jit_s": jax.jit(jax.grad(jax_mlp_loss)),
     }
     row = {"width": width, "depth": depth, "batch": width}
-    row.update(timeit_all(fns, (params, x, y), rounds))
+    row.update(best_times(fns, rounds=rounds, args=(params, x, y)))
     row["eager_ratio"] = row["from_jax_eager_s"] / row["dnp_eager_s"]
     row["jit_ratio"] = row["from_jax_jit_s"] / row["jax_jit_s"]
     row["dnp_jit_ratio"] = row["dnp_jit_s"] / row["jax_jit_s"]

@@ -81,13 +81,12 @@ _register_elementwise({
     "max": dnp.maximum,
     "min": dnp.minimum,
     "pow": dnp.power,
-    # asin x = arctan(x / sqrt(1 - x²)); acos x = π/2 − asin x
-    "asin": lambda x: dnp.arctan(x / dnp.sqrt(1.0 - x * x)),
-    "acos": lambda x: math.pi / 2 - dnp.arctan(x / dnp.sqrt(1.0 - x * x)),
-    # asinh x = sign(x) log(|x| + sqrt(x² + 1)) (odd: accurate for negative x too)
-    "asinh": lambda x: dnp.sign(x) * dnp.log(dnp.abs(x) + dnp.sqrt(x * x + 1.0)),
-    "acosh": lambda x: dnp.log(x + dnp.sqrt(x * x - 1.0)),  # log(x + sqrt(x² − 1))
-    "atanh": lambda x: 0.5 * dnp.log1p(2.0 * x / (1.0 - x)),  # ½ log1p(2x / (1 − x))
+    "asin": dnp.arcsin,
+    "acos": dnp.arccos,
+    "asinh": dnp.arcsinh,
+    "acosh": dnp.arccosh,
+    "atanh": dnp.arctanh,
+    "stop_gradient": dnp.stop_gradient,
     "copy": lambda x: x,
     "copy_p": lambda x: x,
     "reduce_precision": lambda x: x,
@@ -136,11 +135,25 @@ def _nondifferentiable(eqn, *xs):
     return eqn.primitive.bind(*values, **eqn.params)
 
 
-for _name in ("eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "xor", "sign", "floor", "ceil", "round",
-              "is_finite", "argmax", "argmin", "reduce_and", "reduce_or", "stop_gradient", "nextafter",
+for _name in ("and", "or", "not", "xor", "sign", "floor", "ceil", "round",
+              "is_finite", "argmax", "argmin", "reduce_and", "reduce_or", "nextafter",
               "population_count", "clz", "shift_left", "shift_right_logical", "shift_right_arithmetic",
               "random_bits", "random_seed", "random_wrap", "random_unwrap", "iota", "eq_to", "le_to", "lt_to"):
     TABLE[_name] = _nondifferentiable
+
+
+def _comparison(dnp_fn):
+    # dnp's comparisons: on concrete values (derivative 0, as in JAX), except that the symbolic engine
+    # keeps an input-dependent condition as an expression (a piecewise node once select_n uses it)
+    def compare(eqn, x, y):
+        return dnp_fn(x, y)
+
+    return compare
+
+
+for _name, _fn in (("eq", dnp.equal), ("ne", dnp.not_equal), ("lt", dnp.less), ("le", dnp.less_equal),
+                   ("gt", dnp.greater), ("ge", dnp.greater_equal)):
+    TABLE[_name] = _comparison(_fn)
 
 
 def _rem(eqn, x, y):
@@ -153,7 +166,10 @@ TABLE["rem"] = _rem
 
 
 def _select_n(eqn, which, *cases):
-    # the case index is concrete; a scalar index picks a case outright, an array one selects elementwise
+    # the case index is concrete (or, on the symbolic engine, a condition kept as an expression);
+    # a scalar index picks a case outright, an array one selects elementwise
+    if dnp._symbolic_condition(which) and len(cases) == 2:
+        return _fit(eqn, dnp.where(which, cases[1], cases[0]))
     which = jnp.asarray(concrete(which))
     if not isinstance(which, Tracer) and which.ndim == 0:
         return _fit(eqn, cases[int(which)])

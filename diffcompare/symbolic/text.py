@@ -32,6 +32,13 @@ LATEX = {
     "expm1": r"\operatorname{expm1}", "sigmoid": r"\sigma", "relu": r"\operatorname{relu}",
     "sqrt": r"\sqrt{%s}", "abs": r"\left|%s\right|", "stop": r"\operatorname{sg}\left(%s\right)",
     "maximum": r"\max", "minimum": r"\min", "amax": r"\max", "amin": r"\min", "select": r"\operatorname{where}",
+    "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan2": r"\operatorname{arctan2}",
+    "arcsinh": r"\operatorname{arsinh}", "arccosh": r"\operatorname{arcosh}", "arctanh": r"\operatorname{artanh}",
+    "rsqrt": r"\frac{1}{\sqrt{%s}}", "cbrt": r"\sqrt[3]{%s}", "exp2": r"2^{%s}",
+    "erf": r"\operatorname{erf}", "erfc": r"\operatorname{erfc}", "erfinv": r"\operatorname{erf}^{-1}",
+    "sinc": r"\operatorname{sinc}", "real": r"\operatorname{Re}", "imag": r"\operatorname{Im}",
+    "conj": r"\overline{%s}", "stop_gradient": r"\operatorname{sg}\left(%s\right)",
+    "logaddexp": r"\operatorname{logaddexp}", "logaddexp2": r"\operatorname{logaddexp2}",
 }
 _GREEK = {"alpha", "beta", "gamma", "delta", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega"}
 
