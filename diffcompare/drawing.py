@@ -119,20 +119,10 @@ def draw_dag(boxes, edges, edge_labels=None, ax=None, title: str = "", width: fl
 
 
 def expression_nodes(roots) -> list:
-    """The nodes reachable from ``roots`` (objects with ``.args``), operands before users; each once."""
-    order, seen = [], set()
-    stack = [(r, False) for r in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
-    return order
+    """The nodes reachable from ``roots`` (symbolic expression nodes), operands before users; each once."""
+    from .symbolic.graph import topological
+
+    return topological(list(roots))
 
 
 def draw_expression(roots, title: str = "", width: float = 9.0, max_nodes: int = 60):

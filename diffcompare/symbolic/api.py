@@ -292,6 +292,14 @@ def _check_scalar(traced: Traced, fname: str):
 # ---------------------------------------------------------------- the method interface
 
 
+def _prepare(f: Callable, args: tuple, kwargs: dict, argnums, name: str):
+    """The preamble every symbolic wrapper shares: ``(f with keyword arguments bound, selection)``,
+    the differentiated arguments checked."""
+    sel = _api.select(args, argnums, name)
+    _api.check_differentiable(sel.pick(args), name, allow_complex=False)
+    return _with_keywords(f, kwargs), sel
+
+
 def _with_keywords(f: Callable, kwargs: dict) -> Callable:
     """``f`` with keyword arguments bound (they are constants of the trace, as in ``jax.grad``)."""
     if not kwargs:
@@ -332,9 +340,7 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
 
     @_api.wraps(f, "symbolic.value_and_grad")
     def wrapped(*args, **kwargs):
-        f = _with_keywords(f_given, kwargs)
-        sel = _api.select(args, argnums, "symbolic.grad")
-        _api.check_differentiable(sel.pick(args), "symbolic.grad", allow_complex=False)
+        f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.grad")
         if not simplify and not _nested(args):
             results = arraymode.derivative(f, args, sel.argnums, "grad", expand, arg_names(f, len(args)), jit,
                                            _is_dynamic, JIT_MAX_STEPS)
@@ -424,9 +430,7 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
 
     @_api.wraps(f, "symbolic.jacobian")
     def wrapped(*args, **kwargs):
-        f = _with_keywords(f_given, kwargs)
-        sel = _api.select(args, argnums, "symbolic.jacobian")
-        _api.check_differentiable(sel.pick(args), "symbolic.jacobian", allow_complex=False)
+        f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.jacobian")
 
         def build(traced):
             rows = D.jacobian(traced.out_nodes, traced.wrt(sel.argnums))
@@ -456,9 +460,7 @@ def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None 
 
     @_api.wraps(f, "symbolic.hessian")
     def wrapped(*args, **kwargs):
-        f = _with_keywords(f_given, kwargs)
-        sel = _api.select(args, argnums, "symbolic.hessian")
-        _api.check_differentiable(sel.pick(args), "symbolic.hessian", allow_complex=False)
+        f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.hessian")
         if not simplify and not _nested(args) and not sel.is_tuple:
             results = arraymode.derivative(f, args, sel.argnums, "hessian", expand, arg_names(f, len(args)), jit,
                                            _is_dynamic, JIT_MAX_STEPS)
