@@ -197,7 +197,7 @@ for n in [10, 100, 1000]:
 # layer; at that size a call costs little more than its overhead and the order can blur.)
 
 # %%
-shape = load("jacobian_shape", ["n", "m", "method", "ratio"])
+shape = load("jacobian_shape", ["n", "m", "method", "t_jac_s"])
 shape_committed = shape is not None
 if not shape_committed:  # a small version of the experiment: the same f, compiled, three shapes
     from diffcompare.experiments.jacobian_shape import make
@@ -205,21 +205,21 @@ if not shape_committed:  # a small version of the experiment: the same f, compil
     shape = []
     for n, m in [(8, 128), (32, 32), (128, 8)]:
         F, x = make(n, m, seed=0, dtype=jnp.float64, hidden=256 if SMALL else 1024)
-        t_f = timeit(jax.jit(F), x)
         for method, jac in [("forward", fwd.jacobian(F)), ("reverse", rev.jacobian(F))]:
-            shape.append({"n": n, "m": m, "method": method, "ratio": timeit(jax.jit(jac), x) / t_f})
+            shape.append({"n": n, "m": m, "method": method, "t_jac_s": timeit(jax.jit(jac), x)})
+print("time of the whole Jacobian (ms), compiled")
 print(f"{'n':>5s} {'m':>5s} {'shape':>6s}" + "".join(f"{m:>10s}" for m in ["forward", "reverse"]) + "   faster")
 for n, m in dict.fromkeys((r["n"], r["m"]) for r in shape):
-    vals = {r["method"]: r["ratio"] for r in shape if r["n"] == n and r["m"] == m}
+    vals = {r["method"]: 1e3 * r["t_jac_s"] for r in shape if r["n"] == n and r["m"] == m}
     kind = "tall" if n < m else ("wide" if n > m else "square")
     faster = "forward" if vals["forward"] < vals["reverse"] else "reverse"
-    print(f"{int(n):5d} {int(m):5d} {kind:>6s}" + "".join(f"{vals[k]:10.1f}" for k in ["forward", "reverse"])
+    print(f"{int(n):5d} {int(m):5d} {kind:>6s}" + "".join(f"{vals[k]:10.3f}" for k in ["forward", "reverse"])
           + f"   {faster}")
     if shape_committed and n * 4 <= m:
         assert faster == "forward", (n, m, vals)  # the sentence above: forward wins for tall Jacobians
     if shape_committed and m * 4 <= n:
         assert faster == "reverse", (n, m, vals)  # ... and reverse for wide ones
-print("(time(Jacobian)/time(f); JAX's jacfwd/jacrev are in the committed results when present)")
+print("(JAX's jacfwd/jacrev are in the committed results and the plot)")
 show_plots("jacobian_shape")
 
 # %% [markdown]
