@@ -671,8 +671,9 @@ class ArrayTrace(Trace):
         raise ConcretizationError(concretization_message(self.function_name))
 
     def compare(self, name, x, y):
-        # an input-dependent condition: the scalar path expresses it as piecewise nodes
-        raise UnsupportedOperationError(name, self.engine, "input-dependent conditions are scalar-expanded")
+        # an input-dependent condition: expand="auto" falls back to the scalar path, which expresses it
+        # as piecewise nodes; expand="array" refuses as for any value-dependent code
+        raise ConcretizationError(concretization_message(self.function_name))
 
 
 class AArray(EngineValue):

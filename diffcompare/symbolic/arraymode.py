@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _api
-from ..errors import InvalidOptionError, UnsupportedOperationError
+from ..errors import ConcretizationError, InvalidOptionError, UnsupportedOperationError
 from . import arraylevel as AL
 from .trace import arg_names
 
@@ -50,7 +50,7 @@ def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic,
         return _refuse(expand, fname, "the array-level Hessian takes one 1-d argument")
     try:
         out, variables = AL.trace(f, names, args)
-    except UnsupportedOperationError:
+    except (UnsupportedOperationError, ConcretizationError):  # the scalar path may still express it
         if expand == "array":
             raise
         return None
