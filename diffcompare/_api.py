@@ -264,7 +264,6 @@ def layout_jacobian(jac, out_example, in_example):
 
 
 #: the former name (finite differences and symbolic still call it)
-unflatten_jacobian = layout_jacobian
 
 
 @contextlib.contextmanager

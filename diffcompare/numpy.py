@@ -214,7 +214,7 @@ pow = power  # noqa: A001 - the array API's name
 def where(condition, x=None, y=None, /):
     """Select ``x`` where ``condition`` holds, else ``y``. The condition is concrete, except on the
     symbolic engine, which keeps an input-dependent condition as a piecewise node."""
-    if not _symbolic_condition(condition):
+    if not is_symbolic_condition(condition):
         condition = concrete(condition)
     if x is None and y is None:  # where(condition): the indices of the true entries
         return jnp.where(condition)
@@ -1298,7 +1298,8 @@ def _comparison(name, jax_fn):
     return compare
 
 
-def _symbolic_condition(condition) -> bool:
+def is_symbolic_condition(condition) -> bool:
+    """Whether ``condition`` is an engine's expression kept as a condition (symbolic's piecewise nodes)."""
     return isinstance(condition, _core.EngineValue) and hasattr(condition._trace, "compare")
 
 

@@ -51,14 +51,14 @@ def compose(layers) -> Callable:
 def bratu_residual(u, lam: float = 1.0):
     """F(u)_i = u_{i-1} − 2u_i + u_{i+1} + h²λ exp(u_i), u_0 = u_{n+1} = 0, h = 1/(n+1): a tridiagonal Jacobian."""
     n = dnp.shape(u)[0]
-    zero = jnp.zeros(1, dnp._dtype(u))
+    zero = jnp.zeros(1, dnp.dtype_of(u))
     ext = dnp.concatenate([zero, u, zero])
     return ext[2:] - 2.0 * u + ext[:-2] + (lam / (n + 1) ** 2) * dnp.exp(u)
 
 
 def banded_map(x):
     """y_i = x_i² + x_{i-2}·x_{i+1} + sin(x_{i-1}) − x_{i+2}/2 (zero outside): a pentadiagonal Jacobian."""
-    zero = jnp.zeros(2, dnp._dtype(x))
+    zero = jnp.zeros(2, dnp.dtype_of(x))
     ext = dnp.concatenate([zero, x, zero])
     return x**2 + ext[:-4] * ext[3:-1] + dnp.sin(ext[1:-3]) - 0.5 * ext[4:]
 

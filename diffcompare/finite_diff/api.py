@@ -123,7 +123,7 @@ def jacobian(
         fname = "finite_diff.jacobian"
         scheme_, evaluate, out = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
         jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out, fname, _accuracy))
-        return _api.unflatten_jacobian(jac, out, evaluate.selection.pick(args))
+        return _api.layout_jacobian(jac, out, evaluate.selection.pick(args))
 
     return wrapped
 

@@ -142,7 +142,7 @@ def _known_rule(eqn, table):
 
 
 def _zeros_like(v):
-    return jnp.zeros(dnp.shape(v), dnp._dtype(v))
+    return jnp.zeros(dnp.shape(v), dnp.dtype_of(v))
 
 
 def _pullbacks(trace, args, outs, name, linear_map, nconsts):
@@ -257,7 +257,7 @@ def _trace_bwd(bwd, res, outs):
         cts = bwd.call_wrapped(*flat)
         return [jnp.zeros(c.aval.shape, c.aval.dtype) if type(c).__name__ == "Zero" else c for c in cts]
 
-    specs = [jax.ShapeDtypeStruct(dnp.shape(v), dnp._dtype(v)) for v in list(res) + list(outs)]
+    specs = [jax.ShapeDtypeStruct(dnp.shape(v), dnp.dtype_of(v)) for v in list(res) + list(outs)]
     return jax.make_jaxpr(run)(*specs)
 
 

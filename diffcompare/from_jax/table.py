@@ -168,7 +168,7 @@ TABLE["rem"] = _rem
 def _select_n(eqn, which, *cases):
     # the case index is concrete (or, on the symbolic engine, a condition kept as an expression);
     # a scalar index picks a case outright, an array one selects elementwise
-    if dnp._symbolic_condition(which) and len(cases) == 2:
+    if dnp.is_symbolic_condition(which) and len(cases) == 2:
         return _fit(eqn, dnp.where(which, cases[1], cases[0]))
     which = jnp.asarray(concrete(which))
     if not isinstance(which, Tracer) and which.ndim == 0:
@@ -198,7 +198,7 @@ TABLE["clamp"] = _clamp
 
 def _convert_element_type(eqn, x):
     new = jnp.dtype(eqn.params["new_dtype"])
-    old = jnp.dtype(dnp._dtype(x))
+    old = jnp.dtype(dnp.dtype_of(x))
     if not jnp.issubdtype(new, jnp.inexact):
         return _nondifferentiable(eqn, x)  # to an integer or bool: piecewise constant, derivative 0
     if new == old or jnp.issubdtype(old, jnp.complexfloating):  # a weak-type change; or the complex step's values
@@ -235,7 +235,7 @@ def _cumsum(eqn, x):
         return native(x, axis=axis)
     # cumsum along an axis = a matrix product with a triangle of ones (upper: forward, lower: reverse)
     n = dnp.shape(x)[axis]
-    dtype = dnp._dtype(x)
+    dtype = dnp.dtype_of(x)
     tri = jnp.tril(jnp.ones((n, n), dtype)) if reverse else jnp.triu(jnp.ones((n, n), dtype))
     moved = dnp.swapaxes(x, axis, -1) if axis != dnp.ndim(x) - 1 else x
     out = dnp.matmul(moved, tri)

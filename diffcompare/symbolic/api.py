@@ -444,7 +444,7 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
         fn, traced, _ = _compiled(f, "jacobian", args, sel, build, simplify, jit)
         results = fn(*_dynamic_values(args))
         out = _outputs(traced, results[:-1])
-        return _api.unflatten_jacobian(results[-1], out, sel.pick(args))
+        return _api.layout_jacobian(results[-1], out, sel.pick(args))
 
     return wrapped
 
@@ -491,8 +491,8 @@ def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None 
         out_example = traced.out_example()
         n = sum(int(np.prod(np.shape(leaf))) for leaf in jax.tree_util.tree_leaves(example))
         m = sum(int(np.prod(np.shape(leaf))) for leaf in jax.tree_util.tree_leaves(out_example))
-        jacobian_example = _api.unflatten_jacobian(np.zeros((m, n)), out_example, example)
-        return _api.unflatten_jacobian(hess, jacobian_example, example)
+        jacobian_example = _api.layout_jacobian(np.zeros((m, n)), out_example, example)
+        return _api.layout_jacobian(hess, jacobian_example, example)
 
     return wrapped
 
