@@ -1,0 +1,219 @@
+"""A cross-check of the array level against SymPy's matrix calculus (``MatrixSymbol`` derivatives).
+
+The array-level expression of a function (:mod:`.arraylevel`) is written as a SymPy matrix
+expression: an input of shape ``(m, n)`` is a ``MatrixSymbol`` m x n, a vector ``(n,)`` a
+column n x 1, a scalar result a 1 x 1 matrix, ``sum`` a product with ``OneMatrix``, elementwise
+products ``HadamardProduct``, elementwise functions ``applyfunc``. SymPy then differentiates it
+with ``MatrixExpr.diff`` (once for a gradient, twice for a Hessian), and both derivatives are
+evaluated at the same numbers. SymPy's matrix calculus covers only part of what the array
+level does: :func:`cross_check` says what it cannot do (an operation with no matrix form, a
+derivative it does not produce, or a result it cannot evaluate) instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UnsupportedOperationError
+from . import arraylevel as AL
+from .convert import _sympy_functions
+from .graph import topological
+from .trace import arg_names
+
+
+class NoMatrixForm(UnsupportedOperationError):
+    """An array operation SymPy's matrix expressions cannot write."""
+
+    def __init__(self, what: str):
+        super().__init__(what, "SymPy matrix expressions", "SymPy has no matrix form for it")
+        self.what = what
+
+
+@dataclass
+class SympyMatrixCheck:
+    """One cross-check: SymPy's derivative expression and value against the array level's."""
+
+    kind: str  # "grad" or "hessian"
+    ours: str  # the array level's derivative, printed
+    sympy: str  # SymPy's derivative (or "" where it has none)
+    status: str  # "ok", or what SymPy cannot do
+    max_abs_difference: float  # between SymPy's and our values (nan where SymPy has none)
+
+
+def _shape2(shape) -> tuple[int, int]:
+    """The matrix shape of an array: vectors are columns, scalars 1 x 1."""
+    if len(shape) > 2:
+        raise NoMatrixForm(f"an array of {len(shape)} dimensions")
+    return {0: (1, 1), 1: (shape[0] if shape else 1, 1), 2: tuple(shape)}[len(shape)]
+
+
+class _Writer:
+    """ANode -> SymPy matrix expression; constant arrays become symbols ``C0, C1, ...`` with values."""
+
+    def __init__(self, sp):
+        self.sp, self.functions = sp, _sympy_functions(sp)
+        self.symbols: dict = {}  # SymPy symbol -> the ANode (var) or array (const) it stands for
+
+    def leaf(self, n):
+        sp = self.sp
+        if n.op == "const" and not n.shape:
+            return sp.Float(float(n.value)) if float(n.value) != int(float(n.value)) else sp.Integer(int(n.value))
+        if n.op == "eye":
+            return sp.Identity(n.shape[0])
+        name = n.value if n.op == "var" else f"C{sum(1 for v in self.symbols.values() if not isinstance(v, str))}"
+        symbol = sp.MatrixSymbol(name, *_shape2(n.shape))
+        self.symbols[symbol] = n.value if n.op == "var" else np.asarray(n.value, dtype=np.float64)
+        return symbol
+
+    def full(self, e, n_from, shape):
+        """``e`` as a matrix of ``shape`` (a number times ``OneMatrix``, or broadcast)."""
+        if not isinstance(e, self.sp.MatrixExpr):
+            return e * self.sp.OneMatrix(*_shape2(shape))
+        return self.broadcast(e, n_from, shape)
+
+    def binary(self, op, n, a):
+        sp = self.sp
+        (x, y), (p, q) = a, n.args
+        if not isinstance(x, sp.MatrixExpr) and not isinstance(y, sp.MatrixExpr):
+            return self.functions[op](x, y)
+        if op == "power":
+            if isinstance(y, sp.MatrixExpr):
+                raise NoMatrixForm("a power with an array exponent")
+            return sp.hadamard_power(self.broadcast(x, p.shape, n.shape), y)
+        if op == "multiply" and not isinstance(x, sp.MatrixExpr):
+            return x * self.broadcast(y, q.shape, n.shape)
+        if op in ("multiply", "divide") and not isinstance(y, sp.MatrixExpr):
+            return self.functions[op](self.broadcast(x, p.shape, n.shape), y)
+        x, y = self.full(x, p.shape, n.shape), self.full(y, q.shape, n.shape)
+        if op in ("add", "subtract"):
+            return self.functions[op](x, y)
+        return sp.HadamardProduct(x, y if op == "multiply" else sp.hadamard_power(y, -1))
+
+    def broadcast(self, e, n_from, shape):
+        """``e`` (of ANode shape ``n_from``) broadcast to ``shape``."""
+        sp = self.sp
+        if tuple(n_from) == tuple(shape):
+            return e
+        rows, cols = _shape2(shape)
+        if not n_from or n_from == (1,) or n_from == (1, 1):
+            if isinstance(e, sp.MatrixExpr):
+                raise NoMatrixForm("a computed scalar broadcast to an array")
+            return e * sp.OneMatrix(rows, cols)
+        if len(n_from) == 1 and len(shape) == 2 and n_from[0] == cols:  # a row repeated
+            return sp.OneMatrix(rows, 1) * e.T
+        if len(n_from) == 2 and n_from == (rows, 1):
+            return e * sp.OneMatrix(1, cols)
+        if len(n_from) == 2 and n_from == (1, cols):
+            return sp.OneMatrix(rows, 1) * e
+        raise NoMatrixForm(f"broadcasting {n_from} to {shape}")
+
+    def node(self, n, a):
+        sp = self.sp
+        op = n.op
+        if op in ("add", "subtract", "multiply", "divide", "power"):
+            return self.binary(op, n, a)
+        if op in self.functions and len(n.args) == 1:
+            fn = self.functions[op]
+            return a[0].applyfunc(fn) if isinstance(a[0], sp.MatrixExpr) else fn(a[0])
+        if op == "sum":
+            axes, _ = n.params
+            rows, cols = _shape2(n.args[0].shape)
+            if len(axes) == n.args[0].ndim:
+                return self.total(n.args[0], a[0], rows, cols)
+            if n.args[0].ndim == 2 and axes == (1,):
+                return a[0] * sp.OneMatrix(cols, 1)
+            if n.args[0].ndim == 2 and axes == (0,):
+                return a[0].T * sp.OneMatrix(rows, 1)
+            raise NoMatrixForm(f"a sum over axes {axes}")
+        if op == "matmul":
+            (x, y), (p, q) = a, n.args
+            if p.ndim == 1 and q.ndim == 1:
+                return x.T * y
+            if p.ndim == 1:
+                return y.T * x
+            return x * y
+        if op == "transpose" and n.ndim == 2:
+            return a[0].T
+        if op in ("reshape", "broadcast_to"):
+            if _shape2(n.shape) == _shape2(n.args[0].shape) or not isinstance(a[0], sp.MatrixExpr):
+                return a[0] if _shape2(n.shape) == _shape2(n.args[0].shape) else self.broadcast(
+                    a[0], n.args[0].shape, n.shape)
+            if op == "broadcast_to":
+                return self.broadcast(a[0], n.args[0].shape, n.shape)
+            if _shape2(n.shape) == _shape2(n.args[0].shape)[::-1]:
+                return a[0].T  # a column as a row or back
+            raise NoMatrixForm(f"a reshape from {n.args[0].shape} to {n.shape}")
+        if op == "outer":
+            return a[0] * a[1].T
+        if op == "diag":
+            return sp.DiagMatrix(a[0])
+        raise NoMatrixForm(f"the operation '{op}'")
+
+    def total(self, m, e, rows, cols):
+        """The sum of all entries: ``uᵀ v`` for a product of columns, ``tr(Aᵀ B)`` of matrices
+        (the forms SymPy differentiates best), else a product with ``OneMatrix``."""
+        sp = self.sp
+        if isinstance(e, sp.HadamardProduct) and len(e.args) == 2:
+            u, v = e.args
+            return u.T * v if cols == 1 else sp.Trace(u.T * v)
+        ones = sp.OneMatrix(1, rows) * e
+        return ones if cols == 1 else ones * sp.OneMatrix(cols, 1)
+
+    def write(self, root):
+        values: dict = {}
+        for n in topological([root]):
+            values[n.serial] = self.leaf(n) if not n.args else self.node(n, [values[a.serial] for a in n.args])
+        return values[root.serial]
+
+
+def _evaluate(sp, expression, env: dict, shape) -> np.ndarray:
+    """The value of a SymPy matrix (or array) expression at ``env`` (symbol -> array), as ``shape``."""
+    explicit = expression.subs({s: sp.Matrix(np.reshape(v, s.shape)) for s, v in env.items()}).doit()
+    if hasattr(explicit, "as_explicit"):
+        explicit = explicit.as_explicit()
+    array = np.array(sp.Array(explicit).tolist() if not isinstance(explicit, sp.MatrixBase) else explicit.tolist(),
+                     dtype=np.float64)
+    if array.size != int(np.prod(shape)):
+        raise NoMatrixForm(f"a derivative of {array.shape} entries where {shape} was expected")
+    return array.reshape(shape)
+
+
+def cross_check(f, *args, kind: str = "grad", argnums: int = 0) -> SympyMatrixCheck:
+    """SymPy's matrix derivative of ``f`` (gradient by argument ``argnums``, or its Hessian)
+    against the array level's, at ``args`` (keep them small: SymPy evaluates entry by entry)."""
+    import sympy as sp
+
+    from . import arraymode
+
+    out, variables = AL.trace(f, arg_names(f, len(args)), args)
+    wrt = variables[argnums]
+    ours_expr = arraymode.expressions(out, [wrt], kind)[1 if kind == "grad" else 0]
+    ours = AL.to_text(AL.simplify(ours_expr))
+    run, consts = AL.compile_jax([ours_expr], variables)
+    our_value = np.asarray(run(*args, *(c.value for c in consts))[0], dtype=np.float64)
+    shape = our_value.shape
+    writer = _Writer(sp)
+    try:
+        expression = writer.write(out)
+        by_name = {v.value: a for v, a in zip(variables, args)}
+        env = {s: (by_name[v] if isinstance(v, str) else v) for s, v in writer.symbols.items()}
+        x = next(s for s, v in writer.symbols.items() if v == wrt.value)
+        derivative = expression.diff(x)
+        if kind == "hessian":
+            if not hasattr(derivative, "diff"):
+                raise NoMatrixForm(f"a second derivative of {type(derivative).__name__}")
+            derivative = derivative.diff(x)
+        value = _evaluate(sp, derivative, env, shape)
+    except (NoMatrixForm, AttributeError, NotImplementedError, RecursionError, TypeError, ValueError) as error:
+        return SympyMatrixCheck(kind, ours, "", f"SymPy cannot: {_reason(error)}", float("nan"))
+    return SympyMatrixCheck(kind, ours, str(derivative), "ok", float(np.max(np.abs(value - our_value))))
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, NoMatrixForm):
+        return error.what
+    if isinstance(error, (NotImplementedError, RecursionError)):  # raised by SymPy's array_derive
+        return f"no derivative rule for this expression in SymPy's matrix calculus ({type(error).__name__})"
+    return f"{type(error).__name__}: {error}"
