@@ -6,6 +6,7 @@ built on the forward and reverse engines and checked against JAX:
 * :mod:`.chains`: the Jacobian of a chain of layers f_L ∘ … ∘ f_1 by the
   cheapest bracketing of J_L ⋯ J_1 (dynamic programming over the layer
   widths), each bracket by forward mode, reverse mode or a matrix product;
+  :mod:`.stages` finds the layers of a plain function on its recorded tape;
 * :mod:`.elimination`: vertex elimination on the linearised graph of a
   function of scalars, in forward, reverse and Markowitz order, counting
   multiplications (Griewank's lighthouse: Markowitz beats both pure modes);
@@ -33,9 +34,11 @@ from .sparsity import (
     pattern,
     sparse_jacobian,
 )
+from .stages import Chain, find_chain
 
 __all__ = [
     "MODES",
+    "Chain",
     "ORDERS",
     "Elimination",
     "LinearGraph",
@@ -48,6 +51,7 @@ __all__ = [
     "draw_elimination",
     "eliminate",
     "eliminate_vertex",
+    "find_chain",
     "is_valid_colouring",
     "lighthouse",
     "linearize",
