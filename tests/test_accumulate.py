@@ -109,6 +109,31 @@ def test_chain_of_unequal_nonlinear_layers():
         np.testing.assert_allclose(J, ref, atol=TOL, rtol=0)
 
 
+def _primitive_names(jaxpr):
+    return {eqn.primitive.name for eqn in jaxpr.eqns}
+
+
+def test_brackets_use_each_weight_matrix_as_stored():
+    """A reverse bracket pulls cotangent rows through W @ x as rows·W: no transposed copy of W for XLA to keep
+    beside W (the hourglass's reverse bracket then reads W₁ where the primal pass left it in cache)."""
+    layers, x = examples.dense_chain((6, 9, 2), seed=4)
+    f = examples.compose(layers)
+    rev_jaxpr = jax.make_jaxpr(acc.chain_jacobian(layers, "reverse"))(x).jaxpr
+    assert "transpose" not in _primitive_names(rev_jaxpr)
+    np.testing.assert_allclose(acc.chain_jacobian(layers, "reverse")(x), jax.jacrev(f)(x), atol=TOL, rtol=0)
+
+
+def test_vector_matrix_products_under_reverse_over_reverse():
+    from diffcompare import reverse as rev
+
+    rng = np.random.default_rng(8)
+    W = jnp.asarray(rng.normal(size=(5, 4)))
+    x, v = jnp.asarray(rng.normal(size=4)), jnp.asarray(rng.normal(size=5))
+    for g, arg in [(lambda x: dnp.sum(dnp.sin(W @ x) ** 2), x), (lambda v: dnp.sum(dnp.exp(v @ W / 3)), v)]:
+        np.testing.assert_allclose(rev.jacobian(g)(arg), jax.grad(g)(arg), atol=TOL, rtol=0)
+        np.testing.assert_allclose(rev.hessian(g)(arg), jax.hessian(g)(arg), atol=TOL, rtol=0)
+
+
 def test_chain_errors():
     with pytest.raises(InvalidOptionError, match="mode"):
         acc.chain_jacobian([dnp.sin], "sideways")
