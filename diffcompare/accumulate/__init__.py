@@ -33,6 +33,7 @@ from .sparsity import (
     is_valid_colouring,
     pattern,
     sparse_jacobian,
+    to_scipy,
 )
 from .stages import Chain, find_chain
 
@@ -59,4 +60,5 @@ __all__ = [
     "plan_chain",
     "pure_cost",
     "sparse_jacobian",
+    "to_scipy",
 ]
