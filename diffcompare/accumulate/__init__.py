@@ -15,6 +15,7 @@ built on the forward and reverse engines and checked against JAX:
 
     >>> from diffcompare import accumulate as acc
     >>> acc.plan_chain([100, 1000, 10, 1000, 100]).text()       # '(J4 J3)·(J2 J1)'
+    >>> acc.chain_jacobian(f)(x)                                 # a plain f: its layers found on its tape
     >>> acc.eliminate(acc.linearize(acc.lighthouse, 2.0, 3.0, 0.4, 1.3), "markowitz").multiplications
     >>> acc.sparse_jacobian(f, x).n_colours                      # 3 for a tridiagonal Jacobian
 
