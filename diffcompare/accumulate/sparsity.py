@@ -292,8 +292,9 @@ class SparseJacobian:
         x = jnp.asarray(x)
         if x.shape != self.in_shape:
             raise ShapeMismatchError(f"SparseJacobian: built for inputs of shape {self.in_shape}, got {x.shape}")
-        # a barrier: XLA would otherwise constant-fold the seeds through the tangent rules (slow compiles at large n)
-        seeds = jax.lax.optimization_barrier(jnp.asarray(self._seeds, x.dtype))
+        seeds = jnp.asarray(self._seeds, x.dtype)
+        if self.mode == "reverse":  # a barrier: XLA would constant-fold the seeds through the VJP's scatters (seconds
+            seeds = jax.lax.optimization_barrier(seeds)  # to compile at n = 10⁵); folded JVP seeds run ~10% faster
         flat = lambda x_flat: dnp.reshape(self.f(dnp.reshape(x_flat, self.in_shape)), (-1,))  # noqa: E731
         if self.mode == "forward":
             return fwd.jvp(flat, (x.ravel(),), (seeds,), batched=True)[1]
