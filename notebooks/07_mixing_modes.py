@@ -95,6 +95,31 @@ for name, t in times.items():
     print(f"{name:15s} {1e3 * t:8.3f} ms   ({t / times['optimal (ours)']:.1f}× the optimal plan's time)")
 
 # %% [markdown]
+# A function is rarely handed over as a list of layers. `find_chain` records it once on the
+# reverse engine's tape and cuts it where no edge of the graph jumps over a node: there the
+# whole computation passes through one intermediate array, so the nodes between two cuts
+# are a layer of their own (elementwise steps join the layer before them). The hourglass
+# written as one plain function is split back into its four layers, and `chain_jacobian(f)`
+# plans its bracketing:
+
+# %%
+W = [jnp.asarray(np.random.default_rng(k).normal(size=(b, a)) / np.sqrt(a))
+     for k, (a, b) in enumerate(zip(dims, dims[1:]))]
+
+
+def plain(v):
+    h = diffcompare.numpy.tanh(W[0] @ v)
+    h = diffcompare.numpy.sin(W[1] @ h) * 2.0
+    return W[3] @ diffcompare.numpy.exp(W[2] @ h / 4)
+
+
+chain = acc.find_chain(plain, x)
+print(chain.text())
+print("plan:", acc.chain_jacobian(plain).plan(x).text())
+assert chain.dims == dims
+assert jnp.max(jnp.abs(jax.jit(acc.chain_jacobian(plain))(x) - jax.jacfwd(plain)(x))) < 1e-12
+
+# %% [markdown]
 # ## 2 · Graphs: vertex elimination and the lighthouse
 #
 # On a general computational graph the chain rule says: label each edge $u \to v$ with the

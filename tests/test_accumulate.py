@@ -109,6 +109,31 @@ def test_chain_of_unequal_nonlinear_layers():
         np.testing.assert_allclose(J, ref, atol=TOL, rtol=0)
 
 
+def _primitive_names(jaxpr):
+    return {eqn.primitive.name for eqn in jaxpr.eqns}
+
+
+def test_brackets_use_each_weight_matrix_as_stored():
+    """A reverse bracket pulls cotangent rows through W @ x as rows·W: no transposed copy of W for XLA to keep
+    beside W (the hourglass's reverse bracket then reads W₁ where the primal pass left it in cache)."""
+    layers, x = examples.dense_chain((6, 9, 2), seed=4)
+    f = examples.compose(layers)
+    rev_jaxpr = jax.make_jaxpr(acc.chain_jacobian(layers, "reverse"))(x).jaxpr
+    assert "transpose" not in _primitive_names(rev_jaxpr)
+    np.testing.assert_allclose(acc.chain_jacobian(layers, "reverse")(x), jax.jacrev(f)(x), atol=TOL, rtol=0)
+
+
+def test_vector_matrix_products_under_reverse_over_reverse():
+    from diffcompare import reverse as rev
+
+    rng = np.random.default_rng(8)
+    W = jnp.asarray(rng.normal(size=(5, 4)))
+    x, v = jnp.asarray(rng.normal(size=4)), jnp.asarray(rng.normal(size=5))
+    for g, arg in [(lambda x: dnp.sum(dnp.sin(W @ x) ** 2), x), (lambda v: dnp.sum(dnp.exp(v @ W / 3)), v)]:
+        np.testing.assert_allclose(rev.jacobian(g)(arg), jax.grad(g)(arg), atol=TOL, rtol=0)
+        np.testing.assert_allclose(rev.hessian(g)(arg), jax.hessian(g)(arg), atol=TOL, rtol=0)
+
+
 def test_chain_errors():
     with pytest.raises(InvalidOptionError, match="mode"):
         acc.chain_jacobian([dnp.sin], "sideways")
@@ -231,11 +256,31 @@ def test_tridiagonal_at_n_ten_thousand_needs_three_colours():
     small = jnp.asarray(np.asarray(x)[:50])
     ref = np.asarray(jax.jacfwd(examples.bratu_residual)(small))
     # the interior rows do not depend on n except through h²λ exp(u): compare the stencil part row by row
-    data = sp.csr_matrix((np.asarray(J.data), (np.asarray(J.indices[:, 0]), np.asarray(J.indices[:, 1]))),
-                         shape=(n, n))
+    assert J.n_batch == 1 and J.data.shape == (n, 3) and J.indices.shape == (n, 3, 1)  # row-batched: 3 per row
+    data = acc.to_scipy(J)
     np.testing.assert_allclose(data[1, :3].toarray().ravel()[[0, 2]], ref[1, [0, 2]], atol=TOL, rtol=0)
     h2 = 1.0 / (n + 1) ** 2
     np.testing.assert_allclose(data.diagonal(), -2.0 + h2 * np.exp(np.asarray(x)), atol=TOL, rtol=0)
+
+
+def test_both_layouts_hold_the_same_jacobian():
+    x = jnp.asarray(np.random.default_rng(4).uniform(-1, 1, 40))
+    ref = np.asarray(jax.jacfwd(examples.banded_map)(x))
+    for mode in ("forward", "finite_diff"):
+        rows = acc.sparse_jacobian(examples.banded_map, x, mode)
+        coo = acc.sparse_jacobian(examples.banded_map, x, mode, layout="coo")
+        assert rows.layout == "rows" and coo.layout == "coo"
+        J_rows, J_coo = jax.jit(lambda x, a=rows, b=coo: (a(x), b(x)))(x)
+        assert (J_rows.n_batch, J_coo.n_batch) == (1, 0) and J_coo.indices.shape == (5 * 40, 2)
+        tol = 1e-7 if mode == "finite_diff" else TOL
+        for J in (J_rows, J_coo):
+            np.testing.assert_allclose(acc.to_scipy(J).toarray(), ref, atol=tol, rtol=0)
+            np.testing.assert_allclose(J.todense(), ref, atol=tol, rtol=0)
+    assert acc.sparse_jacobian(examples.banded_map, x, "reverse").layout == "coo"
+    with pytest.raises(InvalidOptionError, match="layout"):
+        acc.sparse_jacobian(examples.banded_map, x, "reverse", layout="rows")
+    with pytest.raises(InvalidOptionError, match="layout"):
+        acc.sparse_jacobian(examples.banded_map, x, layout="csr")
 
 
 def test_pattern_through_structural_operations():

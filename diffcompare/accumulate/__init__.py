@@ -6,6 +6,7 @@ built on the forward and reverse engines and checked against JAX:
 * :mod:`.chains`: the Jacobian of a chain of layers f_L ∘ … ∘ f_1 by the
   cheapest bracketing of J_L ⋯ J_1 (dynamic programming over the layer
   widths), each bracket by forward mode, reverse mode or a matrix product;
+  :mod:`.stages` finds the layers of a plain function on its recorded tape;
 * :mod:`.elimination`: vertex elimination on the linearised graph of a
   function of scalars, in forward, reverse and Markowitz order, counting
   multiplications (Griewank's lighthouse: Markowitz beats both pure modes);
@@ -14,6 +15,7 @@ built on the forward and reverse engines and checked against JAX:
 
     >>> from diffcompare import accumulate as acc
     >>> acc.plan_chain([100, 1000, 10, 1000, 100]).text()       # '(J4 J3)·(J2 J1)'
+    >>> acc.chain_jacobian(f)(x)                                 # a plain f: its layers found on its tape
     >>> acc.eliminate(acc.linearize(acc.lighthouse, 2.0, 3.0, 0.4, 1.3), "markowitz").multiplications
     >>> acc.sparse_jacobian(f, x).n_colours                      # 3 for a tridiagonal Jacobian
 
@@ -32,10 +34,13 @@ from .sparsity import (
     is_valid_colouring,
     pattern,
     sparse_jacobian,
+    to_scipy,
 )
+from .stages import Chain, find_chain
 
 __all__ = [
     "MODES",
+    "Chain",
     "ORDERS",
     "Elimination",
     "LinearGraph",
@@ -48,6 +53,7 @@ __all__ = [
     "draw_elimination",
     "eliminate",
     "eliminate_vertex",
+    "find_chain",
     "is_valid_colouring",
     "lighthouse",
     "linearize",
@@ -55,4 +61,5 @@ __all__ = [
     "plan_chain",
     "pure_cost",
     "sparse_jacobian",
+    "to_scipy",
 ]

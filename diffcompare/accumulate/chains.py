@@ -39,6 +39,7 @@ import jax.numpy as jnp
 from .. import forward as fwd
 from .. import reverse as rev
 from ..errors import InvalidOptionError, ShapeMismatchError
+from .stages import find_chain
 
 MODES = ("optimal", "forward", "reverse")
 _HOW = {
@@ -205,7 +206,7 @@ def chain_dims(layers: Sequence[Callable], x) -> tuple[int, ...]:
 def _run(plan: Plan, layers, xs):
     """The bracket's Jacobian (n_j × n_i) computed as the plan says, with the forward and reverse engines."""
     if plan.kind == "forward":
-        return fwd.jacobian(_compose(layers[plan.i : plan.j]))(xs[plan.i])
+        return fwd.jacobian(_compose(layers[plan.i : plan.j]), mode="batched")(xs[plan.i])  # one pass, no vmap
     if plan.kind == "reverse":
         return rev.jacobian(_compose(layers[plan.i : plan.j]))(xs[plan.i])
     if plan.kind == "product":
@@ -219,35 +220,59 @@ def _run(plan: Plan, layers, xs):
     return jax.vmap(lambda row: pull(row)[0])(left)
 
 
-def chain_jacobian(layers: Sequence[Callable], mode: str = "optimal", layer_costs=None) -> Callable:
+def chain_jacobian(layers: Sequence[Callable] | Callable, mode: str = "optimal", layer_costs=None) -> Callable:
     """A function x -> the Jacobian of ``layers[-1](… layers[0](x))`` computed by ``plan_chain``'s plan.
 
     Arguments:
-        layers: functions written with ``diffcompare.numpy``, each mapping a 1-d array to a 1-d array.
+        layers: functions written with ``diffcompare.numpy``, each mapping a 1-d array to a 1-d array;
+            or one such function of an array of any shape, whose layers are then found on its recorded
+            tape at each call (:func:`~diffcompare.accumulate.find_chain`; the planner uses the stages'
+            own costs per tangent).
         mode: "optimal" (the cheapest bracketing), "forward" or "reverse" (the pure modes, by our engines).
         layer_costs: per-tangent multiply-adds of each layer, for the planner (default n_k·n_{k-1}).
     Returns:
-        A callable returning the (n_L × n_0) Jacobian; it has a ``plan(x)`` attribute giving the
-        :class:`Plan` for an input like ``x``. ``jax.jit`` compiles the callable.
+        A callable returning the (n_L × n_0) Jacobian (for one function: shaped like ``jax.jacfwd``'s);
+        it has a ``plan(x)`` attribute giving the :class:`Plan` for an input like ``x``. ``jax.jit``
+        compiles the callable.
     Example:
         >>> J = chain_jacobian([lambda x: dnp.tanh(W1 @ x), lambda h: W2 @ h])(x)
+        >>> J = chain_jacobian(lambda x: dnp.tanh(W2 @ dnp.tanh(W1 @ x)))(x)   # the same, layers found
     """
+    if mode not in MODES:
+        raise InvalidOptionError(f"accumulate.chain_jacobian: mode must be one of {MODES}, got {mode!r}")
+    if callable(layers) and not isinstance(layers, Sequence):
+        return _found_chain_jacobian(layers, mode, layer_costs)
     layers = list(layers)
     if not layers:
         raise ShapeMismatchError("accumulate.chain_jacobian: give at least one layer")
-    if mode not in MODES:
-        raise InvalidOptionError(f"accumulate.chain_jacobian: mode must be one of {MODES}, got {mode!r}")
 
     def plan(x) -> Plan:
         return plan_chain(chain_dims(layers, x), mode, layer_costs)
 
     def jacobian(x):
         x = jnp.asarray(x)
-        p = plan(x)
-        xs = [x]
-        for layer in layers[:-1]:
-            xs.append(layer(xs[-1]))
-        return _run(p, layers, xs)
+        return _evaluate(plan(x), layers, x)
 
     jacobian.plan = plan
     return jacobian
+
+
+def _found_chain_jacobian(f: Callable, mode: str, layer_costs) -> Callable:
+    def chain_and_plan(x):
+        chain = find_chain(f, x)
+        return chain, plan_chain(chain.dims, mode, chain.costs if layer_costs is None else layer_costs)
+
+    def jacobian(x):
+        x = jnp.asarray(x)
+        chain, p = chain_and_plan(x)
+        return jnp.reshape(_evaluate(p, list(chain.layers), x.ravel()), chain.out_shape + chain.in_shape)
+
+    jacobian.plan = lambda x: chain_and_plan(jnp.asarray(x))[1]
+    return jacobian
+
+
+def _evaluate(plan: Plan, layers, x):
+    xs = [x]
+    for layer in layers[:-1]:
+        xs.append(layer(xs[-1]))
+    return _run(plan, layers, xs)

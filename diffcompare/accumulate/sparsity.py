@@ -44,6 +44,7 @@ from ..primitives import PRIMITIVES
 from ..reverse.tape import ReverseTrace, toposort
 
 MODES = ("forward", "reverse", "finite_diff")
+LAYOUTS = ("rows", "coo")
 DETECT = ("graph", "probe")
 _ELEMENTWISE = {"unary", "binary", "select"}
 _REDUCE = {"sum", "prod", "max", "min", "logsumexp"}
@@ -228,9 +229,14 @@ class SparseJacobian:
         f: the function; mode: "forward", "reverse" or "finite_diff";
         pattern: the m × n pattern; colours: one per column (per row in reverse mode);
         in_shape: the shape of the argument. ``n_colours`` is the number of passes.
-    Calling it on ``x`` returns a ``jax.experimental.sparse.BCOO`` (``.todense()``); ``jax.jit`` compiles it.
-    Its entries are the compressed matrix's slots: every nonzero of the pattern once, plus explicit zeros
-    for empty slots (``.sum_duplicates()`` drops nothing; ``pattern.nnz`` is the structural count).
+        layout: of the result: "rows" (the default in forward mode and for finite differences) or "coo"
+            (the default, and the only layout, in reverse mode).
+    Calling it on ``x`` returns a ``jax.experimental.sparse.BCOO`` (``.todense()``, :func:`to_scipy`); ``jax.jit``
+    compiles it. Its entries are the compressed matrix's slots: every nonzero of the pattern once, plus explicit
+    zeros for empty slots (``.sum_duplicates()`` drops nothing; ``pattern.nnz`` is the structural count). In the
+    "rows" layout the rows are the BCOO's batch dimension: row i holds its p slots (the p passes' outputs at i,
+    data m × p) and only their columns are stored (indices m × p × 1), half the index bytes of "coo"
+    (nse × 2, row and column per entry), which is the layout ``sparsejac`` and ``asdex`` return.
     """
 
     f: Callable
@@ -239,8 +245,14 @@ class SparseJacobian:
     colours: np.ndarray
     in_shape: tuple
     step: float | None = None
+    layout: str | None = None
 
     def __post_init__(self):
+        if self.layout is None:
+            self.layout = "coo" if self.mode == "reverse" else "rows"
+        if self.layout not in LAYOUTS or (self.layout == "rows" and self.mode == "reverse"):
+            raise InvalidOptionError(f"SparseJacobian: layout must be one of {LAYOUTS} ('rows' only for forward mode "
+                                     f"and finite differences), got {self.layout!r} in mode {self.mode!r}")
         coo = self.pattern.tocoo()
         rows, cols = coo.row.astype(np.int64), coo.col.astype(np.int64)
         k, p = len(self.colours), self.n_colours  # k: columns (rows in reverse mode) coloured
@@ -256,7 +268,8 @@ class SparseJacobian:
             index = np.stack([np.maximum(slot, 0).ravel(), np.broadcast_to(np.arange(n), (p, n)).ravel()], axis=1)
         else:
             slot[self.colours[cols], rows] = cols
-            index = np.stack([np.broadcast_to(np.arange(m), (p, m)).ravel(), np.maximum(slot, 0).ravel()], axis=1)
+            index = np.maximum(slot, 0).T[..., None] if self.layout == "rows" else np.stack(
+                [np.broadcast_to(np.arange(m), (p, m)).ravel(), np.maximum(slot, 0).ravel()], axis=1)
         self._mask = slot >= 0
         self._indices = index.astype(np.int32)  # BCOO's index type: half the bytes
         self._full = bool(self._mask.all())
@@ -279,8 +292,9 @@ class SparseJacobian:
         x = jnp.asarray(x)
         if x.shape != self.in_shape:
             raise ShapeMismatchError(f"SparseJacobian: built for inputs of shape {self.in_shape}, got {x.shape}")
-        # a barrier: XLA would otherwise constant-fold the seeds through the tangent rules (slow compiles at large n)
-        seeds = jax.lax.optimization_barrier(jnp.asarray(self._seeds, x.dtype))
+        seeds = jnp.asarray(self._seeds, x.dtype)
+        if self.mode == "reverse":  # a barrier: XLA would constant-fold the seeds through the VJP's scatters (seconds
+            seeds = jax.lax.optimization_barrier(seeds)  # to compile at n = 10⁵); folded JVP seeds run ~10% faster
         flat = lambda x_flat: dnp.reshape(self.f(dnp.reshape(x_flat, self.in_shape)), (-1,))  # noqa: E731
         if self.mode == "forward":
             return fwd.jvp(flat, (x.ravel(),), (seeds,), batched=True)[1]
@@ -294,12 +308,13 @@ class SparseJacobian:
 
     def __call__(self, x):
         B = self._passes(x)
-        data = (B if self._full else jnp.where(self._mask, B, 0.0)).ravel()  # empty slots: explicit zeros
+        data = B if self._full else jnp.where(self._mask, B, 0.0)  # empty slots: explicit zeros
+        data = data.T if self.layout == "rows" else data.ravel()
         return jsparse.BCOO((data, jnp.asarray(self._indices)), shape=self.shape)
 
 
 def sparse_jacobian(f: Callable, x, mode: str = "forward", *, pattern_matrix=None, detect: str = "graph",
-                    order: str = "natural", step: float | None = None) -> SparseJacobian:
+                    order: str = "natural", step: float | None = None, layout: str | None = None) -> SparseJacobian:
     """Detect the pattern at ``x``, colour it, and return the callable computing J with one pass per colour.
 
     Arguments:
@@ -309,6 +324,8 @@ def sparse_jacobian(f: Callable, x, mode: str = "forward", *, pattern_matrix=Non
             "finite_diff" (central difference quotients, column colouring: the CPR method).
         pattern_matrix: a known m × n pattern (skips detection); detect: "graph" or "probe" (see :func:`pattern`).
         order: the greedy colouring's order; step: the finite-difference step (default ε^(1/3)·max(1, |x|)).
+        layout: of the BCOO result, "rows" (row-batched; forward mode's and CPR's default) or "coo"
+            (see :class:`SparseJacobian`).
     Returns:
         A :class:`SparseJacobian`; ``sj(x)`` is a BCOO matrix (m × n), ``sj.n_colours`` the passes.
     Example:
@@ -324,4 +341,15 @@ def sparse_jacobian(f: Callable, x, mode: str = "forward", *, pattern_matrix=Non
         raise ShapeMismatchError(f"accumulate.sparse_jacobian: the pattern has {pat.shape[1]} columns but x has "
                                  f"{x.size} entries")
     colours = colour_rows(pat, order) if mode == "reverse" else colour_columns(pat, order)
-    return SparseJacobian(f, mode, pat, colours, tuple(x.shape), step)
+    return SparseJacobian(f, mode, pat, colours, tuple(x.shape), step, layout)
+
+
+def to_scipy(J) -> sp.csr_matrix:
+    """A ``scipy.sparse`` copy of a BCOO in either layout (no compile, unlike ``J.todense()``), or of a dense array."""
+    if not isinstance(J, jsparse.BCOO):
+        return sp.csr_matrix(np.asarray(J))
+    data, indices = np.asarray(J.data), np.asarray(J.indices)
+    if J.n_batch == 1:  # "rows": the batch index is the row
+        rows = np.broadcast_to(np.arange(J.shape[0])[:, None], data.shape).ravel()
+        return sp.csr_matrix((data.ravel(), (rows, indices[..., 0].ravel())), shape=J.shape)
+    return sp.csr_matrix((data, (indices[:, 0], indices[:, 1])), shape=J.shape)

@@ -8,12 +8,22 @@ It prints, side by side:
 * the hourglass chain: predicted multiply-adds of forward, reverse and the
   optimal bracketing, and the compiled time of the optimal bracketing against
   ``jax.jit(jax.jacfwd)`` and ``jax.jit(jax.jacrev)`` (as ratios);
+* the same chain written as one plain function, its layers found on the
+  recorded tape (``accumulate.find_chain``): the found stages, the plan, its time;
 * the tridiagonal Jacobian of the 1-D Bratu residual: the number of colours,
   and the compiled time of the coloured forward-mode Jacobian against dense
   ``jax.jit(jax.jacfwd)``, ``sparsejac`` and ``asdex`` where they are installed.
 
 Every ratio is "time of the other / time of ours" (above 1: ours is faster), from
 contenders timed in interleaved rounds (best of each) in one run, after compiling.
+
+What is timed in the sparse case, for every contender alike: one call of the
+``jax.jit``-compiled function, from x to a ``BCOO`` Jacobian (the seeds' JVPs,
+one batched pass under jit, and the decompression), with the pattern and the
+colouring found once beforehand, as ``sparsejac.jacfwd(f, sparsity)`` and
+``asdex.jacobian(f, x)`` do when they are built. Ours is timed in both result
+layouts: "rows" (its default, row-batched: p slots per row, column indices only)
+and "coo" (row and column per entry, the layout ``sparsejac`` and ``asdex`` return).
 """
 
 from __future__ import annotations
@@ -40,7 +50,16 @@ def chain_figures(rounds: int) -> dict:
     err = float(np.max(np.abs(np.asarray(fns["optimal"](x)) - np.asarray(fns["jacfwd"](x)))))
     t = examples.race(fns, x, rounds=rounds)
     return {"dims": dims, "plan": plan, "forward": acc.pure_cost(dims, "forward"),
-            "reverse": acc.pure_cost(dims, "reverse"), "times": t, "error": err}
+            "reverse": acc.pure_cost(dims, "reverse"), "times": t, "error": err, "f": f, "x": x}
+
+
+def found_chain_figures(f, x, rounds: int) -> dict:
+    """The chain as one plain function: layers found on its tape, bracketed, timed against jax.jacfwd."""
+    chain = acc.find_chain(f, x)
+    fns = {"found": jax.jit(acc.chain_jacobian(f)), "jacfwd": jax.jit(jax.jacfwd(f))}
+    err = float(np.max(np.abs(np.asarray(fns["found"](x)) - np.asarray(fns["jacfwd"](x)))))
+    return {"chain": chain, "plan": acc.chain_jacobian(f).plan(x), "times": examples.race(fns, x, rounds=rounds),
+            "error": err}
 
 
 def sparse_figures(n: int, rounds: int) -> dict:
@@ -49,7 +68,8 @@ def sparse_figures(n: int, rounds: int) -> dict:
     start = time.perf_counter()
     sj = acc.sparse_jacobian(f, x)
     setup = time.perf_counter() - start
-    fns = {"ours": jax.jit(sj), "jacfwd (dense)": jax.jit(jax.jacfwd(f))}
+    coo = acc.sparse_jacobian(f, x, pattern_matrix=sj.pattern, layout="coo")
+    fns = {"ours": jax.jit(sj), "ours (coo)": jax.jit(coo), "jacfwd (dense)": jax.jit(jax.jacfwd(f))}
     if importlib.util.find_spec("sparsejac") is not None:
         import sparsejac
         from jax.experimental import sparse as jsparse
@@ -60,7 +80,7 @@ def sparse_figures(n: int, rounds: int) -> dict:
 
         fns["asdex"] = jax.jit(asdex.jacobian(f, x, mode="fwd"))
     dense = np.asarray(fns["jacfwd (dense)"](x))
-    err = float(np.max(np.abs(np.asarray(fns["ours"](x).todense()) - dense)))
+    err = max(float(np.max(np.abs(np.asarray(fns[k](x).todense()) - dense))) for k in ("ours", "ours (coo)"))
     del dense
     dense = {"jacfwd (dense)": fns.pop("jacfwd (dense)")}  # timed on its own: its n² numbers would slow the others
     t = {**examples.race(fns, x, rounds=rounds, budget_s=60), **examples.race(dense, x, rounds=rounds, budget_s=20)}
@@ -89,15 +109,23 @@ def main(argv=None) -> int:
     print(f"  ratios          jacfwd / optimal = {t['jacfwd'] / t['optimal']:.1f}x   "
           f"jacrev / optimal = {t['jacrev'] / t['optimal']:.1f}x   (max |difference| {c['error']:.1e})\n")
 
+    g = found_chain_figures(c["f"], c["x"], args.rounds)
+    t = g["times"]
+    print(f"the same chain as one plain function, layers found on its tape: {g['chain'].text()}")
+    print(f"  plan {g['plan'].text()}   compiled time {1e3 * t['found']:.3f} ms   jax.jacfwd {1e3 * t['jacfwd']:.3f} ms"
+          f"   jacfwd / found = {t['jacfwd'] / t['found']:.1f}x   (max |difference| {g['error']:.1e})\n")
+
     s = sparse_figures(args.n, min(args.rounds, 30))
     t = s["times"]
     print(f"tridiagonal Jacobian (1-D Bratu residual), n = {s['n']}: {s['colours']} colours "
           f"(pattern + colouring once: {s['setup_s']:.2f} s)")
     print("  compiled time   " + "   ".join(f"{k} {1e3 * v:.3f} ms" for k, v in t.items()))
-    print("  ratios          " + "   ".join(f"{k} / ours = {v / t['ours']:.1f}x" for k, v in t.items() if k != "ours")
+    print("  ratios          " + "   ".join(f"{k} / ours = {v / t['ours']:.2f}x" for k, v in t.items() if k != "ours")
           + f"   (max |difference| vs dense {s['error']:.1e})")
     for name in ("sparsejac", "asdex"):
-        if name not in t:
+        if name in t:
+            print(f"  like with like  {name} / ours (coo) = {t[name] / t['ours (coo)']:.2f}x")
+        else:
             print(f"  ({name} is not installed: pip install {name})")
     return 0
 

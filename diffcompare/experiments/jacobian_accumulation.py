@@ -24,7 +24,6 @@ import math
 
 import jax
 import numpy as np
-import scipy.sparse as sp
 
 from .. import accumulate as acc
 from ..accumulate import examples
@@ -115,24 +114,16 @@ def _sparse_rows(case, n, cfg):
     times = {**examples.race(sparse, x, rounds=cfg.pick(3, 50, 100), budget_s=cfg.pick(0.3, 0.5, 20)),
              **examples.race(dense, x, rounds=cfg.pick(3, 15, 30), budget_s=cfg.pick(0.3, 0.5, 20))}
     # the reference: dense jax.jacfwd where it was run, else (the largest n) our forward-mode result
-    ref = _as_scipy(fns["jax fwd (jacfwd)" if dense else "sparse forward"][0](x))
+    ref = acc.to_scipy(fns["jax fwd (jacfwd)" if dense else "sparse forward"][0](x))
     scale = abs(ref).max()
     rows = []
     for m, (fn, colours) in fns.items():
-        value, status, message = attempt(lambda fn=fn: _as_scipy(fn(x)))
+        value, status, message = attempt(lambda fn=fn: acc.to_scipy(fn(x)))
         err = float(abs(value - ref).max() / scale) if status == "ok" else math.nan
         rows.append({"method": m, "dims": f"{n}→{n}", "multiply_adds": math.nan, "t_s": times[m], "plan": "",
                      "colours": colours if colours is not None else math.nan, "rel_error": err,
                      "status": status, "message": message})
     return rows
-
-
-def _as_scipy(value):
-    """A ``scipy.sparse`` copy of a BCOO or dense Jacobian (BCOO's ``todense`` would compile each time)."""
-    if hasattr(value, "indices"):
-        rows, cols = np.asarray(value.indices).T
-        return sp.csr_matrix((np.asarray(value.data), (rows, cols)), shape=value.shape)
-    return sp.csr_matrix(np.asarray(value))
 
 
 def measure(point, cfg):

@@ -186,6 +186,8 @@ def _matmul_lhs(g, ans, a, b):
         return g * b
     if len(sa) == 2 and len(sb) == 2:  # the linear layer: u xᵀ
         return dnp.matmul(g, dnp.transpose(b))
+    if len(sa) == 1 and len(sb) == 2:  # x @ W: W g, with no transposed copy of W
+        return dnp.matmul(b, g)
     a2, b2, g2 = _promote(a, b, g)
     return dnp.reshape(unbroadcast(dnp.matmul(g2, dnp.swapaxes(b2, -1, -2)), dnp.shape(a2)), sa)
 
@@ -196,6 +198,8 @@ def _matmul_rhs(g, ans, a, b):
         return g * a
     if len(sa) == 2 and len(sb) == 2:
         return dnp.matmul(dnp.transpose(a), g)
+    if len(sa) == 2 and len(sb) == 1:  # W @ x: Wᵀ g computed as g W, with no transposed copy of W
+        return dnp.matmul(g, a)
     a2, b2, g2 = _promote(a, b, g)
     return dnp.reshape(unbroadcast(dnp.matmul(dnp.swapaxes(a2, -1, -2), g2), dnp.shape(b2)), sb)
 
