@@ -124,3 +124,22 @@ def test_the_benchmark_runs_and_agrees_with_jax():
     rows = matrix_calculus(n=20, m=30, d=10, n_grad=100, rounds=1)
     assert len(rows) == 3
     assert all(row["max abs diff"] < 1e-10 for row in rows)
+
+
+SCALE = 2.0
+
+
+def test_the_cache_follows_changed_state_and_reuses_programs_for_new_data():
+    global SCALE, DATA
+    loss = lambda w: SCALE * dnp.sum((DATA @ w) ** 2)  # noqa: E731
+    hess = S.hessian(loss, expand="array")
+    compiled = []
+    try:
+        for scale, data in ((2.0, X), (2.0, 3.0 * X), (5.0, X)):
+            SCALE, DATA = scale, data
+            before = S.cache_info()["compiled"]
+            assert_close(hess(x), jax.hessian(loss)(x), 1e-12, f"scale {scale}")
+            compiled.append(S.cache_info()["compiled"] - before)
+        assert compiled[1:] == [0, 1]  # new data reuses the program; a changed scalar is another expression
+    finally:
+        SCALE, DATA = 2.0, X

@@ -49,19 +49,28 @@ class ANode:
     ``"reshape"``, ``"transpose"``, ``"matmul"``, ``"outer"`` or ``"diag"``; ``params`` the static
     parameters (axes, shapes)."""
 
-    __slots__ = ("op", "args", "shape", "params", "value", "serial", "key", "__weakref__")
+    __slots__ = ("op", "args", "shape", "params", "value", "serial", "_key", "__weakref__")
 
     def __init__(self, op, args, shape, params=(), value=None):
         self.op, self.args, self.shape, self.params, self.value = op, args, tuple(shape), params, value
         self.serial = next(_serial)
-        digest = hashlib.blake2b(repr((op, self.shape, params)).encode(), digest_size=8)
-        if op == "var":
-            digest.update(str(value).encode())
-        elif op == "const":  # the structure of a constant is its shape and position, not its numbers
-            digest.update(str(id(value)).encode())
-        for a in args:
-            digest.update(a.key)
-        self.key = digest.digest()
+        self._key = None
+
+    @property
+    def key(self) -> bytes:
+        """A digest of the expression (constants by identity), computed when first asked for."""
+        if self._key is None:  # operands first, without recursion (a deep chain is fine)
+            for n in topological([self]):
+                if n._key is None:
+                    digest = hashlib.blake2b(repr((n.op, n.shape, n.params)).encode(), digest_size=8)
+                    if n.op == "var":
+                        digest.update(str(n.value).encode())
+                    elif n.op == "const":  # a constant array counts by identity, not by its numbers
+                        digest.update(str(id(n.value)).encode())
+                    for a in n.args:
+                        digest.update(a._key)
+                    n._key = digest.digest()
+        return self._key
 
     @property
     def ndim(self) -> int:
@@ -633,20 +642,33 @@ def _transpose(a, axes):
 def graph_key(outputs, inputs) -> bytes:
     """A digest of the expressions' structure; constant arrays count by shape and position only
     (their values are inputs of the compiled program)."""
-    digest = hashlib.blake2b(digest_size=16)
-    index: dict[int, int] = {}
+    return hashlib.blake2b(repr(structure(outputs, inputs)[0]).encode(), digest_size=16).digest()
+
+
+def structure(outputs, inputs) -> tuple[tuple, list]:
+    """``(key, constant arrays)``: everything the expressions compute, as a hashable tuple whose
+    equality means the same computation on the same inputs, with the constant arrays counted by
+    shape and position only; and those constant arrays in that order (the values to pass in)."""
+    position = {v.serial: ("in", i) for i, v in enumerate(inputs)}
+    consts: list[ANode] = []
+    key = []
     for n in topological(list(outputs)):
+        if n.serial in position:
+            key.append(("var", n.shape, position[n.serial]))
+            continue
         if n.op == "const" and n.shape:
-            index[n.serial] = len(index)
-            digest.update(f"const#{index[n.serial]}{n.shape}".encode())
-        elif n.op == "const":
-            digest.update(f"c{float(n.value)!r}".encode())
+            position[n.serial] = ("const", len(consts))
+            consts.append(n)
+            key.append(("const", n.shape))
+            continue
+        position[n.serial] = len(key)
+        if n.op == "const":
+            key.append(("c", float(n.value)))
         else:
-            digest.update(repr((n.op, n.shape, n.params, n.value if n.op == "var" else None,
-                                [a.serial for a in n.args])).encode())
-    for v in inputs:
-        digest.update(repr((v.value, v.shape)).encode())
-    return digest.digest()
+            key.append((n.op, n.shape, n.params, n.value if n.op == "var" else None,
+                        tuple(position[a.serial] for a in n.args)))
+    key.append(tuple(position.get(o.serial) for o in outputs))
+    return tuple(key), consts
 
 
 # ---------------------------------------------------------------- tracing

@@ -56,22 +56,35 @@ def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic,
         return None
     if kind == "hessian" and out.shape != ():  # a vector-valued f: the scalar path's Jacobian of the Jacobian
         return _refuse(expand, fname, "the array-level Hessian takes a scalar-valued function")
-    _api.check_scalar_output(np.zeros(out.shape), fname)
-    wrt = [variables[i] for i in argnums]
-    outputs = expressions(out, wrt, kind)
-    if jit is None:
-        jit = AL.size(outputs) <= jit_max_ops
-    key = (kind, AL.graph_key(outputs, variables), jit, bool(jax.config.jax_enable_x64))
+    if out.shape != ():
+        _api.check_scalar_output(np.zeros(out.shape), fname)
+    # f was traced just now (it reads its globals now); the derivative program is cached by the
+    # structure of f's expressions, with its constant arrays passed in: tracing a handful of
+    # array nodes is cheap, differentiating and compiling them is not
+    structure, consts = AL.structure([out], variables)
+    key = (kind, structure, tuple(argnums), jit, bool(jax.config.jax_enable_x64))
     hit = _CACHE.get(key)
     if hit is None:
-        run, _ = AL.compile_jax(outputs, variables)
-        hit = jax.jit(run) if jit else run
-        STATS["compiled"] += 1
+        hit = _build(out, [variables[i] for i in argnums], variables, consts, kind, jit, jit_max_ops)
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[key] = hit
-    values = [jnp.asarray(a) for a in args]
-    return hit(*values, *(jnp.asarray(c.value) for c in AL.constants(outputs)))
+    program, sources = hit
+    values = [a if isinstance(a, jax.Array) else jnp.asarray(a) for a in args]
+    return program(*values, *(consts[s].value if isinstance(s, int) else s[0] for s in sources))
+
+
+def _build(out, wrt, variables, consts, kind, jit, jit_max_ops):
+    """``(program, sources)``: the compiled derivative, and where each of its constant inputs comes
+    from (an index into f's constant arrays, or a 1-tuple holding an array the derivative made)."""
+    outputs = expressions(out, wrt, kind)
+    if jit is None:
+        jit = AL.size(outputs) <= jit_max_ops
+    run, used = AL.compile_jax(outputs, variables)
+    index = {c.serial: i for i, c in enumerate(consts)}
+    sources = [index[c.serial] if c.serial in index else (c.value,) for c in used]
+    STATS["compiled"] += 1
+    return (jax.jit(run) if jit else run), sources
 
 
 def expressions(out, wrt, kind: str) -> list:
