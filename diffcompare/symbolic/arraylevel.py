@@ -32,7 +32,7 @@ from .._core import EngineValue, Trace
 from ..errors import ConcretizationError, UnsupportedOperationError
 from ..primitives import PRIMITIVES
 from .convert import _JNP_OPS
-from .graph import topological
+from .graph import topological, use_counts
 from .text import LATEX, latex_name
 from .trace import concretization_message
 
@@ -166,6 +166,10 @@ def binary(op: str, a, b) -> ANode:
             a, b = b, a  # the scalar factor first: 2 * x
     if op in ("add", "subtract") and _is(b, 0.0) and a.shape == shape:
         return a
+    if op == "add" and b.op == "negative":  # a + (-b) is a - b
+        return binary("subtract", a, b.args[0])
+    if op == "add" and a.op == "negative":
+        return binary("subtract", b, a.args[0])
     if op == "add" and _is(a, 0.0) and b.shape == shape:
         return b
     if op == "multiply":
@@ -190,6 +194,8 @@ def unary(op: str, a) -> ANode:
     a = as_anode(a)
     if op == "negative" and a.op == "negative":
         return a.args[0]
+    if op == "negative" and _scalar(a) is not None:
+        return broadcast_to(const(-_scalar(a)), a.shape)
     return node(op, (a,), a.shape)
 
 
@@ -368,18 +374,28 @@ VJPS = {
 }
 
 
-def reverse(output: ANode, wrt, seed=None) -> list:
-    """Cotangents of ``wrt`` (variable nodes) for Σ seed · output, by reverse accumulation."""
+def reverse(output: ANode, wrt, seed=None, adjoints: dict | None = None) -> list:
+    """Cotangents of ``wrt`` (variable nodes) for Σ seed · output, by reverse accumulation
+    (``adjoints``, when given, receives serial -> cotangent for every node reached)."""
     adjoint = {output.serial: const(1.0) if seed is None else as_anode(seed)}
-    for n in reversed(topological([output])):
+    order = topological([output])
+    uses = use_counts(order)
+    for n in reversed(order):
         bar = adjoint.get(n.serial)
         if bar is None or not n.args:
             continue
-        for arg, contribution in zip(n.args, VJPS[n.op](bar, n)):
+        args, contributions = n.args, None
+        if n.op == "log1p" and n.args[0].op == "exp" and uses[n.args[0].serial] == 1:
+            # log(1 + exp(z))' is sigmoid(z), in one step: the derivative reads σ and never overflows
+            args = n.args[0].args
+            contributions = (mul(bar, unary("sigmoid", args[0])),)
+        for arg, contribution in zip(args, contributions or VJPS[n.op](bar, n)):
             if contribution is None or arg.op in ("const", "eye"):
                 continue
             contribution = unbroadcast(contribution, arg.shape) if n.op in BINARY or n.op == "select" else contribution
             adjoint[arg.serial] = add(adjoint[arg.serial], contribution) if arg.serial in adjoint else contribution
+    if adjoints is not None:
+        adjoints.update(adjoint)
     return [broadcast_to(adjoint[v.serial], v.shape) if v.serial in adjoint else const(np.zeros(v.shape))
             for v in wrt]
 
@@ -479,21 +495,28 @@ def _batched_matmul(n, args, hit, k):
 # ---------------------------------------------------------------- simplifying for reading
 
 
-def _reading_order(n: ANode) -> tuple:
-    # a variable before its transpose before compound expressions: A + Aᵀ, u xᵀ
-    return (n.op != "var" and n.op != "transpose", n.op == "transpose", n.op == "const", to_text(n))
+def _reading_order(n: ANode) -> int:
+    # a variable before its transpose before products of matrices before other expressions: A + Aᵀ,
+    # W₂ᵀδ₂ ⊙ tanh′(W₁x); otherwise the order the rules wrote (σ ⊙ (1 − σ))
+    return {"var": 0, "transpose": 1, "matmul": 2, "outer": 2, "const": 4}.get(n.op, 3)
 
 
 def simplify(root: ANode) -> ANode:
     """The same expression with the operands of sums and products in reading order
     (``A + Aᵀ``), and products by the scalar 1 and additions of 0 dropped by the builders."""
+    return simplify_all([root])[0][0]
+
+
+def simplify_all(roots) -> tuple[list, dict]:
+    """:func:`simplify` on several expressions at once: ``(simplified roots, serial -> simplified node)``
+    for every node they reach (so a shared subexpression stays shared)."""
     new: dict[int, ANode] = {}
-    for n in topological([root]):
+    for n in topological(list(roots)):
         args = [new[a.serial] for a in n.args]
         if n.op in ("add", "multiply") and args[0].shape == args[1].shape:
             args = sorted(args, key=_reading_order)
         new[n.serial] = n if not n.args else _rebuild(n, args)
-    return new[root.serial]
+    return [new[r.serial] for r in roots], new
 
 
 # ---------------------------------------------------------------- printing
@@ -505,10 +528,36 @@ def _name(n: ANode, latex: bool) -> str:
     return "I" if n.op == "eye" else ("c" if n.shape else (str(float(n.value)).rstrip("0").rstrip(".") or "0"))
 
 
-_TEXT_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": (" * ", 2), "divide": (" / ", 2),
-               "matmul": (" @ ", 2)}
+_TEXT_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": (" ⊙ ", 2), "divide": (" / ", 2),
+               "matmul": (" ", 2)}
 _LATEX_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": (r" \odot ", 2), "divide": (r" \oslash ", 2),
                 "matmul": (" ", 2)}
+
+
+def _diag_scaling(n: ANode):
+    """``(s, M)`` when ``n`` is ``s[:, None] * M`` (a 1-d ``s`` scaling the rows of a matrix ``M``),
+    which reads ``diag(s) M``; else None."""
+    if n.op != "multiply" or n.ndim != 2:
+        return None
+    for col, m in (n.args, reversed(n.args)):
+        if (col.op == "reshape" and col.args[0].ndim == 1 and col.shape == (n.shape[0], 1)
+                and m.shape == n.shape):
+            return col.args[0], m
+    return None
+
+
+def _derivative_of(n: ANode):
+    """The ``z`` of ``1 - tanh(z) ⊙ tanh(z)``, which reads ``tanh′(z)``; else None."""
+    if n.op == "subtract" and _is(n.args[0], 1.0) and n.args[1].op == "multiply":
+        t, t2 = n.args[1].args
+        if t is t2 and t.op == "tanh":
+            return t.args[0]
+    return None
+
+
+def _is_product(n: ANode) -> bool:
+    # a matrix product reads the same however it is grouped: Xᵀ diag(s) X needs no parentheses
+    return n.op == "matmul" or _diag_scaling(n) is not None
 
 
 def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
@@ -525,12 +574,21 @@ def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
             continue
         args = [shown[a.serial] for a in n.args]
         op = n.op
+        scaling, inner = _diag_scaling(n), _derivative_of(n)
         if op in ("var", "const", "eye"):
             text = _name(n, latex)
             out = ((latex_name(text) if latex and op == "var" else text), 9 if not text.startswith("-") else 0)
+        elif scaling is not None:
+            s_, m = (shown[x.serial] for x in scaling)
+            body = rf"\operatorname{{diag}}\left({s_[0]}\right)" if latex else f"diag({s_[0]})"
+            out = (body + " " + wrap(m, 2 if _is_product(scaling[1]) else 3), 2)
+        elif inner is not None:
+            z = shown[inner.serial][0]
+            out = (rf"\tanh'\left({z}\right)" if latex else f"tanh′({z})", 9)
         elif op in _TEXT_INFIX and len(args) == 2:
             symbol, prec = (_LATEX_INFIX if latex else _TEXT_INFIX)[op]
-            out = (wrap(args[0], prec) + symbol + wrap(args[1], prec + 1), prec)
+            right = prec if op == "matmul" and _is_product(n.args[1]) else prec + 1
+            out = (wrap(args[0], prec) + symbol + wrap(args[1], right), prec)
         elif op == "power":
             out = (wrap(args[0], 9) + (f"^{{{args[1][0]}}}" if latex else f"**{wrap(args[1], 9)}"), 5)
         elif op == "negative":
@@ -568,12 +626,54 @@ def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
 
 
 def to_text(n: ANode, names: dict | None = None) -> str:
-    """A formula with matrix notation: ``A + Aᵀ``, ``u xᵀ``, ``Xᵀ @ diag(s) @ X``."""
+    """A formula with matrix notation: ``A + Aᵀ``, ``u xᵀ``, ``Xᵀ diag(s) X`` (``names``: serial ->
+    the name a subexpression is printed as)."""
     return _render([n], False, names)[0]
 
 
 def to_latex(n: ANode, names: dict | None = None) -> str:
     return _render([n], True, names)[0]
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def shared_names(roots, errors=()) -> dict:
+    """serial -> name for the subexpressions worth naming when ``roots`` are printed together:
+    ``errors`` (``(k, node)`` pairs: the backpropagated error of layer k) used by two formulas or twice
+    are δₖ, a sigmoid used twice is σ (σ₁, σ₂, ... when several)."""
+    order = topological(list(roots))
+    uses = use_counts(order, roots)
+    reach = {r.serial: {n.serial for n in topological([r])} for r in roots}
+    names = {}
+    for k, e in errors:
+        if e.args and (uses.get(e.serial, 0) >= 2 or sum(e.serial in seen for seen in reach.values()) >= 2):
+            names[e.serial] = f"δ{str(k).translate(_SUBSCRIPTS)}"
+    sigmoids = [n for n in order if n.op == "sigmoid" and uses[n.serial] >= 2 and n.serial not in names]
+    for i, n in enumerate(sigmoids, 1):
+        names[n.serial] = "σ" if len(sigmoids) == 1 else f"σ{str(i).translate(_SUBSCRIPTS)}"
+    return names
+
+
+def equations(labelled, names: dict, latex: bool = False) -> list[str]:
+    """``name = formula`` lines: first each named subexpression (in the order they are computed),
+    then each ``(label, node)`` of ``labelled``, all printed with ``names``."""
+    roots = [node for _, node in labelled]
+    names = {k: _latex_symbol(v) if latex else v for k, v in names.items()}
+    lines = []
+    for n in topological(roots):
+        if n.serial in names:
+            body = _render([n], latex, {k: v for k, v in names.items() if k != n.serial})[0]
+            lines.append(f"{names[n.serial]} = {body}")
+    for label, text in zip((label for label, _ in labelled), _render(roots, latex, names)):
+        lines.append(f"{label} = {text}")
+    return lines
+
+
+def _latex_symbol(name: str) -> str:
+    base = {"δ": r"\delta", "σ": r"\sigma"}[name[0]]
+    digits = name[1:].translate({ord(c): str(i) for i, c in enumerate("₀₁₂₃₄₅₆₇₈₉")})
+    return f"{base}_{{{digits}}}" if digits else base
 
 
 # ---------------------------------------------------------------- compiling

@@ -18,6 +18,7 @@ import numpy as np
 from .. import _api
 from ..errors import ConcretizationError, InvalidOptionError, UnsupportedOperationError
 from . import arraylevel as AL
+from .text import latex_name
 from .trace import arg_names
 
 EXPAND = ("auto", "array", "scalar")
@@ -120,3 +121,32 @@ def vjp_expression(f, *args, argnums: int = 0, cotangent: str = "u"):
 
 def _names(f, args):
     return arg_names(f, len(args))
+
+
+def gradient_formulas(f, *args, argnums=0, latex: bool = False, loss: str = "L") -> list[str]:
+    """The gradient of ``f`` by the argument(s) ``argnums`` as the lines a course writes: the
+    backpropagated errors that several formulas share named first (δₖ, the cotangent of the k-th
+    matrix product), then ``∂L/∂W = ...``. For ½‖W₂ tanh(W₁x) − y‖²::
+
+        δ₂ = W2 tanh(W1 x) - y
+        ∂L/∂W1 = (W2ᵀ δ₂ ⊙ tanh′(W1 x)) xᵀ
+        ∂L/∂W2 = δ₂ tanh(W1 x)ᵀ
+    """
+    out, variables = AL.trace(f, _names(f, args), args)
+    wrt = [variables[i] for i in np.atleast_1d(argnums).tolist()]
+    adjoints: dict = {}
+    grads, new = AL.simplify_all(AL.reverse(out, wrt, adjoints=adjoints))
+    products = [n for n in AL.topological([out]) if n.op == "matmul"]
+    errors = [(k, new[adjoints[n.serial].serial]) for k, n in enumerate(products, 1)
+              if n.serial in adjoints and adjoints[n.serial].serial in new]
+    names = AL.shared_names(grads, errors)
+    labels = [(rf"\frac{{\partial {loss}}}{{\partial {latex_name(v.value)}}}" if latex
+               else f"∂{loss}/∂{v.value}") for v in wrt]
+    return AL.equations(list(zip(labels, grads)), names, latex)
+
+
+def hessian_formulas(f, *args, argnums: int = 0, latex: bool = False) -> list[str]:
+    """The Hessian of ``f`` by its 1-d argument ``argnums``, with a sigmoid it uses twice named σ:
+    ``["σ = sigmoid(X w)", "H = Xᵀ diag(σ ⊙ (1 - σ)) X"]`` for logistic regression."""
+    hess = hessian_expression(f, *args, argnums=argnums)
+    return AL.equations([("H", hess)], AL.shared_names([hess]), latex)

@@ -25,8 +25,10 @@ def quadratic_form(x, A):
 
 
 def logistic_loss(w, X, y):
-    """Σ log(1 + exp(−yᵢ xᵢᵀw)) for labels ±1 (Hessian Xᵀ diag(σ(1 − σ)) X)."""
-    return dnp.sum(dnp.log1p(dnp.exp(-y * (X @ w))))
+    """The negative log-likelihood Σ log(1 + exp(xᵢᵀw)) − yᵢ xᵢᵀw for labels 0 and 1
+    (gradient Xᵀ(σ − y), Hessian Xᵀ diag(σ ⊙ (1 − σ)) X with σ = sigmoid(Xw))."""
+    z = X @ w
+    return dnp.sum(dnp.log1p(dnp.exp(z)) - y * z)
 
 
 def squared_norm(x):
@@ -66,7 +68,7 @@ def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 2
     A = jnp.asarray(rng.normal(size=(n, n)))
     x = jnp.asarray(rng.normal(size=n))
     X = jnp.asarray(rng.normal(size=(m, d)) / np.sqrt(d))
-    y = jnp.asarray(rng.choice([-1.0, 1.0], size=m))
+    y = jnp.asarray(rng.choice([0.0, 1.0], size=m))
     w = jnp.asarray(rng.normal(size=d))
     rows = []
     hess = api.hessian(quadratic_form)
