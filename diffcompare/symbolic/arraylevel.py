@@ -257,13 +257,74 @@ def transpose(a, axes=None) -> ANode:
 
 def matmul(a, b) -> ANode:
     a, b = as_anode(a), as_anode(b)
-    if a.ndim > 2 or b.ndim > 2:
-        raise UnsupportedOperationError("matmul", "symbolic (array level)", "operands above 2-d are scalar-expanded")
+    if a.ndim > 2 or b.ndim > 2:  # a stack of matrix products, batch axes broadcast
+        if a.ndim < 2 or b.ndim < 2:
+            raise UnsupportedOperationError("matmul", "symbolic (array level)",
+                                            "a 1-d operand with a stack of matrices is scalar-expanded")
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        return node("matmul", (a, b), batch + (a.shape[-2], b.shape[-1]))
     if b.op == "eye":
         return a
     if a.op == "eye":
         return b
     return node("matmul", (a, b), a.shape[:-1] + b.shape[1:])  # NumPy's rule for 1-d and 2-d operands
+
+
+def _swap_last(a: ANode) -> ANode:
+    return transpose(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+
+
+def diagonal(m) -> ANode:
+    """The diagonal of a square matrix (``jnp.diagonal``)."""
+    m = as_anode(m)
+    return node("diagonal", (m,), m.shape[:1])
+
+
+def reduce_extreme(op: str, a, axis, keepdims=False) -> ANode:
+    """``max`` or ``min`` over ``axis``."""
+    a = as_anode(a)
+    axis = tuple(sorted(axis))
+    shape = tuple(1 if i in axis else d for i, d in enumerate(a.shape)) if keepdims else \
+        tuple(d for i, d in enumerate(a.shape) if i not in axis)
+    return node(op, (a,), shape, (axis, bool(keepdims)))
+
+
+def getitem(a, key: tuple) -> ANode:
+    """``a[key]`` for a basic index in normal form (see :func:`basic_index`)."""
+    a = as_anode(a)
+    shape = np.broadcast_to(np.empty((), bool), a.shape)[python_index(key)].shape
+    return node("getitem", (a,), shape, (key,))
+
+
+def scatter(g, key: tuple, shape) -> ANode:
+    """Zeros of ``shape`` with ``g`` added at ``a[key]``: the transpose of :func:`getitem`."""
+    return node("scatter", (as_anode(g),), tuple(shape), (key, tuple(shape)))
+
+
+def basic_index(index: tuple, shape) -> tuple:
+    """A basic index (ints, slices, None, one Ellipsis) in a hashable normal form that names
+    every axis: ints, ``("slice", start, stop, step)`` and None; None for an advanced index."""
+    if sum(item is Ellipsis for item in index) > 1:
+        return None
+    used = sum(1 for item in index if item is not None and item is not Ellipsis)
+    key = []
+    for item in index:
+        if item is Ellipsis:
+            key.extend([("slice", None, None, None)] * (len(shape) - used))
+        elif item is None:
+            key.append(None)
+        elif isinstance(item, slice):
+            key.append(("slice", item.start, item.stop, item.step))
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            key.append(int(item))
+        else:
+            return None
+    axes = sum(1 for item in key if item is not None)
+    return tuple(key) + (("slice", None, None, None),) * (len(shape) - axes)
+
+
+def python_index(key: tuple) -> tuple:
+    return tuple(slice(*item[1:]) if isinstance(item, tuple) else item for item in key)
 
 
 def outer(u, v) -> ANode:
@@ -274,6 +335,8 @@ def outer(u, v) -> ANode:
 
 def diag(s) -> ANode:
     s = as_anode(s)
+    if _is(s, 1.0):
+        return eye(s.shape[0])
     return node("diag", (s,), s.shape + s.shape)
 
 
@@ -340,6 +403,20 @@ def _vjp_matmul(g, n):
     return matmul(g, transpose(b)), matmul(transpose(a), g)
 
 
+def _vjp_batched_matmul(g, n):
+    a, b = n.args
+    return unbroadcast(matmul(g, _swap_last(b)), a.shape), unbroadcast(matmul(_swap_last(a), g), b.shape)
+
+
+def _vjp_extreme(g, n):
+    # ties share the cotangent equally, as JAX
+    (a,), axis = n.args, n.params[0]
+    kept = tuple(1 if i in axis else d for i, d in enumerate(a.shape))
+    mask = binary("eq", a, broadcast_to(reshape(n, kept), a.shape))
+    share = binary("divide", mask, broadcast_to(reduce_sum(mask, axis, keepdims=True), a.shape))
+    return (mul(broadcast_to(reshape(g, kept), a.shape), share),)
+
+
 def _vjp_sum(g, n):
     (a,), (axis, keepdims) = n.args, n.params
     if not keepdims:
@@ -368,9 +445,14 @@ VJPS = {
     "broadcast_to": lambda g, n: (unbroadcast(g, n.args[0].shape),),
     "reshape": lambda g, n: (reshape(g, n.args[0].shape),),
     "transpose": lambda g, n: (transpose(g, _inverse(n.params[0])),),
-    "matmul": _vjp_matmul,
+    "matmul": lambda g, n: (_vjp_batched_matmul if n.ndim > 2 else _vjp_matmul)(g, n),
     "outer": lambda g, n: (matmul(g, n.args[1]), matmul(transpose(g), n.args[0])),
-    "diag": lambda g, n: (None,),  # appears only in Hessians, which are not differentiated again
+    "diag": lambda g, n: (diagonal(g),),
+    "diagonal": lambda g, n: (diag(g),),
+    "max": _vjp_extreme,
+    "min": _vjp_extreme,
+    "getitem": lambda g, n: (scatter(g, n.params[0], n.args[0].shape),),
+    "scatter": lambda g, n: (getitem(g, n.params[0]),),
 }
 
 
@@ -437,14 +519,25 @@ def batch_identity(outputs, u: ANode):
             new[n.serial] = build(args[0], n.params[0] + (k,))
         elif n.op == "transpose":
             new[n.serial] = transpose(args[0], n.params[0] + (len(n.params[0]),))
-        elif n.op == "matmul" and not all(hit):
+        elif n.op == "getitem":
+            new[n.serial] = getitem(args[0], n.params[0] + (("slice", None, None, None),))
+        elif n.op == "scatter":
+            new[n.serial] = scatter(args[0], n.params[0] + (("slice", None, None, None),), n.shape + (k,))
+        elif n.op == "matmul" and not all(hit) and n.args[0].ndim <= 2 and n.args[1].ndim <= 2:
             new[n.serial] = _batched_matmul(n, args, hit, k)
         elif n.op == "outer" and not all(hit):
             u_, v_ = args
             new[n.serial] = (mul(reshape(u_, u_.shape[:1] + (1, k)), reshape(v_, (1,) + v_.shape + (1,)))
                              if hit[0] else mul(reshape(u_, u_.shape + (1, 1)), reshape(v_, (1,) + v_.shape)))
+        elif n.op == "diag":  # a batch of diagonal matrices: v[:, None, :] * I[:, :, None]
+            size = n.shape[0]
+            new[n.serial] = mul(reshape(args[0], (size, 1, k)), reshape(eye(size), (size, size, 1)))
+        elif n.op == "diagonal":
+            size = n.shape[0]
+            new[n.serial] = reduce_sum(mul(args[0], reshape(eye(size), (size, size, 1))), (1,))
         else:
-            raise UnsupportedOperationError(n.op, "symbolic (array level)", "the Hessian expression is not linear")
+            raise UnsupportedOperationError(n.op, "symbolic (array level)",
+                                            "its Hessian has no batched rule yet; use expand='scalar'")
     return [new[o.serial] for o in outputs]
 
 
@@ -457,7 +550,11 @@ def _rebuild(n, args):
         return unary(n.op, args[0])
     builders = {"sum": lambda: reduce_sum(args[0], *n.params), "broadcast_to": lambda: broadcast_to(args[0], *n.params),
                 "reshape": lambda: reshape(args[0], *n.params), "transpose": lambda: transpose(args[0], *n.params),
-                "matmul": lambda: matmul(*args), "outer": lambda: outer(*args), "diag": lambda: diag(*args)}
+                "matmul": lambda: matmul(*args), "outer": lambda: outer(*args), "diag": lambda: diag(*args),
+                "diagonal": lambda: diagonal(*args), "getitem": lambda: getitem(args[0], *n.params),
+                "scatter": lambda: scatter(args[0], *n.params),
+                "max": lambda: reduce_extreme("max", args[0], *n.params),
+                "min": lambda: reduce_extreme("min", args[0], *n.params)}
     return builders[n.op]()
 
 
@@ -602,7 +699,13 @@ def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
             out = ((rf"\operatorname{{diag}}\left({body}\right)" if latex else f"diag({body})"), 9)
         elif op in ("reshape", "broadcast_to") and _scalar(n) is not None:
             out = args[0]  # a scalar's reshaping is invisible
-        elif op in ("reshape", "broadcast_to", "sum") and not latex:
+        elif op == "getitem":
+            out = (wrap(args[0], 9) + f"[{_index_text(n.params[0])}]", 9)
+        elif op == "scatter":  # zeros with g at the index
+            out = (f"scatter({args[0][0]}, [{_index_text(n.params[0])}], {n.shape})", 9)
+        elif op in ("max", "min") and latex:
+            out = (rf"\{op}_{{" + ",".join(map(str, n.params[0])) + r"} " + wrap(args[0], 9), 4)
+        elif op in ("reshape", "broadcast_to", "sum", "max", "min") and not latex:
             out = (f"{op}({args[0][0]}, {n.params[0]})", 9)
         elif op == "sum":
             out = (r"\sum_{" + ",".join(map(str, n.params[0])) + r"} " + wrap(args[0], 9), 4)
@@ -623,6 +726,20 @@ def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
             out = (f"{'where' if op == 'select' else op}({', '.join(a for a, _ in args)})", 9)
         shown[n.serial] = out
     return [shown[r.serial][0] for r in roots]
+
+
+def _index_text(key) -> str:
+    def one(item):
+        if item is None:
+            return "None"
+        if isinstance(item, tuple):
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            return f"{start}:{stop}" + (f":{step}" if step else "")
+        return str(item)
+
+    while key and key[-1] == ("slice", None, None, None):  # trailing full slices go without saying
+        key = key[:-1]
+    return ", ".join(map(one, key)) or "..."
 
 
 def to_text(n: ANode, names: dict | None = None) -> str:
@@ -718,6 +835,14 @@ def compile_jax(outputs, inputs):
                 vals[n.serial] = jnp.outer(*a)
             elif n.op == "diag":
                 vals[n.serial] = jnp.diag(a[0])
+            elif n.op == "diagonal":
+                vals[n.serial] = jnp.diagonal(a[0])
+            elif n.op in ("max", "min"):
+                vals[n.serial] = (jnp.max if n.op == "max" else jnp.min)(a[0], axis=n.params[0], keepdims=n.params[1])
+            elif n.op == "getitem":
+                vals[n.serial] = a[0][python_index(n.params[0])]
+            elif n.op == "scatter":
+                vals[n.serial] = jnp.zeros(n.shape, dtype).at[python_index(n.params[0])].add(a[0])
             elif n.op == "power" and n.args[1].op == "const" and n.args[1].shape == () \
                     and float(n.args[1].value) == int(n.args[1].value) and abs(float(n.args[1].value)) <= 8:
                 vals[n.serial] = jax.lax.integer_pow(a[0], int(n.args[1].value))
@@ -826,12 +951,42 @@ def _rule_where(c, a, b):
     return select(const(np.asarray(c, dtype=np.float64)), a, b)
 
 
+def _arange_pair(index, n):
+    """Whether ``index`` is ``(arange(n), arange(n))``, the index ``dnp.diag`` and ``dnp.diagonal`` use."""
+    return (len(index) == 2 and all(isinstance(i, (np.ndarray, jax.Array)) and np.shape(i) == (n,) for i in index)
+            and all(np.array_equal(np.asarray(i), np.arange(n)) for i in index))
+
+
+def _rule_getitem(x, *, index):
+    x = as_anode(x)
+    key = basic_index(index, x.shape)
+    if key is not None:
+        return getitem(x, key)
+    if x.ndim == 2 and x.shape[0] == x.shape[1] and _arange_pair(tuple(i for i in index if i is not Ellipsis),
+                                                                   x.shape[0]):
+        return diagonal(x)  # the diagonal of a square matrix
+    raise UnsupportedOperationError("getitem", "symbolic (array level)",
+                                    "an advanced (array) index is scalar-expanded; slices and integers stay arrays")
+
+
+def _rule_index_add(x, y, *, index):
+    x, y = as_anode(x), as_anode(y)
+    if (x.op == "const" and x.ndim == 2 and y.ndim == 1 and x.shape == y.shape * 2
+            and not np.any(np.asarray(x.value)) and _arange_pair(index, y.shape[0])):
+        return diag(y)  # zeros with y on the diagonal: dnp.diag(y)
+    raise UnsupportedOperationError("index_add", "symbolic (array level)", "it is scalar-expanded instead")
+
+
 ARRAY_RULES = {
     # a unary primitive without an array VJP is scalar-expanded (the coverage test asks for one)
     **{name: (lambda op: lambda a: unary(op, a))(name) for name in UNARY if name in _LOCAL},
     **{name: _rule_binary(name) for name in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum")},
     "where": _rule_where,
     "sum": lambda x, *, axis, keepdims: reduce_sum(x, axis, keepdims),
+    "max": lambda x, *, axis, keepdims: reduce_extreme("max", x, axis, keepdims),
+    "min": lambda x, *, axis, keepdims: reduce_extreme("min", x, axis, keepdims),
+    "getitem": _rule_getitem,
+    "index_add": _rule_index_add,
     "matmul": matmul,
     "transpose": lambda x, *, axes: transpose(x, axes),
     "reshape": lambda x, *, shape: reshape(x, shape),

@@ -66,7 +66,12 @@ def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic,
     key = (kind, structure, tuple(argnums), jit, bool(jax.config.jax_enable_x64))
     hit = _CACHE.get(key)
     if hit is None:
-        hit = _build(out, [variables[i] for i in argnums], variables, consts, kind, jit, jit_max_ops)
+        try:
+            hit = _build(out, [variables[i] for i in argnums], variables, consts, kind, jit, jit_max_ops)
+        except UnsupportedOperationError:  # e.g. a Hessian through a stack of matrix products
+            if expand == "array":
+                raise
+            return None
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[key] = hit
