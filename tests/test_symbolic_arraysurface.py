@@ -122,3 +122,31 @@ def test_advanced_indexing_falls_back_or_refuses():
 def test_indexing_prints_as_indexing():
     expr = M.gradient_expression(lambda v: dnp.sum(v[1:4] ** 2), jnp.ones(6))
     assert AL.to_text(expr) == "scatter(2 ⊙ v[1:4], [1:4], (6,))"
+
+
+@SETTINGS
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(0, 100))
+def test_vjp_jvp_and_jacobian_at_array_level(m, n, seed):
+    W, x = _array(seed, (m, n)), _array(seed + 1, (n,))
+    ct, tangents = _array(seed + 2, (m,)), (_array(seed + 3, (m, n)), _array(seed + 4, (n,)))
+
+    def f(W, x):
+        return dnp.tanh(W @ x) * dnp.sum(x[:1] ** 2)
+
+    out, vjp_fn = S.vjp(f, W, x, expand="array", jit=True)
+    ref_out, ref_vjp_fn = jax.vjp(f, W, x)
+    assert_close(out, ref_out, 1e-12)
+    assert_close(vjp_fn(ct), ref_vjp_fn(ct), 1e-12)
+    assert_close(S.jvp(f, (W, x), tangents, expand="array", jit=True), jax.jvp(f, (W, x), tangents), 1e-12)
+    assert_close(S.jacobian(f, (0, 1), expand="array", jit=True)(W, x), jax.jacobian(f, (0, 1))(W, x), 1e-12)
+
+
+def test_hessian_vector_products_are_array_expressions():
+    A, x, v = _array(0, (4, 4)), _array(1, (4,)), _array(2, (4,))
+
+    def f(x, A):
+        return x @ (A @ x) + dnp.sum(dnp.sin(x))
+
+    expr = M.hvp_expression(f, x, A)
+    assert AL.to_text(expr) == "A v + Aᵀ v - v ⊙ sin(x)"
+    assert_close(M.evaluate(expr, x=x, A=A, v=v), jax.jvp(lambda y: jax.grad(f)(y, A), (x,), (v,))[1], 1e-12)

@@ -183,6 +183,8 @@ def binary(op: str, a, b) -> ANode:
             return unary("negative", broadcast_to(b, shape))
         if _is(b, -1.0):
             return unary("negative", broadcast_to(a, shape))
+        if a.op == "negative" or b.op == "negative":  # a ⊙ (-b) is -(a ⊙ b), which a sum then subtracts
+            return unary("negative", binary("multiply", *(x.args[0] if x.op == "negative" else x for x in (a, b))))
     if op == "divide" and _is(b, 1.0) and a.shape == shape:
         return a
     if op == "power" and _is(b, 1.0) and a.shape == shape:
