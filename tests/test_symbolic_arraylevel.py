@@ -160,3 +160,12 @@ def test_the_cache_follows_changed_state_and_reuses_programs_for_new_data():
         assert compiled[1:] == [0, 1]  # new data reuses the program; a changed scalar is another expression
     finally:
         SCALE, DATA = 2.0, X
+
+
+def test_the_benchmark_prints_the_course_formulas():
+    from diffcompare.symbolic.bench import formulas
+
+    lines = formulas()
+    for expected in ("H(xᵀAx): A + Aᵀ", "VJP of W x: u xᵀ", "H = Xᵀ diag(σ ⊙ (1 - σ)) X", "δ₂ = W2 tanh(W1 x) - y",
+                     "∂L/∂W1 = (W2ᵀ δ₂ ⊙ tanh′(W1 x)) xᵀ", "∂L/∂W2 = δ₂ tanh(W1 x)ᵀ", r"H(xᵀAx): A + A^\top"):
+        assert expected in lines

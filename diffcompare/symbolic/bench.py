@@ -35,6 +35,11 @@ def squared_norm(x):
     return dnp.sum(x**2)
 
 
+def mlp_loss(W1, W2, x, y):
+    """½‖W₂ tanh(W₁x) − y‖² (gradients: the delta equations)."""
+    return 0.5 * dnp.sum((W2 @ dnp.tanh(W1 @ x) - y) ** 2)
+
+
 def _best(fns: dict, rounds: int) -> dict:
     """Fastest of ``rounds`` interleaved calls of each function (after one warm-up call each)."""
     for fn in fns.values():
@@ -91,11 +96,29 @@ def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 2
     return rows
 
 
+def formulas() -> list[str]:
+    """The course's formulas as the array level prints them (text and LaTeX)."""
+    rng = np.random.default_rng(0)
+    A, x, W, X = (jnp.asarray(rng.normal(size=s)) for s in ((3, 3), (3,), (2, 3), (4, 3)))
+    y, W1, W2, t = jnp.ones(4), jnp.ones((3, 3)), jnp.ones((2, 3)), jnp.ones(2)
+    lines = []
+    for latex in (False, True):
+        show = AL.to_latex if latex else AL.to_text
+        lines.append("H(xᵀAx): " + show(arraymode.hessian_expression(quadratic_form, x, A)))
+        lines.append("VJP of W x: " + show(arraymode.vjp_expression(lambda W, x: W @ x, W, x)))
+        lines.extend(arraymode.hessian_formulas(logistic_loss, x, X, y, latex=latex))
+        lines.extend(arraymode.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1), latex=latex))
+    return lines
+
+
 def main(argv=None) -> None:
     jax.config.update("jax_enable_x64", True)
     for row in matrix_calculus():
         print(f"{row['problem']:<42} symbolic {row['symbolic s']:.4f} s   jax {row['jax s']:.4f} s   "
               f"speed-up {row['speed-up']:.1f}x   max diff {row['max abs diff']:.1e}   ops {row['expression ops']}")
+    print("\nformulas (text, then LaTeX):")
+    for line in formulas():
+        print("  " + line)
 
 
 if __name__ == "__main__":
