@@ -12,10 +12,11 @@ size does not grow with n (the approach of Laue, Mitterreiter and Giesen,
 identity (:func:`batch_identity`) and ``M @ I`` simplified to ``M``: the Hessian
 of xᵀAx is ``A + Aᵀ`` (O(n²)), not n Hessian-vector products (O(n³)).
 
-Operations without an array rule (``prod``, ``max``, indexing, ...) raise
-:class:`UnsupportedOperationError`; the method interface then falls back to
-scalar expansion. Constant arrays are inputs of the compiled program, so a
-changed global array reuses the compiled derivative with its new values.
+Operations without an array rule (``prod``, advanced indexing, ``stack``, ...)
+raise :class:`UnsupportedOperationError`; the method interface then falls back to
+scalar expansion (``expand="auto"``) or refuses (``expand="array"``). Constant
+arrays are inputs of the compiled program, so a changed global array reuses the
+compiled derivative with its new values.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ BINARY = ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum"
 
 class ANode:
     """One array expression. ``op``: ``"var"`` (``value`` is the name), ``"const"`` (``value`` the
-    array), ``"eye"``, an elementwise kind, ``"select"``, ``"sum"``, ``"broadcast_to"``,
-    ``"reshape"``, ``"transpose"``, ``"matmul"``, ``"outer"`` or ``"diag"``; ``params`` the static
-    parameters (axes, shapes)."""
+    array), ``"eye"``, an elementwise kind, ``"select"``, ``"sum"``, ``"max"``, ``"min"``,
+    ``"broadcast_to"``, ``"reshape"``, ``"transpose"``, ``"matmul"`` (stacks of matrices too),
+    ``"outer"``, ``"diag"`` (vector to diagonal matrix), ``"diagonal"`` (its transpose),
+    ``"getitem"`` (a basic index, see :func:`basic_index`) or ``"scatter"`` (its transpose: zeros
+    with the operand added at the index); ``params`` the static parameters (axes, shapes, index)."""
 
     __slots__ = ("op", "args", "shape", "params", "value", "serial", "_key", "__weakref__")
 
