@@ -150,3 +150,19 @@ def test_hessian_vector_products_are_array_expressions():
     expr = M.hvp_expression(f, x, A)
     assert AL.to_text(expr) == "A v + Aᵀ v - v ⊙ sin(x)"
     assert_close(M.evaluate(expr, x=x, A=A, v=v), jax.jvp(lambda y: jax.grad(f)(y, A), (x,), (v,))[1], 1e-12)
+
+
+def test_outputs_that_are_not_one_array_take_the_scalar_path():
+    x = _array(3, (3,))
+
+    def f(v):
+        return v, 2.0 * v
+
+    out, vjp_fn = S.vjp(f, x)
+    ref_out, ref_vjp_fn = jax.vjp(f, x)
+    assert_close(out, ref_out, 1e-15)
+    assert_close(vjp_fn((x, -x)), ref_vjp_fn((x, -x)), 1e-15)
+    assert_close(S.jacobian(lambda v: {"a": v**2})(x), jax.jacobian(lambda v: {"a": v**2})(x), 1e-15)
+    assert_close(S.jvp(lambda v: [dnp.sin(v)], (x,), (x,)), jax.jvp(lambda v: [jnp.sin(v)], (x,), (x,)), 1e-15)
+    with pytest.raises(UnsupportedOperationError, match="not one array"):
+        S.vjp(f, x, expand="array")

@@ -1004,6 +1004,9 @@ def trace(f, names, args):
     tr = ArrayTrace(f"'{getattr(f, '__name__', type(f).__name__)}'")
     variables = [var(name, np.shape(a)) for name, a in zip(names, args)]
     out = f(*(AArray(tr, v) for v in variables))
+    if not isinstance(out, (AArray, int, float, np.ndarray, np.generic, jax.Array)) or isinstance(out, bool):
+        raise UnsupportedOperationError(f"a {type(out).__name__} output", "symbolic (array level)",
+                                        "an output that is not one array is scalar-expanded")
     return as_anode(out), variables
 
 
