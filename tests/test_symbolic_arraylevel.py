@@ -20,7 +20,7 @@ from .helpers import assert_close
 RNG = np.random.default_rng(0)
 A = jnp.asarray(RNG.normal(size=(4, 4)))
 X = jnp.asarray(RNG.normal(size=(6, 4)))
-Y = jnp.asarray(RNG.choice([-1.0, 1.0], size=6))
+Y = jnp.asarray(RNG.choice([0.0, 1.0], size=6))
 W1, W2 = jnp.asarray(RNG.normal(size=(3, 4))), jnp.asarray(RNG.normal(size=(2, 3)))
 x = jnp.asarray(RNG.normal(size=4))
 t = jnp.asarray(RNG.normal(size=2))
@@ -54,15 +54,32 @@ def test_array_level_hessians_match_jax_and_are_matrix_formulas():
     assert AL.to_latex(M.hessian_expression(quadratic_form, x, A)) == r"A + A^\top"
 
 
-def test_readable_formulas_linear_layer_and_mlp():
+def mlp_loss(W1, W2, x, y):
+    return 0.5 * dnp.sum((W2 @ dnp.tanh(W1 @ x) - y) ** 2)
+
+
+def test_the_course_formulas_print_as_the_course_writes_them():
     assert AL.to_text(M.vjp_expression(lambda W, x: W @ x, W1, x)) == "u xᵀ"
     assert AL.to_latex(M.vjp_expression(lambda W, x: W @ x, W1, x)) == r"u x^\top"
-    mlp = FUNCTIONS["mlp delta equations"][0]
-    d_w2 = AL.to_text(M.gradient_expression(mlp, W1, W2, argnums=1))
-    d_w1 = AL.to_text(M.gradient_expression(mlp, W1, W2, argnums=0))
-    # δ₂ φ(W₁x)ᵀ and (W₂ᵀδ₂ ⊙ φ′(W₁x)) xᵀ: outer products with the layer's input last
-    assert d_w2.endswith("tanh(W1 @ c)ᵀ") and "W2 @ tanh(W1 @ c)" in d_w2
-    assert d_w1.endswith("cᵀ") and "W2ᵀ @" in d_w1
+    assert M.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1)) == [
+        "δ₂ = W2 tanh(W1 x) - y",
+        "∂L/∂W1 = (W2ᵀ δ₂ ⊙ tanh′(W1 x)) xᵀ",
+        "∂L/∂W2 = δ₂ tanh(W1 x)ᵀ",
+    ]
+    assert M.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1), latex=True) == [
+        r"\delta_{2} = W_{2} \tanh\left(W_{1} x\right) - y",
+        r"\frac{\partial L}{\partial W_{1}} = "
+        r"\left(W_{2}^\top \delta_{2} \odot \tanh'\left(W_{1} x\right)\right) x^\top",
+        r"\frac{\partial L}{\partial W_{2}} = \delta_{2} \tanh\left(W_{1} x\right)^\top",
+    ]
+    # without names, each formula on its own
+    assert AL.to_text(M.gradient_expression(mlp_loss, W1, W2, x, t, argnums=1)) == "(W2 tanh(W1 x) - y) tanh(W1 x)ᵀ"
+    assert M.hessian_formulas(logistic_loss, x, X, Y) == ["σ = sigmoid(X w)", "H = Xᵀ diag(σ ⊙ (1 - σ)) X"]
+    assert M.hessian_formulas(logistic_loss, x, X, Y, latex=True) == [
+        r"\sigma = \sigma\left(X w\right)",
+        r"H = X^\top \operatorname{diag}\left(\sigma \odot \left(1 - \sigma\right)\right) X",
+    ]
+    assert M.gradient_formulas(logistic_loss, x, X, Y) == ["∂L/∂w = Xᵀ (sigmoid(X w) - y)"]
 
 
 def test_expression_size_does_not_grow_with_n():
@@ -124,3 +141,31 @@ def test_the_benchmark_runs_and_agrees_with_jax():
     rows = matrix_calculus(n=20, m=30, d=10, n_grad=100, rounds=1)
     assert len(rows) == 3
     assert all(row["max abs diff"] < 1e-10 for row in rows)
+
+
+SCALE = 2.0
+
+
+def test_the_cache_follows_changed_state_and_reuses_programs_for_new_data():
+    global SCALE, DATA
+    loss = lambda w: SCALE * dnp.sum((DATA @ w) ** 2)  # noqa: E731
+    hess = S.hessian(loss, expand="array")
+    compiled = []
+    try:
+        for scale, data in ((2.0, X), (2.0, 3.0 * X), (5.0, X)):
+            SCALE, DATA = scale, data
+            before = S.cache_info()["compiled"]
+            assert_close(hess(x), jax.hessian(loss)(x), 1e-12, f"scale {scale}")
+            compiled.append(S.cache_info()["compiled"] - before)
+        assert compiled[1:] == [0, 1]  # new data reuses the program; a changed scalar is another expression
+    finally:
+        SCALE, DATA = 2.0, X
+
+
+def test_the_benchmark_prints_the_course_formulas():
+    from diffcompare.symbolic.bench import formulas
+
+    lines = formulas()
+    for expected in ("H(xᵀAx): A + Aᵀ", "VJP of W x: u xᵀ", "H = Xᵀ diag(σ ⊙ (1 - σ)) X", "δ₂ = W2 tanh(W1 x) - y",
+                     "∂L/∂W1 = (W2ᵀ δ₂ ⊙ tanh′(W1 x)) xᵀ", "∂L/∂W2 = δ₂ tanh(W1 x)ᵀ", r"H(xᵀAx): A + A^\top"):
+        assert expected in lines

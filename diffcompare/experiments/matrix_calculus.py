@@ -49,7 +49,8 @@ def least_squares(x, A, b):
 
 
 def logistic_regression(w, X, y):
-    return dnp.sum(dnp.log1p(dnp.exp(-y * (X @ w))))
+    z = X @ w  # labels 0 and 1
+    return dnp.sum(dnp.log1p(dnp.exp(z)) - y * z)
 
 
 def mlp_loss(W1, W2, x, y):
@@ -67,7 +68,7 @@ def _args(problem, n, rng):
     if problem == "least_squares":
         return normal(n), normal(2 * n, n), normal(2 * n)
     if problem == "logistic_regression":
-        return normal(n), normal(2 * n, n), jnp.asarray(rng.choice([-1.0, 1.0], size=2 * n))
+        return normal(n), normal(2 * n, n), jnp.asarray(rng.choice([0.0, 1.0], size=2 * n))
     return normal(n, n), normal(10, n), normal(n), normal(10)
 
 

@@ -375,12 +375,29 @@ def _outputs(traced: Traced, results):
     return jax.tree_util.tree_unflatten(traced.out_tree, [_as_array(r) for r in results])
 
 
-def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | None = None):
-    """``(f(*primals), J·tangents)`` from the expression of the directional derivative,
-    built by forward accumulation on the shared graph with symbolic tangents."""
+def _array_program(f, args, argnums, kind, expand, simplify, jit):
+    """The array level's ``run(*extra)`` for ``kind`` (see :func:`.arraymode.program`), or None
+    where the scalar path is used (``simplify``, symbolic over symbolic, or what ``expand`` says)."""
+    arraymode.check_expand(expand, f"symbolic.{kind}")
+    if simplify or _nested(args):
+        return None
+    return arraymode.program(f, args, argnums, kind, expand, arg_names(f, len(args)), jit, _is_dynamic,
+                             JIT_MAX_STEPS)
+
+
+def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | None = None,
+        expand: str = "auto"):
+    """``(f(*primals), J·tangents)`` from the expression of the directional derivative: at array level
+    (``expand``, see :func:`value_and_grad`) the VJP's expression transposed (it is linear in its
+    cotangent), on scalar expansions by forward accumulation on the shared graph with symbolic tangents."""
     _api.check_tangents(primals, tangents, "symbolic.jvp")
     primals = tuple(primals)
     _api.check_differentiable(primals, "symbolic.jvp", allow_complex=False)
+    run = _array_program(f, primals, tuple(range(len(primals))), "jvp", expand, simplify, jit)
+    if run is not None:
+        values = [jnp.asarray(p) for p in primals]
+        out, tangent_out = run(*(jnp.asarray(t, v.dtype) for t, v in zip(tangents, values)))
+        return out, tangent_out
 
     def build(traced):
         wrt = traced.wrt(range(len(primals)))
@@ -396,10 +413,22 @@ def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | N
     return _outputs(traced, results[:k]), _outputs(traced, results[k:])
 
 
-def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None):
+def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None, expand: str = "auto"):
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` evaluates the expression of
-    Σ cotangent·f differentiated by reverse accumulation (symbolic cotangents)."""
+    Σ cotangent·f differentiated by reverse accumulation (symbolic cotangents; at array level
+    where ``expand`` allows, see :func:`value_and_grad`)."""
     _api.check_differentiable(primals, "symbolic.vjp", allow_complex=False)
+    run = _array_program(f, primals, tuple(range(len(primals))), "vjp", expand, simplify, jit)
+    if run is not None:
+        dtype = jnp.result_type(*primals)
+        out = run(jnp.zeros(run.out_shape, dtype))[0]
+
+        def array_vjp_fn(cotangent):
+            _api.check_cotangent(out, cotangent, "symbolic.vjp")
+            results = run(jnp.asarray(cotangent, dtype))
+            return _unflatten_args(results[1:], primals, tuple(range(len(primals))), True)
+
+        return out, array_vjp_fn
 
     def build(traced):
         wrt = traced.wrt(range(len(primals)))
@@ -422,15 +451,23 @@ def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None):
     return out, vjp_fn
 
 
-def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None) -> Callable:
-    """The full Jacobian as expressions (a reverse sweep per output, or a forward sweep
-    per input when there are fewer inputs), laid out as ``jax.jacobian`` lays it out."""
+def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+             expand: str = "auto") -> Callable:
+    """The full Jacobian as expressions, laid out as ``jax.jacobian`` lays it out: at array level
+    (``expand``, see :func:`value_and_grad`) the VJP's expression with its cotangent replaced by the
+    identity; on scalar expansions a reverse sweep per output, or a forward sweep per input when
+    there are fewer inputs."""
+    arraymode.check_expand(expand, "symbolic.jacobian")
 
     f_given = f
 
     @_api.wraps(f, "symbolic.jacobian")
     def wrapped(*args, **kwargs):
         f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.jacobian")
+        run = _array_program(f, args, sel.argnums, "jacobian", expand, simplify, jit)
+        if run is not None:
+            jacobians = _unflatten_args(run()[1:], args, sel.argnums, sel.is_tuple)
+            return jacobians
 
         def build(traced):
             rows = D.jacobian(traced.out_nodes, traced.wrt(sel.argnums))

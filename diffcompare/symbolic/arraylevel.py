@@ -12,10 +12,11 @@ size does not grow with n (the approach of Laue, Mitterreiter and Giesen,
 identity (:func:`batch_identity`) and ``M @ I`` simplified to ``M``: the Hessian
 of xᵀAx is ``A + Aᵀ`` (O(n²)), not n Hessian-vector products (O(n³)).
 
-Operations without an array rule (``prod``, ``max``, indexing, ...) raise
-:class:`UnsupportedOperationError`; the method interface then falls back to
-scalar expansion. Constant arrays are inputs of the compiled program, so a
-changed global array reuses the compiled derivative with its new values.
+Operations without an array rule (``prod``, advanced indexing, ``stack``, ...)
+raise :class:`UnsupportedOperationError`; the method interface then falls back to
+scalar expansion (``expand="auto"``) or refuses (``expand="array"``). Constant
+arrays are inputs of the compiled program, so a changed global array reuses the
+compiled derivative with its new values.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .._core import EngineValue, Trace
 from ..errors import ConcretizationError, UnsupportedOperationError
 from ..primitives import PRIMITIVES
 from .convert import _JNP_OPS
-from .graph import topological
+from .graph import topological, use_counts
 from .text import LATEX, latex_name
 from .trace import concretization_message
 
@@ -45,23 +46,34 @@ BINARY = ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum"
 
 class ANode:
     """One array expression. ``op``: ``"var"`` (``value`` is the name), ``"const"`` (``value`` the
-    array), ``"eye"``, an elementwise kind, ``"select"``, ``"sum"``, ``"broadcast_to"``,
-    ``"reshape"``, ``"transpose"``, ``"matmul"``, ``"outer"`` or ``"diag"``; ``params`` the static
-    parameters (axes, shapes)."""
+    array), ``"eye"``, an elementwise kind, ``"select"``, ``"sum"``, ``"max"``, ``"min"``,
+    ``"broadcast_to"``, ``"reshape"``, ``"transpose"``, ``"matmul"`` (stacks of matrices too),
+    ``"outer"``, ``"diag"`` (vector to diagonal matrix), ``"diagonal"`` (its transpose),
+    ``"getitem"`` (a basic index, see :func:`basic_index`) or ``"scatter"`` (its transpose: zeros
+    with the operand added at the index); ``params`` the static parameters (axes, shapes, index)."""
 
-    __slots__ = ("op", "args", "shape", "params", "value", "serial", "key", "__weakref__")
+    __slots__ = ("op", "args", "shape", "params", "value", "serial", "_key", "__weakref__")
 
     def __init__(self, op, args, shape, params=(), value=None):
         self.op, self.args, self.shape, self.params, self.value = op, args, tuple(shape), params, value
         self.serial = next(_serial)
-        digest = hashlib.blake2b(repr((op, self.shape, params)).encode(), digest_size=8)
-        if op == "var":
-            digest.update(str(value).encode())
-        elif op == "const":  # the structure of a constant is its shape and position, not its numbers
-            digest.update(str(id(value)).encode())
-        for a in args:
-            digest.update(a.key)
-        self.key = digest.digest()
+        self._key = None
+
+    @property
+    def key(self) -> bytes:
+        """A digest of the expression (constants by identity), computed when first asked for."""
+        if self._key is None:  # operands first, without recursion (a deep chain is fine)
+            for n in topological([self]):
+                if n._key is None:
+                    digest = hashlib.blake2b(repr((n.op, n.shape, n.params)).encode(), digest_size=8)
+                    if n.op == "var":
+                        digest.update(str(n.value).encode())
+                    elif n.op == "const":  # a constant array counts by identity, not by its numbers
+                        digest.update(str(id(n.value)).encode())
+                    for a in n.args:
+                        digest.update(a._key)
+                    n._key = digest.digest()
+        return self._key
 
     @property
     def ndim(self) -> int:
@@ -157,6 +169,10 @@ def binary(op: str, a, b) -> ANode:
             a, b = b, a  # the scalar factor first: 2 * x
     if op in ("add", "subtract") and _is(b, 0.0) and a.shape == shape:
         return a
+    if op == "add" and b.op == "negative":  # a + (-b) is a - b
+        return binary("subtract", a, b.args[0])
+    if op == "add" and a.op == "negative":
+        return binary("subtract", b, a.args[0])
     if op == "add" and _is(a, 0.0) and b.shape == shape:
         return b
     if op == "multiply":
@@ -170,6 +186,8 @@ def binary(op: str, a, b) -> ANode:
             return unary("negative", broadcast_to(b, shape))
         if _is(b, -1.0):
             return unary("negative", broadcast_to(a, shape))
+        if a.op == "negative" or b.op == "negative":  # a ⊙ (-b) is -(a ⊙ b), which a sum then subtracts
+            return unary("negative", binary("multiply", *(x.args[0] if x.op == "negative" else x for x in (a, b))))
     if op == "divide" and _is(b, 1.0) and a.shape == shape:
         return a
     if op == "power" and _is(b, 1.0) and a.shape == shape:
@@ -181,6 +199,8 @@ def unary(op: str, a) -> ANode:
     a = as_anode(a)
     if op == "negative" and a.op == "negative":
         return a.args[0]
+    if op == "negative" and _scalar(a) is not None:
+        return broadcast_to(const(-_scalar(a)), a.shape)
     return node(op, (a,), a.shape)
 
 
@@ -242,13 +262,74 @@ def transpose(a, axes=None) -> ANode:
 
 def matmul(a, b) -> ANode:
     a, b = as_anode(a), as_anode(b)
-    if a.ndim > 2 or b.ndim > 2:
-        raise UnsupportedOperationError("matmul", "symbolic (array level)", "operands above 2-d are scalar-expanded")
+    if a.ndim > 2 or b.ndim > 2:  # a stack of matrix products, batch axes broadcast
+        if a.ndim < 2 or b.ndim < 2:
+            raise UnsupportedOperationError("matmul", "symbolic (array level)",
+                                            "a 1-d operand with a stack of matrices is scalar-expanded")
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        return node("matmul", (a, b), batch + (a.shape[-2], b.shape[-1]))
     if b.op == "eye":
         return a
     if a.op == "eye":
         return b
     return node("matmul", (a, b), a.shape[:-1] + b.shape[1:])  # NumPy's rule for 1-d and 2-d operands
+
+
+def _swap_last(a: ANode) -> ANode:
+    return transpose(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+
+
+def diagonal(m) -> ANode:
+    """The diagonal of a square matrix (``jnp.diagonal``)."""
+    m = as_anode(m)
+    return node("diagonal", (m,), m.shape[:1])
+
+
+def reduce_extreme(op: str, a, axis, keepdims=False) -> ANode:
+    """``max`` or ``min`` over ``axis``."""
+    a = as_anode(a)
+    axis = tuple(sorted(axis))
+    shape = tuple(1 if i in axis else d for i, d in enumerate(a.shape)) if keepdims else \
+        tuple(d for i, d in enumerate(a.shape) if i not in axis)
+    return node(op, (a,), shape, (axis, bool(keepdims)))
+
+
+def getitem(a, key: tuple) -> ANode:
+    """``a[key]`` for a basic index in normal form (see :func:`basic_index`)."""
+    a = as_anode(a)
+    shape = np.broadcast_to(np.empty((), bool), a.shape)[python_index(key)].shape
+    return node("getitem", (a,), shape, (key,))
+
+
+def scatter(g, key: tuple, shape) -> ANode:
+    """Zeros of ``shape`` with ``g`` added at ``a[key]``: the transpose of :func:`getitem`."""
+    return node("scatter", (as_anode(g),), tuple(shape), (key, tuple(shape)))
+
+
+def basic_index(index: tuple, shape) -> tuple:
+    """A basic index (ints, slices, None, one Ellipsis) in a hashable normal form that names
+    every axis: ints, ``("slice", start, stop, step)`` and None; None for an advanced index."""
+    if sum(item is Ellipsis for item in index) > 1:
+        return None
+    used = sum(1 for item in index if item is not None and item is not Ellipsis)
+    key = []
+    for item in index:
+        if item is Ellipsis:
+            key.extend([("slice", None, None, None)] * (len(shape) - used))
+        elif item is None:
+            key.append(None)
+        elif isinstance(item, slice):
+            key.append(("slice", item.start, item.stop, item.step))
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            key.append(int(item))
+        else:
+            return None
+    axes = sum(1 for item in key if item is not None)
+    return tuple(key) + (("slice", None, None, None),) * (len(shape) - axes)
+
+
+def python_index(key: tuple) -> tuple:
+    return tuple(slice(*item[1:]) if isinstance(item, tuple) else item for item in key)
 
 
 def outer(u, v) -> ANode:
@@ -259,6 +340,8 @@ def outer(u, v) -> ANode:
 
 def diag(s) -> ANode:
     s = as_anode(s)
+    if _is(s, 1.0):
+        return eye(s.shape[0])
     return node("diag", (s,), s.shape + s.shape)
 
 
@@ -325,6 +408,20 @@ def _vjp_matmul(g, n):
     return matmul(g, transpose(b)), matmul(transpose(a), g)
 
 
+def _vjp_batched_matmul(g, n):
+    a, b = n.args
+    return unbroadcast(matmul(g, _swap_last(b)), a.shape), unbroadcast(matmul(_swap_last(a), g), b.shape)
+
+
+def _vjp_extreme(g, n):
+    # ties share the cotangent equally, as JAX
+    (a,), axis = n.args, n.params[0]
+    kept = tuple(1 if i in axis else d for i, d in enumerate(a.shape))
+    mask = binary("eq", a, broadcast_to(reshape(n, kept), a.shape))
+    share = binary("divide", mask, broadcast_to(reduce_sum(mask, axis, keepdims=True), a.shape))
+    return (mul(broadcast_to(reshape(g, kept), a.shape), share),)
+
+
 def _vjp_sum(g, n):
     (a,), (axis, keepdims) = n.args, n.params
     if not keepdims:
@@ -353,24 +450,39 @@ VJPS = {
     "broadcast_to": lambda g, n: (unbroadcast(g, n.args[0].shape),),
     "reshape": lambda g, n: (reshape(g, n.args[0].shape),),
     "transpose": lambda g, n: (transpose(g, _inverse(n.params[0])),),
-    "matmul": _vjp_matmul,
+    "matmul": lambda g, n: (_vjp_batched_matmul if n.ndim > 2 else _vjp_matmul)(g, n),
     "outer": lambda g, n: (matmul(g, n.args[1]), matmul(transpose(g), n.args[0])),
-    "diag": lambda g, n: (None,),  # appears only in Hessians, which are not differentiated again
+    "diag": lambda g, n: (diagonal(g),),
+    "diagonal": lambda g, n: (diag(g),),
+    "max": _vjp_extreme,
+    "min": _vjp_extreme,
+    "getitem": lambda g, n: (scatter(g, n.params[0], n.args[0].shape),),
+    "scatter": lambda g, n: (getitem(g, n.params[0]),),
 }
 
 
-def reverse(output: ANode, wrt, seed=None) -> list:
-    """Cotangents of ``wrt`` (variable nodes) for Σ seed · output, by reverse accumulation."""
+def reverse(output: ANode, wrt, seed=None, adjoints: dict | None = None) -> list:
+    """Cotangents of ``wrt`` (variable nodes) for Σ seed · output, by reverse accumulation
+    (``adjoints``, when given, receives serial -> cotangent for every node reached)."""
     adjoint = {output.serial: const(1.0) if seed is None else as_anode(seed)}
-    for n in reversed(topological([output])):
+    order = topological([output])
+    uses = use_counts(order)
+    for n in reversed(order):
         bar = adjoint.get(n.serial)
         if bar is None or not n.args:
             continue
-        for arg, contribution in zip(n.args, VJPS[n.op](bar, n)):
+        args, contributions = n.args, None
+        if n.op == "log1p" and n.args[0].op == "exp" and uses[n.args[0].serial] == 1:
+            # log(1 + exp(z))' is sigmoid(z), in one step: the derivative reads σ and never overflows
+            args = n.args[0].args
+            contributions = (mul(bar, unary("sigmoid", args[0])),)
+        for arg, contribution in zip(args, contributions or VJPS[n.op](bar, n)):
             if contribution is None or arg.op in ("const", "eye"):
                 continue
             contribution = unbroadcast(contribution, arg.shape) if n.op in BINARY or n.op == "select" else contribution
             adjoint[arg.serial] = add(adjoint[arg.serial], contribution) if arg.serial in adjoint else contribution
+    if adjoints is not None:
+        adjoints.update(adjoint)
     return [broadcast_to(adjoint[v.serial], v.shape) if v.serial in adjoint else const(np.zeros(v.shape))
             for v in wrt]
 
@@ -412,14 +524,25 @@ def batch_identity(outputs, u: ANode):
             new[n.serial] = build(args[0], n.params[0] + (k,))
         elif n.op == "transpose":
             new[n.serial] = transpose(args[0], n.params[0] + (len(n.params[0]),))
-        elif n.op == "matmul" and not all(hit):
+        elif n.op == "getitem":
+            new[n.serial] = getitem(args[0], n.params[0] + (("slice", None, None, None),))
+        elif n.op == "scatter":
+            new[n.serial] = scatter(args[0], n.params[0] + (("slice", None, None, None),), n.shape + (k,))
+        elif n.op == "matmul" and not all(hit) and n.args[0].ndim <= 2 and n.args[1].ndim <= 2:
             new[n.serial] = _batched_matmul(n, args, hit, k)
         elif n.op == "outer" and not all(hit):
             u_, v_ = args
             new[n.serial] = (mul(reshape(u_, u_.shape[:1] + (1, k)), reshape(v_, (1,) + v_.shape + (1,)))
                              if hit[0] else mul(reshape(u_, u_.shape + (1, 1)), reshape(v_, (1,) + v_.shape)))
+        elif n.op == "diag":  # a batch of diagonal matrices: v[:, None, :] * I[:, :, None]
+            size = n.shape[0]
+            new[n.serial] = mul(reshape(args[0], (size, 1, k)), reshape(eye(size), (size, size, 1)))
+        elif n.op == "diagonal":
+            size = n.shape[0]
+            new[n.serial] = reduce_sum(mul(args[0], reshape(eye(size), (size, size, 1))), (1,))
         else:
-            raise UnsupportedOperationError(n.op, "symbolic (array level)", "the Hessian expression is not linear")
+            raise UnsupportedOperationError(n.op, "symbolic (array level)",
+                                            "its Hessian has no batched rule yet; use expand='scalar'")
     return [new[o.serial] for o in outputs]
 
 
@@ -432,7 +555,11 @@ def _rebuild(n, args):
         return unary(n.op, args[0])
     builders = {"sum": lambda: reduce_sum(args[0], *n.params), "broadcast_to": lambda: broadcast_to(args[0], *n.params),
                 "reshape": lambda: reshape(args[0], *n.params), "transpose": lambda: transpose(args[0], *n.params),
-                "matmul": lambda: matmul(*args), "outer": lambda: outer(*args), "diag": lambda: diag(*args)}
+                "matmul": lambda: matmul(*args), "outer": lambda: outer(*args), "diag": lambda: diag(*args),
+                "diagonal": lambda: diagonal(*args), "getitem": lambda: getitem(args[0], *n.params),
+                "scatter": lambda: scatter(args[0], *n.params),
+                "max": lambda: reduce_extreme("max", args[0], *n.params),
+                "min": lambda: reduce_extreme("min", args[0], *n.params)}
     return builders[n.op]()
 
 
@@ -470,21 +597,28 @@ def _batched_matmul(n, args, hit, k):
 # ---------------------------------------------------------------- simplifying for reading
 
 
-def _reading_order(n: ANode) -> tuple:
-    # a variable before its transpose before compound expressions: A + Aᵀ, u xᵀ
-    return (n.op != "var" and n.op != "transpose", n.op == "transpose", n.op == "const", to_text(n))
+def _reading_order(n: ANode) -> int:
+    # a variable before its transpose before products of matrices before other expressions: A + Aᵀ,
+    # W₂ᵀδ₂ ⊙ tanh′(W₁x); otherwise the order the rules wrote (σ ⊙ (1 − σ))
+    return {"var": 0, "transpose": 1, "matmul": 2, "outer": 2, "const": 4}.get(n.op, 3)
 
 
 def simplify(root: ANode) -> ANode:
     """The same expression with the operands of sums and products in reading order
     (``A + Aᵀ``), and products by the scalar 1 and additions of 0 dropped by the builders."""
+    return simplify_all([root])[0][0]
+
+
+def simplify_all(roots) -> tuple[list, dict]:
+    """:func:`simplify` on several expressions at once: ``(simplified roots, serial -> simplified node)``
+    for every node they reach (so a shared subexpression stays shared)."""
     new: dict[int, ANode] = {}
-    for n in topological([root]):
+    for n in topological(list(roots)):
         args = [new[a.serial] for a in n.args]
         if n.op in ("add", "multiply") and args[0].shape == args[1].shape:
             args = sorted(args, key=_reading_order)
         new[n.serial] = n if not n.args else _rebuild(n, args)
-    return new[root.serial]
+    return [new[r.serial] for r in roots], new
 
 
 # ---------------------------------------------------------------- printing
@@ -496,10 +630,36 @@ def _name(n: ANode, latex: bool) -> str:
     return "I" if n.op == "eye" else ("c" if n.shape else (str(float(n.value)).rstrip("0").rstrip(".") or "0"))
 
 
-_TEXT_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": (" * ", 2), "divide": (" / ", 2),
-               "matmul": (" @ ", 2)}
+_TEXT_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": (" ⊙ ", 2), "divide": (" / ", 2),
+               "matmul": (" ", 2)}
 _LATEX_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": (r" \odot ", 2), "divide": (r" \oslash ", 2),
                 "matmul": (" ", 2)}
+
+
+def _diag_scaling(n: ANode):
+    """``(s, M)`` when ``n`` is ``s[:, None] * M`` (a 1-d ``s`` scaling the rows of a matrix ``M``),
+    which reads ``diag(s) M``; else None."""
+    if n.op != "multiply" or n.ndim != 2:
+        return None
+    for col, m in (n.args, reversed(n.args)):
+        if (col.op == "reshape" and col.args[0].ndim == 1 and col.shape == (n.shape[0], 1)
+                and m.shape == n.shape):
+            return col.args[0], m
+    return None
+
+
+def _derivative_of(n: ANode):
+    """The ``z`` of ``1 - tanh(z) ⊙ tanh(z)``, which reads ``tanh′(z)``; else None."""
+    if n.op == "subtract" and _is(n.args[0], 1.0) and n.args[1].op == "multiply":
+        t, t2 = n.args[1].args
+        if t is t2 and t.op == "tanh":
+            return t.args[0]
+    return None
+
+
+def _is_product(n: ANode) -> bool:
+    # a matrix product reads the same however it is grouped: Xᵀ diag(s) X needs no parentheses
+    return n.op == "matmul" or _diag_scaling(n) is not None
 
 
 def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
@@ -516,12 +676,21 @@ def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
             continue
         args = [shown[a.serial] for a in n.args]
         op = n.op
+        scaling, inner = _diag_scaling(n), _derivative_of(n)
         if op in ("var", "const", "eye"):
             text = _name(n, latex)
             out = ((latex_name(text) if latex and op == "var" else text), 9 if not text.startswith("-") else 0)
+        elif scaling is not None:
+            s_, m = (shown[x.serial] for x in scaling)
+            body = rf"\operatorname{{diag}}\left({s_[0]}\right)" if latex else f"diag({s_[0]})"
+            out = (body + " " + wrap(m, 2 if _is_product(scaling[1]) else 3), 2)
+        elif inner is not None:
+            z = shown[inner.serial][0]
+            out = (rf"\tanh'\left({z}\right)" if latex else f"tanh′({z})", 9)
         elif op in _TEXT_INFIX and len(args) == 2:
             symbol, prec = (_LATEX_INFIX if latex else _TEXT_INFIX)[op]
-            out = (wrap(args[0], prec) + symbol + wrap(args[1], prec + 1), prec)
+            right = prec if op == "matmul" and _is_product(n.args[1]) else prec + 1
+            out = (wrap(args[0], prec) + symbol + wrap(args[1], right), prec)
         elif op == "power":
             out = (wrap(args[0], 9) + (f"^{{{args[1][0]}}}" if latex else f"**{wrap(args[1], 9)}"), 5)
         elif op == "negative":
@@ -535,7 +704,13 @@ def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
             out = ((rf"\operatorname{{diag}}\left({body}\right)" if latex else f"diag({body})"), 9)
         elif op in ("reshape", "broadcast_to") and _scalar(n) is not None:
             out = args[0]  # a scalar's reshaping is invisible
-        elif op in ("reshape", "broadcast_to", "sum") and not latex:
+        elif op == "getitem":
+            out = (wrap(args[0], 9) + f"[{_index_text(n.params[0])}]", 9)
+        elif op == "scatter":  # zeros with g at the index
+            out = (f"scatter({args[0][0]}, [{_index_text(n.params[0])}], {n.shape})", 9)
+        elif op in ("max", "min") and latex:
+            out = (rf"\{op}_{{" + ",".join(map(str, n.params[0])) + r"} " + wrap(args[0], 9), 4)
+        elif op in ("reshape", "broadcast_to", "sum", "max", "min") and not latex:
             out = (f"{op}({args[0][0]}, {n.params[0]})", 9)
         elif op == "sum":
             out = (r"\sum_{" + ",".join(map(str, n.params[0])) + r"} " + wrap(args[0], 9), 4)
@@ -558,13 +733,69 @@ def _render(roots, latex: bool, names: dict | None = None) -> list[str]:
     return [shown[r.serial][0] for r in roots]
 
 
+def _index_text(key) -> str:
+    def one(item):
+        if item is None:
+            return "None"
+        if isinstance(item, tuple):
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            return f"{start}:{stop}" + (f":{step}" if step else "")
+        return str(item)
+
+    while key and key[-1] == ("slice", None, None, None):  # trailing full slices go without saying
+        key = key[:-1]
+    return ", ".join(map(one, key)) or "..."
+
+
 def to_text(n: ANode, names: dict | None = None) -> str:
-    """A formula with matrix notation: ``A + Aᵀ``, ``u xᵀ``, ``Xᵀ @ diag(s) @ X``."""
+    """A formula with matrix notation: ``A + Aᵀ``, ``u xᵀ``, ``Xᵀ diag(s) X`` (``names``: serial ->
+    the name a subexpression is printed as)."""
     return _render([n], False, names)[0]
 
 
 def to_latex(n: ANode, names: dict | None = None) -> str:
     return _render([n], True, names)[0]
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def shared_names(roots, errors=()) -> dict:
+    """serial -> name for the subexpressions worth naming when ``roots`` are printed together:
+    ``errors`` (``(k, node)`` pairs: the backpropagated error of layer k) used by two formulas or twice
+    are δₖ, a sigmoid used twice is σ (σ₁, σ₂, ... when several)."""
+    order = topological(list(roots))
+    uses = use_counts(order, roots)
+    reach = {r.serial: {n.serial for n in topological([r])} for r in roots}
+    names = {}
+    for k, e in errors:
+        if e.args and (uses.get(e.serial, 0) >= 2 or sum(e.serial in seen for seen in reach.values()) >= 2):
+            names[e.serial] = f"δ{str(k).translate(_SUBSCRIPTS)}"
+    sigmoids = [n for n in order if n.op == "sigmoid" and uses[n.serial] >= 2 and n.serial not in names]
+    for i, n in enumerate(sigmoids, 1):
+        names[n.serial] = "σ" if len(sigmoids) == 1 else f"σ{str(i).translate(_SUBSCRIPTS)}"
+    return names
+
+
+def equations(labelled, names: dict, latex: bool = False) -> list[str]:
+    """``name = formula`` lines: first each named subexpression (in the order they are computed),
+    then each ``(label, node)`` of ``labelled``, all printed with ``names``."""
+    roots = [node for _, node in labelled]
+    names = {k: _latex_symbol(v) if latex else v for k, v in names.items()}
+    lines = []
+    for n in topological(roots):
+        if n.serial in names:
+            body = _render([n], latex, {k: v for k, v in names.items() if k != n.serial})[0]
+            lines.append(f"{names[n.serial]} = {body}")
+    for label, text in zip((label for label, _ in labelled), _render(roots, latex, names)):
+        lines.append(f"{label} = {text}")
+    return lines
+
+
+def _latex_symbol(name: str) -> str:
+    base = {"δ": r"\delta", "σ": r"\sigma"}[name[0]]
+    digits = name[1:].translate({ord(c): str(i) for i, c in enumerate("₀₁₂₃₄₅₆₇₈₉")})
+    return f"{base}_{{{digits}}}" if digits else base
 
 
 # ---------------------------------------------------------------- compiling
@@ -609,6 +840,14 @@ def compile_jax(outputs, inputs):
                 vals[n.serial] = jnp.outer(*a)
             elif n.op == "diag":
                 vals[n.serial] = jnp.diag(a[0])
+            elif n.op == "diagonal":
+                vals[n.serial] = jnp.diagonal(a[0])
+            elif n.op in ("max", "min"):
+                vals[n.serial] = (jnp.max if n.op == "max" else jnp.min)(a[0], axis=n.params[0], keepdims=n.params[1])
+            elif n.op == "getitem":
+                vals[n.serial] = a[0][python_index(n.params[0])]
+            elif n.op == "scatter":
+                vals[n.serial] = jnp.zeros(n.shape, dtype).at[python_index(n.params[0])].add(a[0])
             elif n.op == "power" and n.args[1].op == "const" and n.args[1].shape == () \
                     and float(n.args[1].value) == int(n.args[1].value) and abs(float(n.args[1].value)) <= 8:
                 vals[n.serial] = jax.lax.integer_pow(a[0], int(n.args[1].value))
@@ -633,20 +872,33 @@ def _transpose(a, axes):
 def graph_key(outputs, inputs) -> bytes:
     """A digest of the expressions' structure; constant arrays count by shape and position only
     (their values are inputs of the compiled program)."""
-    digest = hashlib.blake2b(digest_size=16)
-    index: dict[int, int] = {}
+    return hashlib.blake2b(repr(structure(outputs, inputs)[0]).encode(), digest_size=16).digest()
+
+
+def structure(outputs, inputs) -> tuple[tuple, list]:
+    """``(key, constant arrays)``: everything the expressions compute, as a hashable tuple whose
+    equality means the same computation on the same inputs, with the constant arrays counted by
+    shape and position only; and those constant arrays in that order (the values to pass in)."""
+    position = {v.serial: ("in", i) for i, v in enumerate(inputs)}
+    consts: list[ANode] = []
+    key = []
     for n in topological(list(outputs)):
+        if n.serial in position:
+            key.append(("var", n.shape, position[n.serial]))
+            continue
         if n.op == "const" and n.shape:
-            index[n.serial] = len(index)
-            digest.update(f"const#{index[n.serial]}{n.shape}".encode())
-        elif n.op == "const":
-            digest.update(f"c{float(n.value)!r}".encode())
+            position[n.serial] = ("const", len(consts))
+            consts.append(n)
+            key.append(("const", n.shape))
+            continue
+        position[n.serial] = len(key)
+        if n.op == "const":
+            key.append(("c", float(n.value)))
         else:
-            digest.update(repr((n.op, n.shape, n.params, n.value if n.op == "var" else None,
-                                [a.serial for a in n.args])).encode())
-    for v in inputs:
-        digest.update(repr((v.value, v.shape)).encode())
-    return digest.digest()
+            key.append((n.op, n.shape, n.params, n.value if n.op == "var" else None,
+                        tuple(position[a.serial] for a in n.args)))
+    key.append(tuple(position.get(o.serial) for o in outputs))
+    return tuple(key), consts
 
 
 # ---------------------------------------------------------------- tracing
@@ -704,12 +956,42 @@ def _rule_where(c, a, b):
     return select(const(np.asarray(c, dtype=np.float64)), a, b)
 
 
+def _arange_pair(index, n):
+    """Whether ``index`` is ``(arange(n), arange(n))``, the index ``dnp.diag`` and ``dnp.diagonal`` use."""
+    return (len(index) == 2 and all(isinstance(i, (np.ndarray, jax.Array)) and np.shape(i) == (n,) for i in index)
+            and all(np.array_equal(np.asarray(i), np.arange(n)) for i in index))
+
+
+def _rule_getitem(x, *, index):
+    x = as_anode(x)
+    key = basic_index(index, x.shape)
+    if key is not None:
+        return getitem(x, key)
+    if x.ndim == 2 and x.shape[0] == x.shape[1] and _arange_pair(tuple(i for i in index if i is not Ellipsis),
+                                                                   x.shape[0]):
+        return diagonal(x)  # the diagonal of a square matrix
+    raise UnsupportedOperationError("getitem", "symbolic (array level)",
+                                    "an advanced (array) index is scalar-expanded; slices and integers stay arrays")
+
+
+def _rule_index_add(x, y, *, index):
+    x, y = as_anode(x), as_anode(y)
+    if (x.op == "const" and x.ndim == 2 and y.ndim == 1 and x.shape == y.shape * 2
+            and not np.any(np.asarray(x.value)) and _arange_pair(index, y.shape[0])):
+        return diag(y)  # zeros with y on the diagonal: dnp.diag(y)
+    raise UnsupportedOperationError("index_add", "symbolic (array level)", "it is scalar-expanded instead")
+
+
 ARRAY_RULES = {
     # a unary primitive without an array VJP is scalar-expanded (the coverage test asks for one)
     **{name: (lambda op: lambda a: unary(op, a))(name) for name in UNARY if name in _LOCAL},
     **{name: _rule_binary(name) for name in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum")},
     "where": _rule_where,
     "sum": lambda x, *, axis, keepdims: reduce_sum(x, axis, keepdims),
+    "max": lambda x, *, axis, keepdims: reduce_extreme("max", x, axis, keepdims),
+    "min": lambda x, *, axis, keepdims: reduce_extreme("min", x, axis, keepdims),
+    "getitem": _rule_getitem,
+    "index_add": _rule_index_add,
     "matmul": matmul,
     "transpose": lambda x, *, axes: transpose(x, axes),
     "reshape": lambda x, *, shape: reshape(x, shape),
@@ -722,6 +1004,9 @@ def trace(f, names, args):
     tr = ArrayTrace(f"'{getattr(f, '__name__', type(f).__name__)}'")
     variables = [var(name, np.shape(a)) for name, a in zip(names, args)]
     out = f(*(AArray(tr, v) for v in variables))
+    if not isinstance(out, (AArray, int, float, np.ndarray, np.generic, jax.Array)) or isinstance(out, bool):
+        raise UnsupportedOperationError(f"a {type(out).__name__} output", "symbolic (array level)",
+                                        "an output that is not one array is scalar-expanded")
     return as_anode(out), variables
 
 

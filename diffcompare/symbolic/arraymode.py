@@ -18,6 +18,7 @@ import numpy as np
 from .. import _api
 from ..errors import ConcretizationError, InvalidOptionError, UnsupportedOperationError
 from . import arraylevel as AL
+from .text import latex_name
 from .trace import arg_names
 
 EXPAND = ("auto", "array", "scalar")
@@ -41,6 +42,14 @@ def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic,
     """``[value, gradient...]`` (kind ``"grad"``) or ``[hessian]`` (kind ``"hessian"``) computed at
     array level, or None where ``expand="auto"`` and the array level does not apply. With
     ``jit=None`` programs of up to ``jit_max_ops`` operations are compiled with ``jax.jit``."""
+    run = program(f, args, argnums, kind, expand, names, jit, is_dynamic, jit_max_ops)
+    return None if run is None else run()
+
+
+def program(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic, jit_max_ops: int = 300):
+    """``run(*extra)`` evaluating the array-level expressions of ``kind`` at ``args`` (see
+    :func:`expressions`; ``extra``: the cotangent of ``"vjp"``, the tangents of ``"jvp"``), or None
+    where ``expand="auto"`` and the array level does not apply."""
     fname = f"symbolic.{kind}"
     if expand == "scalar":
         return None
@@ -56,33 +65,86 @@ def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic,
         return None
     if kind == "hessian" and out.shape != ():  # a vector-valued f: the scalar path's Jacobian of the Jacobian
         return _refuse(expand, fname, "the array-level Hessian takes a scalar-valued function")
-    _api.check_scalar_output(np.zeros(out.shape), fname)
-    wrt = [variables[i] for i in argnums]
-    outputs = expressions(out, wrt, kind)
-    if jit is None:
-        jit = AL.size(outputs) <= jit_max_ops
-    key = (kind, AL.graph_key(outputs, variables), jit, bool(jax.config.jax_enable_x64))
+    if kind in ("grad", "hessian") and out.shape != ():
+        _api.check_scalar_output(np.zeros(out.shape), fname)
+    # f was traced just now (it reads its globals now); the derivative program is cached by the
+    # structure of f's expressions, with its constant arrays passed in: tracing a handful of
+    # array nodes is cheap, differentiating and compiling them is not
+    structure, consts = AL.structure([out], variables)
+    key = (kind, structure, tuple(argnums), jit, bool(jax.config.jax_enable_x64))
     hit = _CACHE.get(key)
     if hit is None:
-        run, _ = AL.compile_jax(outputs, variables)
-        hit = jax.jit(run) if jit else run
-        STATS["compiled"] += 1
+        try:
+            hit = _build(out, [variables[i] for i in argnums], variables, consts, kind, jit, jit_max_ops)
+        except UnsupportedOperationError:  # e.g. a Hessian through a stack of matrix products
+            if expand == "array":
+                raise
+            return None
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[key] = hit
-    values = [jnp.asarray(a) for a in args]
-    return hit(*values, *(jnp.asarray(c.value) for c in AL.constants(outputs)))
+    compiled, sources = hit
+    values = [a if isinstance(a, jax.Array) else jnp.asarray(a) for a in args]
+    constant_values = [consts[s].value if isinstance(s, int) else s[0] for s in sources]
+
+    def run(*extra):
+        return compiled(*values, *extra, *constant_values)
+
+    run.out_shape = out.shape
+    return run
 
 
-def expressions(out, wrt, kind: str) -> list:
-    """The array expressions of ``[value, gradients...]`` or ``[hessian]`` (see :func:`derivative`)."""
-    grads = AL.reverse(out, wrt)
+def _build(out, wrt, variables, consts, kind, jit, jit_max_ops):
+    """``(program, sources)``: the compiled derivative, and where each of its constant inputs comes
+    from (an index into f's constant arrays, or a 1-tuple holding an array the derivative made)."""
+    outputs, extra = expressions(out, wrt, kind, with_inputs=True)
+    if jit is None:
+        jit = AL.size(outputs) <= jit_max_ops
+    run, used = AL.compile_jax(outputs, list(variables) + extra)
+    index = {c.serial: i for i, c in enumerate(consts)}
+    sources = [index[c.serial] if c.serial in index else (c.value,) for c in used]
+    STATS["compiled"] += 1
+    return (jax.jit(run) if jit else run), sources
+
+
+def _fresh(name: str, shape) -> AL.ANode:
+    # not a Python identifier, so never one of f's parameters
+    return AL.var(f"⟨{name}⟩", shape)
+
+
+def expressions(out, wrt, kind: str, with_inputs: bool = False):
+    """The array expressions of ``kind``: ``"grad"``: ``[value, gradients...]``; ``"hessian"``:
+    ``[hessian]``; ``"vjp"``: ``[value, cotangents...]`` for a cotangent variable; ``"jvp"``:
+    ``[value, tangent of the output]`` for tangent variables (one per ``wrt``), by transposing the
+    VJP, which is linear in its cotangent; ``"jacobian"``: ``[value, jacobians...]`` shaped
+    ``out.shape + w.shape``, the VJP with its cotangent replaced by the identity. With
+    ``with_inputs``, also the list of variables the expressions add (the program's extra inputs)."""
+    extra = []
     if kind == "grad":
-        return [out] + grads
-    (x,) = wrt
-    u = AL.var(f"{x.value}_u", x.shape)  # the cotangent of the gradient: a Hessian-vector product in u
-    (hvp,) = AL.reverse(grads[0], [x], seed=u)
-    return AL.batch_identity([hvp], u)
+        outputs = [out] + AL.reverse(out, wrt)
+    elif kind == "hessian":
+        (x,) = wrt
+        u = _fresh("u", x.shape)  # the cotangent of the gradient: a Hessian-vector product in u
+        (hvp,) = AL.reverse(AL.reverse(out, wrt)[0], [x], seed=u)
+        outputs = AL.batch_identity([hvp], u)
+    elif kind == "vjp":
+        extra = [_fresh("ct", out.shape)]
+        outputs = [out] + AL.reverse(out, wrt, seed=extra[0])
+    elif kind == "jvp":
+        u = _fresh("u", out.shape)
+        extra = [_fresh(f"t{i}", w.shape) for i, w in enumerate(wrt)]
+        pairing = None
+        for g, t in zip(AL.reverse(out, wrt, seed=u), extra):
+            term = AL.reduce_sum(AL.mul(g, t), tuple(range(g.ndim)))
+            pairing = term if pairing is None else AL.add(pairing, term)
+        outputs = [out] + AL.reverse(pairing, [u])
+    else:  # jacobian
+        size = int(np.prod(out.shape, dtype=int))
+        u = _fresh("u", (size,))
+        columns = AL.batch_identity(AL.reverse(out, wrt, seed=AL.reshape(u, out.shape)), u)
+        outputs = [out] + [AL.reshape(AL.transpose(c, (c.ndim - 1,) + tuple(range(c.ndim - 1))), out.shape + w.shape)
+                           for c, w in zip(columns, wrt)]
+    return (outputs, extra) if with_inputs else outputs
 
 
 def gradient_expression(f, *args, argnums: int = 0):
@@ -107,3 +169,51 @@ def vjp_expression(f, *args, argnums: int = 0, cotangent: str = "u"):
 
 def _names(f, args):
     return arg_names(f, len(args))
+
+
+def gradient_formulas(f, *args, argnums=0, latex: bool = False, loss: str = "L") -> list[str]:
+    """The gradient of ``f`` by the argument(s) ``argnums`` as the lines a course writes: the
+    backpropagated errors that several formulas share named first (δₖ, the cotangent of the k-th
+    matrix product), then ``∂L/∂W = ...``. For ½‖W₂ tanh(W₁x) − y‖²::
+
+        δ₂ = W2 tanh(W1 x) - y
+        ∂L/∂W1 = (W2ᵀ δ₂ ⊙ tanh′(W1 x)) xᵀ
+        ∂L/∂W2 = δ₂ tanh(W1 x)ᵀ
+    """
+    out, variables = AL.trace(f, _names(f, args), args)
+    wrt = [variables[i] for i in np.atleast_1d(argnums).tolist()]
+    adjoints: dict = {}
+    grads, new = AL.simplify_all(AL.reverse(out, wrt, adjoints=adjoints))
+    products = [n for n in AL.topological([out]) if n.op == "matmul"]
+    errors = [(k, new[adjoints[n.serial].serial]) for k, n in enumerate(products, 1)
+              if n.serial in adjoints and adjoints[n.serial].serial in new]
+    names = AL.shared_names(grads, errors)
+    labels = [(rf"\frac{{\partial {loss}}}{{\partial {latex_name(v.value)}}}" if latex
+               else f"∂{loss}/∂{v.value}") for v in wrt]
+    return AL.equations(list(zip(labels, grads)), names, latex)
+
+
+def hessian_formulas(f, *args, argnums: int = 0, latex: bool = False) -> list[str]:
+    """The Hessian of ``f`` by its 1-d argument ``argnums``, with a sigmoid it uses twice named σ:
+    ``["σ = sigmoid(X w)", "H = Xᵀ diag(σ ⊙ (1 - σ)) X"]`` for logistic regression."""
+    hess = hessian_expression(f, *args, argnums=argnums)
+    return AL.equations([("H", hess)], AL.shared_names([hess]), latex)
+
+
+def hvp_expression(f, *args, argnums: int = 0, vector: str = "v"):
+    """The array expression of the Hessian-vector product of scalar-valued ``f`` by argument
+    ``argnums`` along a variable named ``vector`` (the gradient's VJP): ``A v + Aᵀ v`` for xᵀAx."""
+    out, variables = AL.trace(f, _names(f, args), args)
+    x = variables[argnums]
+    (grad,) = AL.reverse(out, [x])
+    return AL.simplify(AL.reverse(grad, [x], seed=AL.var(vector, x.shape))[0])
+
+
+def evaluate(expression, **values):
+    """The value of an array expression with its variables given by name (``x=..., v=...``)."""
+    variables = [n for n in AL.topological([expression]) if n.op == "var"]
+    missing = sorted(v.value for v in variables if v.value not in values)
+    if missing:
+        raise InvalidOptionError(f"evaluate: give a value for each variable; missing {missing}")
+    run, consts = AL.compile_jax([expression], variables)
+    return run(*(values[v.value] for v in variables), *(c.value for c in consts))[0]

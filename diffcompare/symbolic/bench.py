@@ -25,12 +25,19 @@ def quadratic_form(x, A):
 
 
 def logistic_loss(w, X, y):
-    """Σ log(1 + exp(−yᵢ xᵢᵀw)) for labels ±1 (Hessian Xᵀ diag(σ(1 − σ)) X)."""
-    return dnp.sum(dnp.log1p(dnp.exp(-y * (X @ w))))
+    """The negative log-likelihood Σ log(1 + exp(xᵢᵀw)) − yᵢ xᵢᵀw for labels 0 and 1
+    (gradient Xᵀ(σ − y), Hessian Xᵀ diag(σ ⊙ (1 − σ)) X with σ = sigmoid(Xw))."""
+    z = X @ w
+    return dnp.sum(dnp.log1p(dnp.exp(z)) - y * z)
 
 
 def squared_norm(x):
     return dnp.sum(x**2)
+
+
+def mlp_loss(W1, W2, x, y):
+    """½‖W₂ tanh(W₁x) − y‖² (gradients: the delta equations)."""
+    return 0.5 * dnp.sum((W2 @ dnp.tanh(W1 @ x) - y) ** 2)
 
 
 def _best(fns: dict, rounds: int) -> dict:
@@ -66,7 +73,7 @@ def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 2
     A = jnp.asarray(rng.normal(size=(n, n)))
     x = jnp.asarray(rng.normal(size=n))
     X = jnp.asarray(rng.normal(size=(m, d)) / np.sqrt(d))
-    y = jnp.asarray(rng.choice([-1.0, 1.0], size=m))
+    y = jnp.asarray(rng.choice([0.0, 1.0], size=m))
     w = jnp.asarray(rng.normal(size=d))
     rows = []
     hess = api.hessian(quadratic_form)
@@ -89,11 +96,29 @@ def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 2
     return rows
 
 
+def formulas() -> list[str]:
+    """The course's formulas as the array level prints them (text and LaTeX)."""
+    rng = np.random.default_rng(0)
+    A, x, W, X = (jnp.asarray(rng.normal(size=s)) for s in ((3, 3), (3,), (2, 3), (4, 3)))
+    y, W1, W2, t = jnp.ones(4), jnp.ones((3, 3)), jnp.ones((2, 3)), jnp.ones(2)
+    lines = []
+    for latex in (False, True):
+        show = AL.to_latex if latex else AL.to_text
+        lines.append("H(xᵀAx): " + show(arraymode.hessian_expression(quadratic_form, x, A)))
+        lines.append("VJP of W x: " + show(arraymode.vjp_expression(lambda W, x: W @ x, W, x)))
+        lines.extend(arraymode.hessian_formulas(logistic_loss, x, X, y, latex=latex))
+        lines.extend(arraymode.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1), latex=latex))
+    return lines
+
+
 def main(argv=None) -> None:
     jax.config.update("jax_enable_x64", True)
     for row in matrix_calculus():
         print(f"{row['problem']:<42} symbolic {row['symbolic s']:.4f} s   jax {row['jax s']:.4f} s   "
               f"speed-up {row['speed-up']:.1f}x   max diff {row['max abs diff']:.1e}   ops {row['expression ops']}")
+    print("\nformulas (text, then LaTeX):")
+    for line in formulas():
+        print("  " + line)
 
 
 if __name__ == "__main__":

@@ -50,11 +50,14 @@ def number(value: float) -> str:
 
 
 def latex_name(name: str) -> str:
-    """``W[0,1]`` as ``W_{0,1}``, ``alpha`` as ``\\alpha``, longer names upright."""
+    """``W[0,1]`` as ``W_{0,1}``, ``W2`` as ``W_{2}``, ``alpha`` as ``\\alpha``, longer names upright."""
     match = re.fullmatch(r"([A-Za-z_][A-Za-z_0-9]*)((?:\[[^\]]*\])*)", name)
     if not match:
         return rf"\mathrm{{{name}}}"
     base, index = match.groups()
+    numbered = re.fullmatch(r"([A-Za-z])([0-9]+)", base)
+    if numbered and not index:  # W2 as W_{2}, as the course writes layers
+        return f"{numbered.group(1)}_{{{numbered.group(2)}}}"
     base = rf"\{base}" if base in _GREEK else (base if len(base) == 1 else rf"\mathrm{{{base}}}")
     base = base.replace("_", r"\_") if base.startswith(r"\mathrm") else base
     if index:

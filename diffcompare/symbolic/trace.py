@@ -10,6 +10,7 @@ import inspect
 import linecache
 import os
 import sys
+import types
 from collections.abc import Mapping
 
 import jax.numpy as jnp
@@ -112,8 +113,22 @@ def concretization_message(function_name: str) -> str:
     )
 
 
+_NAMES: dict = {}
+
+
 def arg_names(f, count: int) -> list[str]:
     """The names of the first ``count`` positional parameters of ``f`` (``arg<i>`` where unknown)."""
+    if type(f) is not types.FunctionType or hasattr(f, "__wrapped__") or hasattr(f, "__signature__"):
+        return _arg_names(f, count)
+    key = (f.__code__, count)  # a plain function's positional names are its code's
+    if key not in _NAMES:
+        if len(_NAMES) > 1024:
+            _NAMES.clear()
+        _NAMES[key] = _arg_names(f, count)
+    return list(_NAMES[key])
+
+
+def _arg_names(f, count: int) -> list[str]:
     try:
         params = [p for p in inspect.signature(f).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
