@@ -9,8 +9,10 @@ MLP's ℓ2 loss with respect to its first layer, as n grows: the time of the
 compiled symbolic Hessian (or gradient) against ``jax.jit(jax.hessian)`` (or
 ``jax.jit(jax.grad)``), their largest difference, the derivative expression's
 size at array level (flat in n) and under scalar expansion (growing with n,
-measured while it stays small), and SymPy's scalar ``hessian`` where it
-finishes quickly.
+measured while it stays small), SymPy's scalar ``hessian`` where it
+finishes quickly, and SymPy's own matrix calculus (``MatrixSymbol`` derivatives,
+:mod:`diffcompare.symbolic.sympy_matrix`) on the same expression at small n: its
+values where it has the derivative, what it cannot do where it has not.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 from .. import numpy as dnp
 from .. import symbolic as S
 from ..symbolic import arraylevel as AL
-from ..symbolic import arraymode
+from ..symbolic import arraymode, sympy_matrix
 from ..timing import best_times
 from . import plotting
 from ._common import attempt
@@ -110,11 +112,14 @@ def measure(point, cfg):
     row = {"kind": kind, "t_symbolic_s": times["symbolic"], "t_jax_s": times["jax"],
            "speedup": times["jax"] / times["symbolic"], "max_abs_diff": diff,
            "array_ops": AL.size([expression]), "scalar_ops": math.nan, "t_sympy_s": math.nan,
-           "status": "ok", "message": ""}
+           "sympy_matrix": "", "sympy_matrix_diff": math.nan, "status": "ok", "message": ""}
     if n <= SCALAR_LIMIT:
         sizes, status, _ = attempt(lambda: S.sizes(fun, *args, argnums=0))
         if status == "ok":
             row["scalar_ops"] = sizes["reverse"].graph
+    if n <= SYMPY_LIMIT:  # SymPy's own matrix calculus (MatrixSymbol) on the same expression
+        check = sympy_matrix.cross_check(fun, *args, kind=kind)
+        row["sympy_matrix"], row["sympy_matrix_diff"] = check.status, check.max_abs_difference
     if n <= SYMPY_LIMIT and problem != "mlp_loss":
         seconds, status, _ = attempt(lambda: _sympy_seconds(fun, args))
         row["t_sympy_s"] = seconds if status == "ok" else math.nan
@@ -153,4 +158,10 @@ def headline(rows, cfg):
             out.append(f"{problem} {last['kind']} at n = {last['n']}: symbolic {1e3 * last['t_symbolic_s']:.2f} ms vs "
                        f"JAX {1e3 * last['t_jax_s']:.2f} ms ({last['speedup']:.1f}x), max |diff| "
                        f"{last['max_abs_diff']:.1e}; expression {last['array_ops']} ops at every n")
+        checked = [r for r in sel if r.get("sympy_matrix")]
+        if checked:
+            first = checked[0]
+            verdict = (f"agrees (max |diff| {first['sympy_matrix_diff']:.1e})" if first["sympy_matrix"] == "ok"
+                       else first["sympy_matrix"])
+            out.append(f"{problem} {first['kind']}, SymPy MatrixSymbol calculus at n = {first['n']}: {verdict}")
     return out

@@ -153,8 +153,13 @@ class _Writer:
 
     def total(self, m, e, rows, cols):
         """The sum of all entries: ``uᵀ v`` for a product of columns, ``tr(Aᵀ B)`` of matrices
-        (the forms SymPy differentiates best), else a product with ``OneMatrix``."""
+        (the forms SymPy differentiates best; sums and scalar multiples term by term), else a
+        product with ``OneMatrix``."""
         sp = self.sp
+        if isinstance(e, sp.MatAdd):
+            return sp.MatAdd(*(self.total(m, term, rows, cols) for term in e.args))
+        if isinstance(e, sp.MatMul) and len(e.args) == 2 and e.args[0].is_number:
+            return e.args[0] * self.total(m, e.args[1], rows, cols)
         if isinstance(e, sp.HadamardProduct) and len(e.args) == 2:
             u, v = e.args
             return u.T * v if cols == 1 else sp.Trace(u.T * v)
@@ -169,15 +174,88 @@ class _Writer:
 
 
 def _evaluate(sp, expression, env: dict, shape) -> np.ndarray:
-    """The value of a SymPy matrix (or array) expression at ``env`` (symbol -> array), as ``shape``."""
-    explicit = expression.subs({s: sp.Matrix(np.reshape(v, s.shape)) for s, v in env.items()}).doit()
-    if hasattr(explicit, "as_explicit"):
-        explicit = explicit.as_explicit()
-    array = np.array(sp.Array(explicit).tolist() if not isinstance(explicit, sp.MatrixBase) else explicit.tolist(),
-                     dtype=np.float64)
-    if array.size != int(np.prod(shape)):
-        raise NoMatrixForm(f"a derivative of {array.shape} entries where {shape} was expected")
-    return array.reshape(shape)
+    """The value of a SymPy matrix (or array) expression at ``env`` (symbol -> array), as ``shape``.
+    Evaluated with NumPy node by node (a contraction of a tensor product as one ``einsum``):
+    substituting numbers into SymPy's array derivatives builds tensor products entry by entry."""
+    value = np.asarray(_numeric(sp, expression, env), dtype=np.float64)
+    if value.size != int(np.prod(shape)):
+        raise NoMatrixForm(f"a derivative of {value.shape} entries where {shape} was expected")
+    return value.reshape(shape)
+
+
+def _numeric(sp, e, env: dict):
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+    from sympy.tensor.array.expressions import (
+        ArrayAdd,
+        ArrayContraction,
+        ArrayDiagonal,
+        ArrayElementwiseApplyFunc,
+        ArrayTensorProduct,
+        PermuteDims,
+    )
+
+    def go(x):
+        return _numeric(sp, x, env)
+
+    if e in env:
+        return np.reshape(env[e], e.shape)
+    if e.is_number:
+        return float(e)
+    if isinstance(e, sp.Identity):
+        return np.eye(e.shape[0])
+    if isinstance(e, (sp.OneMatrix, sp.ZeroMatrix)):
+        return np.full(e.shape, 1.0 if isinstance(e, sp.OneMatrix) else 0.0)
+    if isinstance(e, (sp.MatAdd, ArrayAdd, sp.Add)):
+        return sum(go(a) for a in e.args)
+    if isinstance(e, sp.MatMul):
+        factors = [go(a) for a in e.args]
+        out = factors[0]
+        for f in factors[1:]:
+            out = out * f if np.ndim(out) == 0 or np.ndim(f) == 0 else out @ f
+        return out
+    if isinstance(e, (sp.Mul, sp.HadamardProduct)):
+        return np.prod(np.broadcast_arrays(*[go(a) for a in e.args]), axis=0)
+    if isinstance(e, sp.Transpose):
+        return go(e.arg).T
+    if isinstance(e, sp.HadamardPower):
+        return go(e.base) ** go(e.exp)
+    if isinstance(e, (ElementwiseApplyFunction, ArrayElementwiseApplyFunc)):
+        fn = sp.lambdify(e.function.variables, e.function.expr, "numpy")
+        inner = np.asarray(go(e.expr), dtype=np.float64)
+        return np.vectorize(fn, otypes=[np.float64])(inner)
+    if isinstance(e, sp.DiagMatrix):
+        return np.diagflat(go(e.args[0]))
+    if isinstance(e, sp.Trace):
+        return np.trace(go(e.arg))
+    if isinstance(e, PermuteDims):
+        return np.transpose(go(e.expr), e.permutation.array_form)
+    if isinstance(e, ArrayDiagonal):  # the diagonal axes move to the end, in order
+        return _einsum([e.expr], e.diagonal_indices, go, diagonal=True)
+    if isinstance(e, ArrayContraction):
+        factors = list(e.expr.args) if isinstance(e.expr, ArrayTensorProduct) else [e.expr]
+        return _einsum(factors, e.contraction_indices, go, diagonal=False)
+    if isinstance(e, ArrayTensorProduct):
+        return _einsum(list(e.args), (), go, diagonal=False)
+    raise NoMatrixForm(f"evaluating SymPy's {type(e).__name__}")
+
+
+def _einsum(factors, groups, go, diagonal: bool):
+    """One ``einsum`` over the axes of ``factors`` laid end to end: the axes of each group share a
+    letter, summed (a contraction) or kept once at the end (a diagonal)."""
+    values = [np.asarray(go(f), dtype=np.float64) for f in factors]
+    letter = list(range(sum(v.ndim for v in values)))
+    for group in groups:
+        for axis in group[1:]:
+            letter[axis] = letter[group[0]]
+    grouped = {axis for group in groups for axis in group}
+    kept = [letter[a] for a in range(len(letter)) if a not in grouped]
+    if diagonal:
+        kept += [letter[group[0]] for group in groups]
+    operands, start = [], 0
+    for v in values:
+        operands += [v, letter[start:start + v.ndim]]
+        start += v.ndim
+    return np.einsum(*operands, kept, optimize=True)
 
 
 def cross_check(f, *args, kind: str = "grad", argnums: int = 0) -> SympyMatrixCheck:
@@ -203,7 +281,8 @@ def cross_check(f, *args, kind: str = "grad", argnums: int = 0) -> SympyMatrixCh
         derivative = expression.diff(x)
         if kind == "hessian":
             if not hasattr(derivative, "diff"):
-                raise NoMatrixForm(f"a second derivative of {type(derivative).__name__}")
+                raise NoMatrixForm(f"a second derivative: its first derivative is an array expression "
+                                   f"({type(derivative).__name__}), which SymPy cannot differentiate again")
             derivative = derivative.diff(x)
         value = _evaluate(sp, derivative, env, shape)
     except (NoMatrixForm, AttributeError, NotImplementedError, RecursionError, TypeError, ValueError) as error:
