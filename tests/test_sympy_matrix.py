@@ -77,3 +77,27 @@ def test_an_operation_without_a_matrix_form_is_named():
     check = SM.cross_check(lambda x: dnp.sum(dnp.maximum(x, 0.0) * x), x3)
     assert check.status == "SymPy cannot: the operation 'maximum'"
     assert math.isnan(check.max_abs_difference)
+
+
+def test_a_squared_error_written_with_a_power():
+    def squared_error(W, x, y):
+        return 0.5 * dnp.sum((W @ x - y) ** 2)
+
+    args = (RNG.normal(size=(4, 3)), x3, b4)
+    for argnums in (0, 1):
+        check = SM.cross_check(squared_error, *args, argnums=argnums)
+        assert check.status == "ok", check.status
+        assert check.max_abs_difference <= 1e-10
+
+
+def test_an_argument_f_does_not_use_has_a_zero_derivative():
+    check = SM.cross_check(lambda W, x: dnp.sum(dnp.exp(x)), RNG.normal(size=(2, 3)), x3)
+    assert check.status == "ok" and check.max_abs_difference == 0.0
+
+
+@pytest.mark.parametrize("f", [lambda x, W: dnp.sum(x / (1.0 + x * x)), lambda x, W: dnp.sum((W @ x) ** 3),
+                               lambda x, W: dnp.sum(dnp.sqrt(1.0 + dnp.exp(W @ x)))])
+def test_cross_check_agrees_or_says_what_sympy_cannot(f):
+    check = SM.cross_check(f, x3, RNG.normal(size=(4, 3)))
+    assert (check.status == "ok" and check.max_abs_difference <= 1e-10) or (
+        check.status.startswith("SymPy cannot: ") and math.isnan(check.max_abs_difference))

@@ -81,7 +81,7 @@ class _Writer:
         if op == "power":
             if isinstance(y, sp.MatrixExpr):
                 raise NoMatrixForm("a power with an array exponent")
-            return sp.hadamard_power(self.broadcast(x, p.shape, n.shape), y)
+            return sp.HadamardPower(self.broadcast(x, p.shape, n.shape), y)
         if op == "multiply" and not isinstance(x, sp.MatrixExpr):
             return x * self.broadcast(y, q.shape, n.shape)
         if op in ("multiply", "divide") and not isinstance(y, sp.MatrixExpr):
@@ -89,7 +89,7 @@ class _Writer:
         x, y = self.full(x, p.shape, n.shape), self.full(y, q.shape, n.shape)
         if op in ("add", "subtract"):
             return self.functions[op](x, y)
-        return sp.HadamardProduct(x, y if op == "multiply" else sp.hadamard_power(y, -1))
+        return sp.HadamardProduct(x, y if op == "multiply" else sp.HadamardPower(y, -1))
 
     def broadcast(self, e, n_from, shape):
         """``e`` (of ANode shape ``n_from``) broadcast to ``shape``."""
@@ -160,6 +160,8 @@ class _Writer:
             return sp.MatAdd(*(self.total(m, term, rows, cols) for term in e.args))
         if isinstance(e, sp.MatMul) and len(e.args) == 2 and e.args[0].is_number:
             return e.args[0] * self.total(m, e.args[1], rows, cols)
+        if isinstance(e, sp.HadamardPower) and e.exp == 2:
+            e = sp.HadamardProduct(e.base, e.base)
         if isinstance(e, sp.HadamardProduct) and len(e.args) == 2:
             u, v = e.args
             return u.T * v if cols == 1 else sp.Trace(u.T * v)
@@ -277,8 +279,8 @@ def cross_check(f, *args, kind: str = "grad", argnums: int = 0) -> SympyMatrixCh
         expression = writer.write(out)
         by_name = {v.value: a for v, a in zip(variables, args)}
         env = {s: (by_name[v] if isinstance(v, str) else v) for s, v in writer.symbols.items()}
-        x = next(s for s, v in writer.symbols.items() if v == wrt.value)
-        derivative = expression.diff(x)
+        x = sp.MatrixSymbol(wrt.value, *_shape2(wrt.shape))  # the same symbol as f's, or absent from it
+        derivative = expression.diff(x) if x in expression.free_symbols else sp.ZeroMatrix(*_shape2(shape))
         if kind == "hessian":
             if not hasattr(derivative, "diff"):
                 raise NoMatrixForm(f"a second derivative: its first derivative is an array expression "
