@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _foreign
 from . import numpy as dnp
-from ._core import top_trace
+from ._core import ArrayImpl, EngineValue, top_trace
 from .errors import (
     ForeignFunctionError,
     InvalidInputError,
@@ -178,6 +178,30 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
             PrecisionWarning,
             stacklevel=3,
         )
+
+
+_ONES: dict = {}
+
+
+def one_like(x):
+    """``jnp.ones`` of ``x``'s shape and dtype: the seed of a derivative. The 0-d ones are made once per
+    dtype (a JAX array is immutable; creating it costs more than a whole primitive)."""
+    shape, dtype = dnp.shape(x), dnp.dtype_of(x)
+    if shape:
+        return jnp.ones(shape, dtype)
+    if dtype not in _ONES:
+        _ONES[dtype] = jnp.ones((), dtype)
+    return _ONES[dtype]
+
+
+def as_cotangent(c, like):
+    """A cotangent leaf as an array of ``like``'s dtype (``jnp.asarray``, skipped where it would return ``c``)."""
+    if isinstance(c, EngineValue):
+        return c
+    dtype = dnp.dtype_of(like)
+    if type(c) is ArrayImpl and not c.weak_type and c.dtype == dtype:
+        return c
+    return jnp.asarray(c, dtype=dtype)
 
 
 def check_scalar_output(out, fname: str) -> None:

@@ -300,10 +300,13 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
         leaves, treedef = jax.tree_util.tree_flatten(call.diff)
         if len(leaves) == 1 and dnp.size(leaves[0]) == 1:  # one input: one plain pass, its tangent is the gradient
             diff = jax.tree_util.tree_map(_as_primal, call.diff)
-            out, tangent = _push(call.fun, diff, _unit(diff, 0))
+            (primal,) = jax.tree_util.tree_leaves(diff)
+            out, tangent = _push(call.fun, diff, jax.tree_util.tree_unflatten(treedef, [_api.one_like(primal)]))
             _api.check_scalar_output(out, "forward.grad")
             (t,) = jax.tree_util.tree_leaves(tangent)
-            return out, jax.tree_util.tree_unflatten(treedef, [dnp.reshape(t, dnp.shape(leaves[0]))])
+            if dnp.shape(t) != dnp.shape(primal):
+                t = dnp.reshape(t, dnp.shape(primal))
+            return out, jax.tree_util.tree_unflatten(treedef, [t])
         out, columns = _columns(call, mode, chunk_size)
         _api.check_scalar_output(out, "forward.grad")
         return out, _layout(columns, out, call.diff)

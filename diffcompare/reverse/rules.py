@@ -71,7 +71,7 @@ def _pow_lhs(g, ans, x, y):
     # A float exponent is never masked: the mask would be a constant to an outer engine and kill
     # d/dy of this derivative (d/dy y * x**(y - 1) at y = 0 is 1/x, as JAX and forward mode give)
     if isinstance(y, (int, float)) and not isinstance(y, bool):  # a constant exponent (x ** 2): no mask
-        return g * 0.0 if y == 0 else g * (y * x ** (y - 1))
+        return g * 0.0 if y == 0 else g * (y * dnp.power(x, y - 1))
     if not jnp.issubdtype(dnp.dtype_of(y), jnp.integer):
         return unbroadcast(g * (y * x ** (y - 1)), dnp.shape(x))
     y_is_zero = jnp.equal(concrete(y), 0)
