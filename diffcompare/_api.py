@@ -154,9 +154,12 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
     leaves = jax.tree_util.tree_leaves(tree)
     if not leaves:
         raise InvalidInputError(f"{fname}: the {what} to differentiate has no arrays in it")
-    wants_x64 = False
+    wants_x64, checked = False, set()
     for leaf in leaves:
         dtype = _leaf_dtype(leaf)
+        if dtype in checked:  # the parameters of a model share a few dtypes: check each once
+            continue
+        checked.add(dtype)
         if dtype is None:
             raise InvalidInputError(
                 f"{fname}: the {what} holds a {type(leaf).__name__}, which is not a number or an array; "

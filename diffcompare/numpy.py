@@ -195,7 +195,9 @@ def _binary(name, doc):
     prim = _P[name]
 
     def fn(x, y):
-        _broadcast(name, x, y)
+        sx, sy = shape(x), shape(y)
+        if sx != sy and sx and sy:  # equal shapes and scalars broadcast: no need to ask NumPy
+            _broadcast(name, x, y)
         return bind(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = name

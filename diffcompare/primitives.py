@@ -134,7 +134,7 @@ def _power(x, y):
     """``jnp.power``. On a concrete float array and a Python int it is ``lax.integer_pow`` (jnp.power's own
     first case), dispatched fast as above."""
     if type(y) is int and type(x) is ArrayImpl and jnp.issubdtype(x.dtype, jnp.inexact):
-        return _integer_pow(x, y)
+        return x if y == 1 else _integer_pow(x, y)  # integer_pow(x, 1) is x itself (its loop multiplies nothing)
     return jnp.power(x, y)
 
 
