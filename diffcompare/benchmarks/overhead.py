@@ -5,10 +5,12 @@ arithmetic, not the arithmetic, sets the time. For the scalar course example
 (d/dx exp(x)/x² at 1.5), an R³ → R⁴ map and tanh MLPs (depth 4, batch 64) of
 width 16, 64, 256 and 1024, this prints the best eager time per derivative call of
 forward mode, reverse mode, ``jax.grad``/``jax.jacfwd`` (eager, no jit) and
-PyTorch autograd when ``torch`` is installed (optional), the time per recorded
-primitive (forward mode's gradient is left out above
-:data:`FORWARD_MAX_INPUTS` inputs: one pass per input), and (``--profile``) the share of each engine's time spent inside
-JAX's dispatch rather than in diffcompare's own Python.
+PyTorch autograd when ``torch`` is installed (optional), the ratios to both, the
+time per recorded primitive, and (``--profile``) the share of each engine's time
+spent inside JAX's dispatch rather than in diffcompare's own Python. Forward
+mode's gradient is left out above :data:`FORWARD_MAX_INPUTS` inputs (one pass
+per input: minutes per call). Each call is timed right after an untimed call of
+itself, in interleaved rounds (``timing.best_times(back_to_back=True)``).
 
     python -m diffcompare.benchmarks.overhead [--quick] [--profile]
 """
