@@ -192,9 +192,12 @@ def one_like(x):
     shape, dtype = dnp.shape(x), dnp.dtype_of(x)
     if shape:
         return jnp.ones(shape, dtype)
-    if dtype not in _ONES:
-        _ONES[dtype] = jnp.ones((), dtype)
-    return _ONES[dtype]
+    one = _ONES.get(dtype)
+    if one is None:
+        one = jnp.ones((), dtype)
+        if type(one) is ArrayImpl:  # never keep a tracer (one made while jax.jit traces): it would leak
+            _ONES[dtype] = one
+    return one
 
 
 def as_cotangent(c, like):

@@ -1281,8 +1281,6 @@ def full(shape, fill_value, dtype=None):  # noqa: F811 - NumPy's name; the modul
 
 def dtype_of(x):
     """The dtype of an engine value, an array or a Python number."""
-    if type(x) is _ArrayImpl and not x.weak_type:  # what jnp.result_type(x) says, without asking it
-        return x.dtype
     return x.dtype if isinstance(x, _core.EngineValue) else jnp.result_type(x)
 
 

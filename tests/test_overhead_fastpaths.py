@@ -145,6 +145,14 @@ def test_grad_seed_is_cached_per_dtype_and_equals_jnp_ones():
     _same(_api.one_like(jnp.zeros((2, 3))), jnp.ones((2, 3)))
 
 
+def test_grad_seed_made_under_jit_is_not_kept():
+    _api._ONES.clear()
+    f = lambda v: dnp.sin(v) * v  # noqa: E731
+    _same(jax.jit(reverse.grad(f))(jnp.asarray(0.5, jnp.float32)), reverse.grad(f)(jnp.asarray(0.5, jnp.float32)))
+    assert all(type(one) is type(jnp.ones(())) for one in _api._ONES.values())
+    _same(reverse.grad(f)(jnp.asarray(0.5, jnp.float32)), jax.grad(lambda v: jnp.sin(v) * v)(jnp.float32(0.5)))
+
+
 def test_cotangent_conversion_skips_only_what_asarray_would_return_as_is():
     o = jnp.zeros(3)
     c = jnp.ones(3)
