@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _foreign
 from . import numpy as dnp
-from ._core import top_trace
+from ._core import ArrayImpl, EngineValue, top_trace
 from .errors import (
     ForeignFunctionError,
     InvalidInputError,
@@ -154,9 +154,12 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
     leaves = jax.tree_util.tree_leaves(tree)
     if not leaves:
         raise InvalidInputError(f"{fname}: the {what} to differentiate has no arrays in it")
-    wants_x64 = False
+    wants_x64, checked = False, set()
     for leaf in leaves:
         dtype = _leaf_dtype(leaf)
+        if dtype in checked:  # the parameters of a model share a few dtypes: check each once
+            continue
+        checked.add(dtype)
         if dtype is None:
             raise InvalidInputError(
                 f"{fname}: the {what} holds a {type(leaf).__name__}, which is not a number or an array; "
@@ -178,6 +181,33 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
             PrecisionWarning,
             stacklevel=3,
         )
+
+
+_ONES: dict = {}
+
+
+def one_like(x):
+    """``jnp.ones`` of ``x``'s shape and dtype: the seed of a derivative. The 0-d ones are made once per
+    dtype (a JAX array is immutable; creating it costs more than a whole primitive)."""
+    shape, dtype = dnp.shape(x), dnp.dtype_of(x)
+    if shape:
+        return jnp.ones(shape, dtype)
+    one = _ONES.get(dtype)
+    if one is None:
+        one = jnp.ones((), dtype)
+        if type(one) is ArrayImpl:  # never keep a tracer (one made while jax.jit traces): it would leak
+            _ONES[dtype] = one
+    return one
+
+
+def as_cotangent(c, like):
+    """A cotangent leaf as an array of ``like``'s dtype (``jnp.asarray``, skipped where it would return ``c``)."""
+    if isinstance(c, EngineValue):
+        return c
+    dtype = dnp.dtype_of(like)
+    if type(c) is ArrayImpl and not c.weak_type and c.dtype == dtype:
+        return c
+    return jnp.asarray(c, dtype=dtype)
 
 
 def check_scalar_output(out, fname: str) -> None:

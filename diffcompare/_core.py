@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from . import _foreign
 from .errors import UnsupportedOperationError
-from .primitives import Primitive, register_engine
+from .primitives import ArrayImpl, Primitive, register_engine  # noqa: F401 - ArrayImpl re-exported
 
 _trace_counter = itertools.count(1)
 
@@ -386,7 +386,13 @@ _OPERATORS["true_divide"] = "divide"
 
 
 def _dnp():
-    # late import: diffcompare.numpy imports this module
-    from . import numpy as dnp
+    # late import (diffcompare.numpy imports this module), looked up once: operators call it on every use
+    global _dnp_module
+    if _dnp_module is None:
+        from . import numpy as dnp
 
-    return dnp
+        _dnp_module = dnp
+    return _dnp_module
+
+
+_dnp_module = None

@@ -19,6 +19,9 @@ from .methods import METHODS
 from .problems import get
 from .timing import best_time
 
+#: timed calls per method (the best is shown): sub-millisecond calls on a shared machine need a few dozen
+ROUNDS = 20
+
 
 def rows(problem: str = "exp_over_square", seed: int | None = None, dtype: str = "float64") -> list[dict]:
     """Differentiate ``problem`` with every method; one dict per method (and per FD scheme)."""
@@ -50,7 +53,7 @@ def rows(problem: str = "exp_over_square", seed: int | None = None, dtype: str =
             "derivative": flat.tolist(),
             "abs_error": abs_err,
             "rel_error": abs_err / max(float(np.max(np.abs(exact_flat))), np.finfo(float).tiny),
-            "ms": 1e3 * best_time(grad, rounds=5, args=inst.args),
+            "ms": 1e3 * best_time(grad, rounds=ROUNDS, args=inst.args),
         })
     return out
 
@@ -74,5 +77,6 @@ def show(problem: str = "exp_over_square", seed: int | None = None, dtype: str =
         table.add_row(row["method"], f"{shown:.15g}" if isinstance(shown, float) else shown,
                       f"{row['abs_error']:.1e}", f"{row['rel_error']:.1e}", f"{row['ms']:.2f}")
     console.print(table)
-    console.print("Errors are against the closed-form derivative; times are the best of 5 calls after a warm-up.")
+    console.print(f"Errors are against the closed-form derivative; times are the best of {ROUNDS} calls after a "
+                  "warm-up.")
     return results

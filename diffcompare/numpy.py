@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as _np
 
 from . import _core
+from ._core import ArrayImpl as _ArrayImpl
 from ._core import bind, concrete
 from .errors import InvalidOptionError, ShapeMismatchError, UnsupportedOperationError
 from .primitives import PRIMITIVES as _P
@@ -46,6 +47,8 @@ complex128 = jnp.complex128
 
 def shape(x) -> tuple[int, ...]:
     """The shape of an engine value, an array, or a Python number."""
+    if type(x) is _ArrayImpl:  # the common case first: a concrete JAX array knows its shape (a tuple)
+        return x.shape
     if isinstance(x, _core.EngineValue):
         return tuple(x.shape)
     return tuple(jnp.shape(x))
@@ -85,7 +88,11 @@ def _one_axis(axis, rank: int, op: str) -> int:
 
 
 def _broadcast(op: str, *operands) -> tuple[int, ...]:
+    """The shape ``op``'s operands broadcast to; refuses shapes that do not broadcast, naming ``op``."""
     shapes = [shape(x) for x in operands]
+    widest = builtins.max(shapes, key=len)
+    if builtins.all(s == widest or not s for s in shapes):  # equal shapes and scalars: nothing to work out
+        return widest
     try:
         return tuple(_np.broadcast_shapes(*shapes))
     except ValueError:
@@ -188,7 +195,9 @@ def _binary(name, doc):
     prim = _P[name]
 
     def fn(x, y):
-        _broadcast(name, x, y)
+        sx, sy = shape(x), shape(y)
+        if sx != sy and sx and sy:  # equal shapes and scalars broadcast: no need to ask NumPy
+            _broadcast(name, x, y)
         return bind(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = name
@@ -242,6 +251,8 @@ def _reduction(name, jax_fn, doc):
         if out is not None:
             raise InvalidOptionError(f"{name}: out= is not supported (JAX arrays are immutable); use the result")
         if not _core.any_engine_value(a, initial):
+            if dtype is None and initial is None and where is None:  # the primitive's impl: fast eager dispatch
+                return prim.impl(a, axis=axes, keepdims=keepdims)
             kwargs = {} if name in ("max", "min") else {"dtype": dtype}
             return jax_fn(a, axis=axes, keepdims=keepdims, initial=initial, where=where, **kwargs)
         if dtype is not None:

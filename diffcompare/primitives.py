@@ -30,6 +30,12 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp as _jax_logsumexp
 
+try:  # the class of a concrete JAX array (not a tracer): fast paths test ``type(x) is ArrayImpl``
+    from jax._src.array import ArrayImpl
+except ImportError:  # pragma: no cover - a JAX that moved it: the fast paths are simply never taken
+    class ArrayImpl:
+        pass
+
 
 @dataclasses.dataclass(frozen=True)
 class Primitive:
@@ -103,6 +109,35 @@ def _index_add(x, index, y):
     return jnp.asarray(x, dtype).at[index].add(y)
 
 
+# Eager dispatch. Called on a concrete array, some jax.numpy functions take JAX's slow path for one primitive
+# (~11 µs: lax.transpose, lax.reshape, ...) where a jitted function takes its C++ fast path (~4 µs). The
+# engines call these on every node, so they go through ``jax.jit``: one primitive in, the same program
+# (bitwise the same result) out. Tracers (under jit, vmap, grad) call the function itself, as before.
+
+
+def _fast_eager(fn, static: tuple[str, ...]):
+    """``fn(x, **params)``, through ``jax.jit`` (``params`` static) when ``x`` is a concrete JAX array."""
+    jitted = jax.jit(fn, static_argnames=static)
+
+    def impl(x, **params):
+        return jitted(x, **params) if type(x) is ArrayImpl else fn(x, **params)
+
+    impl.__name__ = impl.__qualname__ = getattr(fn, "__name__", "impl")
+    impl.__wrapped__ = fn
+    return impl
+
+
+_integer_pow = jax.jit(jax.lax.integer_pow, static_argnums=1)
+
+
+def _power(x, y):
+    """``jnp.power``. On a concrete float array and a Python int it is ``lax.integer_pow`` (jnp.power's own
+    first case), dispatched fast as above."""
+    if type(y) is int and type(x) is ArrayImpl and jnp.issubdtype(x.dtype, jnp.inexact):
+        return x if y == 1 else _integer_pow(x, y)  # integer_pow(x, 1) is x itself (its loop multiplies nothing)
+    return jnp.power(x, y)
+
+
 _ALL = [
     # elementwise, one operand
     Primitive("negative", "unary", jnp.negative),
@@ -150,7 +185,7 @@ _ALL = [
     Primitive("subtract", "binary", jnp.subtract),
     Primitive("multiply", "binary", jnp.multiply),
     Primitive("divide", "binary", jnp.divide),
-    Primitive("power", "binary", jnp.power, kink="d/dx x**p at 0: 0 for p >= 1, inf for 0 < p < 1"),
+    Primitive("power", "binary", _power, kink="d/dx x**p at 0: 0 for p >= 1, inf for 0 < p < 1"),
     Primitive("maximum", "binary", jnp.maximum, kink="ties split: d/dx maximum(x, y) = 0.5 at x == y"),
     Primitive("minimum", "binary", jnp.minimum, kink="ties split: d/dx minimum(x, y) = 0.5 at x == y"),
     Primitive("arctan2", "binary", jnp.arctan2, not_analytic=_NO_COMPLEX, derivative=(
@@ -169,7 +204,7 @@ _ALL = [
     # where(cond, x, y): cond is concrete and never differentiated
     Primitive("where", "select", jnp.where, kink="the unselected branch gets 0"),
     # reductions
-    Primitive("sum", "reduction", jnp.sum, params=("axis", "keepdims")),
+    Primitive("sum", "reduction", _fast_eager(jnp.sum, ("axis", "keepdims")), params=("axis", "keepdims")),
     Primitive("prod", "reduction", jnp.prod, params=("axis", "keepdims")),
     Primitive("max", "reduction", jnp.max, params=("axis", "keepdims"), kink="ties share equally"),
     Primitive("min", "reduction", jnp.min, params=("axis", "keepdims"), kink="ties share equally"),
@@ -182,9 +217,9 @@ _ALL = [
     # subscripts are explicit ("ij,jk->ik", no ellipsis); every rule is itself an einsum
     Primitive("einsum", "linalg", _einsum, params=("subscripts",), variadic=True),
     # shape and indexing
-    Primitive("transpose", "structural", jnp.transpose, params=("axes",)),
-    Primitive("reshape", "structural", jnp.reshape, params=("shape",)),
-    Primitive("broadcast_to", "structural", jnp.broadcast_to, params=("shape",)),
+    Primitive("transpose", "structural", _fast_eager(jnp.transpose, ("axes",)), params=("axes",)),
+    Primitive("reshape", "structural", _fast_eager(jnp.reshape, ("shape",)), params=("shape",)),
+    Primitive("broadcast_to", "structural", _fast_eager(jnp.broadcast_to, ("shape",)), params=("shape",)),
     Primitive("stack", "structural", jnp.stack, params=("axis",), variadic=True),
     Primitive("concatenate", "structural", jnp.concatenate, params=("axis",), variadic=True),
     # a cast between floating dtypes (casts to integers act on concrete values: derivative 0)

@@ -26,15 +26,23 @@ from collections.abc import Callable, Mapping
 import jax
 
 
-def best_times(calls: Mapping[str, Callable], rounds: int = 5, warmup: int = 1, args: tuple = ()) -> dict[str, float]:
+def best_times(calls: Mapping[str, Callable], rounds: int = 5, warmup: int = 1, args: tuple = (),
+               back_to_back: bool = False) -> dict[str, float]:
     """Seconds per call of each of ``calls`` (each called as ``call(*args)``): the minimum over
-    ``rounds`` interleaved rounds, after ``warmup`` untimed calls of each."""
+    ``rounds`` interleaved rounds, after ``warmup`` untimed calls of each.
+
+    ``back_to_back=True`` times each call right after an untimed call of itself: the time of one call
+    in a loop of them. Calls of well under a millisecond need it to be compared fairly: whichever call
+    follows a different one (above all a long eager JAX call) pays tens of µs for the change, not for
+    its own work."""
     for _ in range(warmup):
         for call in calls.values():
             jax.block_until_ready(call(*args))
     best = {name: float("inf") for name in calls}
     for _ in range(rounds):
         for name, call in calls.items():
+            if back_to_back:
+                jax.block_until_ready(call(*args))
             start = time.perf_counter()
             jax.block_until_ready(call(*args))
             best[name] = min(best[name], time.perf_counter() - start)
@@ -42,7 +50,8 @@ def best_times(calls: Mapping[str, Callable], rounds: int = 5, warmup: int = 1, 
 
 
 def best_time(call: Callable, rounds: int = 5, warmup: int = 1, args: tuple = ()) -> float:
-    """Seconds of one ``call(*args)``: the fastest of ``rounds`` after ``warmup`` untimed calls."""
+    """Seconds of one ``call(*args)``: the fastest of ``rounds`` after ``warmup`` untimed calls
+    (the calls run one after the other: back to back)."""
     return best_times({"call": call}, rounds=rounds, warmup=warmup, args=args)["call"]
 
 

@@ -3,11 +3,14 @@
 Students call the engines eagerly on small functions, where Python around the
 arithmetic, not the arithmetic, sets the time. For the scalar course example
 (d/dx exp(x)/x² at 1.5), an R³ → R⁴ map and tanh MLPs (depth 4, batch 64) of
-width 16, 64 and 256, this prints the best eager time per derivative call of
+width 16, 64, 256 and 1024, this prints the best eager time per derivative call of
 forward mode, reverse mode, ``jax.grad``/``jax.jacfwd`` (eager, no jit) and
-PyTorch autograd when ``torch`` is installed (optional), the time per recorded
-primitive, and (``--profile``) the share of each engine's time spent inside
-JAX's dispatch rather than in diffcompare's own Python.
+PyTorch autograd when ``torch`` is installed (optional), the ratios to both, the
+time per recorded primitive, and (``--profile``) the share of each engine's time
+spent inside JAX's dispatch rather than in diffcompare's own Python. Forward
+mode's gradient is left out above :data:`FORWARD_MAX_INPUTS` inputs (one pass
+per input: minutes per call). Each call is timed right after an untimed call of
+itself, in interleaved rounds (``timing.best_times(back_to_back=True)``).
 
     python -m diffcompare.benchmarks.overhead [--quick] [--profile]
 """
@@ -27,7 +30,7 @@ import numpy as np
 from .. import forward, reverse
 from .. import numpy as dnp
 from ..reverse.memory import tape_stats
-from ..timing import best_time
+from ..timing import best_times
 
 
 def _exp_over_square(x):
@@ -59,10 +62,18 @@ def problems(quick: bool) -> list[dict]:
         dict(name="exp(x)/x² at 1.5", f=_exp_over_square, arg=jnp.asarray(1.5), kind="grad"),
         dict(name="R³ → R⁴ map", f=_r3_to_r4, arg=jnp.asarray([0.3, -1.2, 0.7]), kind="jacobian"),
     ]
-    for width in (16,) if quick else (16, 64, 256):
+    for width in (16,) if quick else (16, 64, 256, 1024):
         loss, params, data = _mlp_problem(width)
         rows.append(dict(name=f"tanh MLP width {width}", f=loss, arg=params, kind="grad", mlp=data))
     return rows
+
+
+#: forward mode pushes one tangent per input: above this many inputs its gradient is left out (minutes per call)
+FORWARD_MAX_INPUTS = 2048
+
+
+def _inputs(problem: dict) -> int:
+    return sum(int(np.size(leaf)) for leaf in jax.tree_util.tree_leaves(problem["arg"]))
 
 
 def _derivatives(problem: dict) -> dict[str, Callable[[], object]]:
@@ -72,6 +83,8 @@ def _derivatives(problem: dict) -> dict[str, Callable[[], object]]:
         "reverse": (reverse.grad if kind == "grad" else reverse.jacobian)(f),
         "jax eager": (jax.grad if kind == "grad" else jax.jacfwd)(f),
     }
+    if _inputs(problem) > FORWARD_MAX_INPUTS:
+        del calls["forward"]
     out = {name: (lambda d=d: d(arg)) for name, d in calls.items()}
     torch_call = _torch_derivative(problem)
     if torch_call is not None:
@@ -112,8 +125,14 @@ def _primitives(problem: dict) -> int:
     return max(1, tape_stats(problem["f"], problem["arg"]).nodes)
 
 
+#: our one-line calls into JAX's compiled functions: cProfile charges the C++ dispatch (and the arithmetic) of a
+#: jitted function to its Python caller, so their own time is JAX's
+_DISPATCH_POINTS = {("_core.py", "bind"), ("primitives.py", "impl"), ("primitives.py", "_power")}
+
+
 def dispatch_share(call: Callable[[], object], repeat: int = 50) -> float:
-    """Fraction of a call's profiled time spent in functions of JAX (and jaxlib) itself."""
+    """Fraction of a call's profiled time spent in JAX (and jaxlib) itself: its functions, and the
+    C++ time of jitted functions charged to the one-line calls into them (``_DISPATCH_POINTS``)."""
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(repeat):
@@ -121,8 +140,9 @@ def dispatch_share(call: Callable[[], object], repeat: int = 50) -> float:
     profile.disable()
     stats = pstats.Stats(profile).stats
     total = sum(tt for (_, _, tt, _, _) in stats.values())
-    in_jax = sum(tt for (file, _, _), (_, _, tt, _, _) in stats.items()
-                 if f"{os.sep}jax{os.sep}" in file or f"{os.sep}jaxlib{os.sep}" in file)
+    in_jax = sum(tt for (file, _, fn), (_, _, tt, _, _) in stats.items()
+                 if f"{os.sep}jax{os.sep}" in file or f"{os.sep}jaxlib{os.sep}" in file
+                 or (os.path.basename(file), fn) in _DISPATCH_POINTS)
     return in_jax / total if total else 0.0
 
 
@@ -130,8 +150,11 @@ def measure(quick: bool, profile: bool, repeat: int) -> list[dict]:
     rows = []
     for problem in problems(quick):
         prims = _primitives(problem)
-        for method, call in _derivatives(problem).items():
-            seconds = best_time(call, rounds=repeat)
+        calls = _derivatives(problem)
+        # interleaved rounds (load hits every method alike), each call timed right after one of its own
+        times = best_times(calls, rounds=repeat, back_to_back=True)
+        for method, call in calls.items():
+            seconds = times[method]
             row = dict(problem=problem["name"], method=method, ms=1e3 * seconds, primitives=prims,
                        us_per_primitive=1e6 * seconds / prims)
             if profile and method in ("forward", "reverse"):
@@ -154,13 +177,16 @@ def main(argv=None) -> list[dict]:
 
     device = jax.devices()[0]
     table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats)")
-    for column in ("problem", "method", "ms / call", "primitives", "µs / primitive", "vs jax eager", "in JAX"):
+    columns = ("problem", "method", "ms / call", "primitives", "µs / primitive", "vs jax eager", "vs torch", "in JAX")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("problem", "method") else "right")
     reference = {r["problem"]: r["ms"] for r in rows if r["method"] == "jax eager"}
+    torch_ms = {r["problem"]: r["ms"] for r in rows if r["method"] == "torch eager"}
     for r in rows:
         share = f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—"
+        vs_torch = f"{r['ms'] / torch_ms[r['problem']]:.2f}×" if r["problem"] in torch_ms else "—"
         table.add_row(r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]),
-                      f"{r['us_per_primitive']:.1f}", f"{r['ms'] / reference[r['problem']]:.2f}×", share)
+                      f"{r['us_per_primitive']:.1f}", f"{r['ms'] / reference[r['problem']]:.2f}×", vs_torch, share)
     Console(width=140).print(table)
     return rows
 

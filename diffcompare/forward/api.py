@@ -69,20 +69,14 @@ def _push(fun, diff, tangents, batch=(), recorder=None, directions=None):
     ``fun``'s output structure.
     """
     trace = ForwardTrace(batch, recorder, directions)
-    primals = jax.tree_util.tree_map(_as_primal, diff)
-    duals = jax.tree_util.tree_map(lambda p, t: Dual(trace, p, t), primals, tangents)
+    primals, tree = jax.tree_util.tree_flatten(diff)  # one flatten each way (a dual is a leaf)
+    duals = [Dual(trace, _as_primal(p), t) for p, t in zip(primals, tree.flatten_up_to(tangents))]
     if recorder is not None:
-        recorder.inputs(jax.tree_util.tree_leaves(duals))
-    out = fun(duals)
-
-    def primal(v):
-        return _as_primal(trace.split(v)[0])
-
-    def tangent(v):
-        p, t = trace.split(v)
-        return trace.zeros(p) if t is None else t
-
-    return jax.tree_util.tree_map(primal, out), jax.tree_util.tree_map(tangent, out)
+        recorder.inputs(duals)
+    outs, out_tree = jax.tree_util.tree_flatten(fun(tree.unflatten(duals)))
+    pairs = [trace.split(v) for v in outs]
+    return (out_tree.unflatten([_as_primal(p) for p, _ in pairs]),
+            out_tree.unflatten([trace.zeros(p) if t is None else t for p, t in pairs]))
 
 
 def forward_pass(f: Callable, primals: tuple, tangents: tuple, recorder=None):
@@ -299,11 +293,13 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
     def wrapped(call):
         leaves, treedef = jax.tree_util.tree_flatten(call.diff)
         if len(leaves) == 1 and dnp.size(leaves[0]) == 1:  # one input: one plain pass, its tangent is the gradient
-            diff = jax.tree_util.tree_map(_as_primal, call.diff)
-            out, tangent = _push(call.fun, diff, _unit(diff, 0))
+            primal = _as_primal(leaves[0])
+            out, tangent = _push(call.fun, treedef.unflatten([primal]), treedef.unflatten([_api.one_like(primal)]))
             _api.check_scalar_output(out, "forward.grad")
             (t,) = jax.tree_util.tree_leaves(tangent)
-            return out, jax.tree_util.tree_unflatten(treedef, [dnp.reshape(t, dnp.shape(leaves[0]))])
+            if dnp.shape(t) != dnp.shape(primal):
+                t = dnp.reshape(t, dnp.shape(primal))
+            return out, treedef.unflatten([t])
         out, columns = _columns(call, mode, chunk_size)
         _api.check_scalar_output(out, "forward.grad")
         return out, _layout(columns, out, call.diff)

@@ -120,7 +120,7 @@ def _power_dx(t, x, y, ans):
     if not _is_integer(y):
         return t * (y * x ** (y - 1))
     if isinstance(y, int):  # a Python constant (x ** 2): the mask is known now
-        return t * 0.0 if y == 0 else t * (y * x ** (y - 1))
+        return t * 0.0 if y == 0 else t * (y * dnp.power(x, y - 1))
     y_is_zero = dnp.equal(y, 0)
     return t * dnp.where(y_is_zero, 0.0, _safe(y, y_is_zero, 1) * x ** (y - 1))
 

@@ -58,23 +58,26 @@ def _strip(trace, out):
     return jax.tree_util.tree_map(one, out, is_leaf=_is_node)
 
 
+def _sweep(trace, inputs, out_leaves, cts):
+    """The inputs' adjoints (zeros for an input the output does not depend on), one sweep."""
+    leaves = backward(trace, out_leaves, cts)
+
+    def adjoint(node):
+        g = leaves.get(id(node))
+        return dnp.zeros_like(node.value) if g is None else g
+
+    return jax.tree_util.tree_map(adjoint, inputs, is_leaf=_is_node)
+
+
 def _pullback(trace, inputs, out, fname):
     out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
     out_plain = _strip(trace, out)
 
     def vjp_fn(cotangent):
         _api.check_cotangent(out_plain, cotangent, fname)
-        cts = [
-            c if isinstance(c, EngineValue) else jnp.asarray(c, dtype=dnp.dtype_of(o))
-            for c, o in zip(jax.tree_util.tree_leaves(cotangent), jax.tree_util.tree_leaves(out_plain))
-        ]
-        leaves = backward(trace, out_leaves, cts)
-
-        def adjoint(node):
-            g = leaves.get(id(node))
-            return dnp.zeros_like(node.value) if g is None else g
-
-        return jax.tree_util.tree_map(adjoint, inputs, is_leaf=_is_node)
+        cts = [_api.as_cotangent(c, o) for c, o in zip(jax.tree_util.tree_leaves(cotangent),
+                                                       jax.tree_util.tree_leaves(out_plain))]
+        return _sweep(trace, inputs, out_leaves, cts)
 
     return out_plain, vjp_fn
 
@@ -115,9 +118,11 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
     @_api.differentiating(f, argnums, "reverse.value_and_grad")
     def wrapped(call):
         trace, inputs, out = _record(call.fun, (call.diff,))
-        _api.check_scalar_output(_strip(trace, out), call.name)
-        out_plain, pull = _pullback(trace, inputs, out, call.name)
-        (gradient,) = pull(jnp.ones(dnp.shape(out_plain), dnp.dtype_of(out_plain)))
+        out_plain = _strip(trace, out)
+        _api.check_scalar_output(out_plain, call.name)
+        # the cotangent 1 needs none of vjp_fn's checks: one sweep straight away
+        out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
+        (gradient,) = _sweep(trace, inputs, out_leaves, [_api.one_like(out_plain)])
         return out_plain, gradient
 
     return wrapped

@@ -41,9 +41,10 @@ def unbroadcast(g, shape):
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, d in enumerate(shape) if d == 1 and gshape[lead + i] != 1
-    )
+    kept = tuple(lead + i for i, d in enumerate(shape) if d == 1 and gshape[lead + i] != 1)
+    if lead > 0 and not kept:  # only leading axes to sum away (a bias): the sum has ``shape`` already
+        return dnp.sum(g, axis=tuple(range(lead)))
+    axes = tuple(range(lead)) + kept
     if axes:
         g = dnp.sum(g, axis=axes, keepdims=True)
     return dnp.reshape(g, shape)
@@ -63,6 +64,8 @@ def _keep(g, x_shape, axis, keepdims):
 
 
 def _expand(g, x_shape, axis, keepdims):
+    if not keepdims and axis == tuple(range(len(axis))):  # reduced leading axes come back by broadcasting alone
+        return dnp.broadcast_to(g, x_shape)
     return dnp.broadcast_to(_keep(g, x_shape, axis, keepdims), x_shape)
 
 
@@ -71,7 +74,7 @@ def _pow_lhs(g, ans, x, y):
     # A float exponent is never masked: the mask would be a constant to an outer engine and kill
     # d/dy of this derivative (d/dy y * x**(y - 1) at y = 0 is 1/x, as JAX and forward mode give)
     if isinstance(y, (int, float)) and not isinstance(y, bool):  # a constant exponent (x ** 2): no mask
-        return g * 0.0 if y == 0 else g * (y * x ** (y - 1))
+        return g * 0.0 if y == 0 else g * (y * dnp.power(x, y - 1))
     if not jnp.issubdtype(dnp.dtype_of(y), jnp.integer):
         return unbroadcast(g * (y * x ** (y - 1)), dnp.shape(x))
     y_is_zero = jnp.equal(concrete(y), 0)

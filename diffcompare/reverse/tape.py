@@ -27,7 +27,7 @@ import math
 import jax.numpy as jnp
 
 from .. import numpy as dnp
-from .._core import EngineValue, Trace, bind
+from .._core import ArrayImpl, EngineValue, Trace, bind
 from ..errors import UnsupportedOperationError
 from ..primitives import PRIMITIVES
 from .rules import RULES, UNSUPPORTED
@@ -83,17 +83,17 @@ class ReverseTrace(Trace):
 
     def input(self, value) -> Node:
         """A leaf node for an input being differentiated."""
-        if not isinstance(value, EngineValue):
+        if not isinstance(value, (EngineValue, ArrayImpl)):  # (jnp.asarray returns a JAX array as it is)
             value = jnp.asarray(value)
         return Node(self, value)
 
     def lower(self, x):
         """The value one layer down: a node's value, a constant as it is."""
-        return x.value if self.owns(x) else x
+        return x.value if isinstance(x, Node) and x._trace is self else x
 
     def process(self, prim, operands, params):
         self.rule_for(prim)  # refuses an operation without a VJP rule before computing anything
-        args = tuple(operands[0]) if prim.variadic else tuple(operands)
+        args = tuple(operands[0]) if prim.variadic else operands
         values = [self.lower(x) for x in args]
         out = bind(prim, values, **params) if prim.variadic else bind(prim, *values, **params)
         return Node(self, out, args, prim.name, params)
