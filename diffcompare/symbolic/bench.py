@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import numpy as dnp
+from ..timing import best_times
 from . import api, arraymode
 from . import arraylevel as AL
 
@@ -40,27 +41,16 @@ def mlp_loss(W1, W2, x, y):
     return 0.5 * dnp.sum((W2 @ dnp.tanh(W1 @ x) - y) ** 2)
 
 
-def _best(fns: dict, rounds: int) -> dict:
-    """Fastest of ``rounds`` interleaved calls of each function (after one warm-up call each)."""
-    for fn in fns.values():
-        jax.block_until_ready(fn())
-    best = dict.fromkeys(fns, float("inf"))
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn())
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
-
-
 def _compare(name, ours, theirs, rounds, size) -> dict:
-    t = _best({"symbolic": ours, "jax": theirs}, rounds)
+    # back to back: each call right after an untimed call of itself (the time per call in a loop);
+    # a call that follows the other method's pays for the caches and threads that one left behind
+    t = best_times({"symbolic": ours, "jax": theirs}, rounds=rounds, back_to_back=True)
     error = float(jnp.max(jnp.abs(ours() - theirs())))
     return {"problem": name, "symbolic s": t["symbolic"], "jax s": t["jax"], "speed-up": t["jax"] / t["symbolic"],
             "max abs diff": error, "expression ops": size}
 
 
-def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 20_000, rounds: int = 5,
+def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 20_000, rounds: int = 10,
                     seed: int = 0) -> list[dict]:
     """Rows ``{problem, symbolic s, jax s, speed-up, max abs diff, expression ops}``.
 
