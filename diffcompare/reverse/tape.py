@@ -89,7 +89,7 @@ class ReverseTrace(Trace):
 
     def lower(self, x):
         """The value one layer down: a node's value, a constant as it is."""
-        return x.value if isinstance(x, Node) and x._trace is self else x
+        return x.value if self.owns(x) else x
 
     def process(self, prim, operands, params):
         self.rule_for(prim)  # refuses an operation without a VJP rule before computing anything

@@ -466,8 +466,7 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
         f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.jacobian")
         run = _array_program(f, args, sel.argnums, "jacobian", expand, simplify, jit)
         if run is not None:
-            jacobians = _unflatten_args(run()[1:], args, sel.argnums, sel.is_tuple)
-            return jacobians
+            return _unflatten_args(run()[1:], args, sel.argnums, sel.is_tuple)
 
         def build(traced):
             rows = D.jacobian(traced.out_nodes, traced.wrt(sel.argnums))

@@ -21,7 +21,6 @@ compiled derivative with its new values.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import weakref
 
@@ -52,28 +51,11 @@ class ANode:
     ``"getitem"`` (a basic index, see :func:`basic_index`) or ``"scatter"`` (its transpose: zeros
     with the operand added at the index); ``params`` the static parameters (axes, shapes, index)."""
 
-    __slots__ = ("op", "args", "shape", "params", "value", "serial", "_key", "__weakref__")
+    __slots__ = ("op", "args", "shape", "params", "value", "serial", "__weakref__")
 
     def __init__(self, op, args, shape, params=(), value=None):
         self.op, self.args, self.shape, self.params, self.value = op, args, tuple(shape), params, value
         self.serial = next(_serial)
-        self._key = None
-
-    @property
-    def key(self) -> bytes:
-        """A digest of the expression (constants by identity), computed when first asked for."""
-        if self._key is None:  # operands first, without recursion (a deep chain is fine)
-            for n in topological([self]):
-                if n._key is None:
-                    digest = hashlib.blake2b(repr((n.op, n.shape, n.params)).encode(), digest_size=8)
-                    if n.op == "var":
-                        digest.update(str(n.value).encode())
-                    elif n.op == "const":  # a constant array counts by identity, not by its numbers
-                        digest.update(str(id(n.value)).encode())
-                    for a in n.args:
-                        digest.update(a._key)
-                    n._key = digest.digest()
-        return self._key
 
     @property
     def ndim(self) -> int:
@@ -221,14 +203,19 @@ def neg(a):
     return unary("negative", a)
 
 
+def _reduced_shape(shape, axis, keepdims: bool) -> tuple:
+    """The shape after reducing ``axis``: those axes kept as 1 (``keepdims``) or dropped."""
+    if keepdims:
+        return tuple(1 if i in axis else d for i, d in enumerate(shape))
+    return tuple(d for i, d in enumerate(shape) if i not in axis)
+
+
 def reduce_sum(a, axis, keepdims=False) -> ANode:
     a = as_anode(a)
     axis = tuple(sorted(axis))
     if not axis:
         return a
-    shape = tuple(1 if i in axis else d for i, d in enumerate(a.shape)) if keepdims else \
-        tuple(d for i, d in enumerate(a.shape) if i not in axis)
-    return node("sum", (a,), shape, (axis, bool(keepdims)))
+    return node("sum", (a,), _reduced_shape(a.shape, axis, keepdims), (axis, bool(keepdims)))
 
 
 def broadcast_to(a, shape) -> ANode:
@@ -289,9 +276,7 @@ def reduce_extreme(op: str, a, axis, keepdims=False) -> ANode:
     """``max`` or ``min`` over ``axis``."""
     a = as_anode(a)
     axis = tuple(sorted(axis))
-    shape = tuple(1 if i in axis else d for i, d in enumerate(a.shape)) if keepdims else \
-        tuple(d for i, d in enumerate(a.shape) if i not in axis)
-    return node(op, (a,), shape, (axis, bool(keepdims)))
+    return node(op, (a,), _reduced_shape(a.shape, axis, keepdims), (axis, bool(keepdims)))
 
 
 def getitem(a, key: tuple) -> ANode:
@@ -416,7 +401,7 @@ def _vjp_batched_matmul(g, n):
 def _vjp_extreme(g, n):
     # ties share the cotangent equally, as JAX
     (a,), axis = n.args, n.params[0]
-    kept = tuple(1 if i in axis else d for i, d in enumerate(a.shape))
+    kept = _reduced_shape(a.shape, axis, keepdims=True)
     mask = binary("eq", a, broadcast_to(reshape(n, kept), a.shape))
     share = binary("divide", mask, broadcast_to(reduce_sum(mask, axis, keepdims=True), a.shape))
     return (mul(broadcast_to(reshape(g, kept), a.shape), share),)
@@ -425,7 +410,7 @@ def _vjp_extreme(g, n):
 def _vjp_sum(g, n):
     (a,), (axis, keepdims) = n.args, n.params
     if not keepdims:
-        g = reshape(g, tuple(1 if i in axis else d for i, d in enumerate(a.shape)))
+        g = reshape(g, _reduced_shape(a.shape, axis, keepdims=True))
     return (broadcast_to(g, a.shape),)
 
 
@@ -867,12 +852,6 @@ def _transpose(a, axes):
         if tile:
             return a.reshape(p // tile, tile, q // tile, tile).transpose(2, 3, 0, 1).reshape(q, p)
     return jnp.transpose(a, axes)
-
-
-def graph_key(outputs, inputs) -> bytes:
-    """A digest of the expressions' structure; constant arrays count by shape and position only
-    (their values are inputs of the compiled program)."""
-    return hashlib.blake2b(repr(structure(outputs, inputs)[0]).encode(), digest_size=16).digest()
 
 
 def structure(outputs, inputs) -> tuple[tuple, list]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import UnsupportedOperationError
 from . import arraylevel as AL
+from . import arraymode
 from .convert import _sympy_functions
 from .graph import topological
 from .trace import arg_names
@@ -46,7 +47,7 @@ def _shape2(shape) -> tuple[int, int]:
     """The matrix shape of an array: vectors are columns, scalars 1 x 1."""
     if len(shape) > 2:
         raise NoMatrixForm(f"an array of {len(shape)} dimensions")
-    return {0: (1, 1), 1: (shape[0] if shape else 1, 1), 2: tuple(shape)}[len(shape)]
+    return {0: (1, 1), 1: (shape[0], 1), 2: tuple(shape)}[len(shape)] if shape else (1, 1)
 
 
 class _Writer:
@@ -54,7 +55,8 @@ class _Writer:
 
     def __init__(self, sp):
         self.sp, self.functions = sp, _sympy_functions(sp)
-        self.symbols: dict = {}  # SymPy symbol -> the ANode (var) or array (const) it stands for
+        self.symbols: dict = {}  # SymPy symbol -> the variable's name (var) or the array (const) it stands for
+        self.constants = 0
 
     def leaf(self, n):
         sp = self.sp
@@ -62,9 +64,13 @@ class _Writer:
             return sp.Float(float(n.value)) if float(n.value) != int(float(n.value)) else sp.Integer(int(n.value))
         if n.op == "eye":
             return sp.Identity(n.shape[0])
-        name = n.value if n.op == "var" else f"C{sum(1 for v in self.symbols.values() if not isinstance(v, str))}"
-        symbol = sp.MatrixSymbol(name, *_shape2(n.shape))
-        self.symbols[symbol] = n.value if n.op == "var" else np.asarray(n.value, dtype=np.float64)
+        if n.op == "var":
+            symbol = sp.MatrixSymbol(n.value, *_shape2(n.shape))
+            self.symbols[symbol] = n.value
+        else:
+            symbol = sp.MatrixSymbol(f"C{self.constants}", *_shape2(n.shape))
+            self.symbols[symbol] = np.asarray(n.value, dtype=np.float64)
+            self.constants += 1
         return symbol
 
     def full(self, e, n_from, shape):
@@ -121,7 +127,7 @@ class _Writer:
             axes, _ = n.params
             rows, cols = _shape2(n.args[0].shape)
             if len(axes) == n.args[0].ndim:
-                return self.total(n.args[0], a[0], rows, cols)
+                return self.total(a[0], rows, cols)
             if n.args[0].ndim == 2 and axes == (1,):
                 return a[0] * sp.OneMatrix(cols, 1)
             if n.args[0].ndim == 2 and axes == (0,):
@@ -137,10 +143,9 @@ class _Writer:
         if op == "transpose" and n.ndim == 2:
             return a[0].T
         if op in ("reshape", "broadcast_to"):
-            if _shape2(n.shape) == _shape2(n.args[0].shape) or not isinstance(a[0], sp.MatrixExpr):
-                return a[0] if _shape2(n.shape) == _shape2(n.args[0].shape) else self.broadcast(
-                    a[0], n.args[0].shape, n.shape)
-            if op == "broadcast_to":
+            if _shape2(n.shape) == _shape2(n.args[0].shape):
+                return a[0]
+            if op == "broadcast_to" or not isinstance(a[0], sp.MatrixExpr):  # a number reshaped is broadcast
                 return self.broadcast(a[0], n.args[0].shape, n.shape)
             if _shape2(n.shape) == _shape2(n.args[0].shape)[::-1]:
                 return a[0].T  # a column as a row or back
@@ -151,15 +156,15 @@ class _Writer:
             return sp.DiagMatrix(a[0])
         raise NoMatrixForm(f"the operation '{op}'")
 
-    def total(self, m, e, rows, cols):
+    def total(self, e, rows, cols):
         """The sum of all entries: ``uᵀ v`` for a product of columns, ``tr(Aᵀ B)`` of matrices
         (the forms SymPy differentiates best; sums and scalar multiples term by term), else a
         product with ``OneMatrix``."""
         sp = self.sp
         if isinstance(e, sp.MatAdd):
-            return sp.MatAdd(*(self.total(m, term, rows, cols) for term in e.args))
+            return sp.MatAdd(*(self.total(term, rows, cols) for term in e.args))
         if isinstance(e, sp.MatMul) and len(e.args) == 2 and e.args[0].is_number:
-            return e.args[0] * self.total(m, e.args[1], rows, cols)
+            return e.args[0] * self.total(e.args[1], rows, cols)
         if isinstance(e, sp.HadamardPower) and e.exp == 2:
             e = sp.HadamardProduct(e.base, e.base)
         if isinstance(e, sp.HadamardProduct) and len(e.args) == 2:
@@ -262,22 +267,20 @@ def _einsum(factors, groups, go, diagonal: bool):
 
 def cross_check(f, *args, kind: str = "grad", argnums: int = 0) -> SympyMatrixCheck:
     """SymPy's matrix derivative of ``f`` (gradient by argument ``argnums``, or its Hessian)
-    against the array level's, at ``args`` (keep them small: SymPy evaluates entry by entry)."""
+    against the array level's, at ``args`` (SymPy differentiates once for any size; its
+    derivative is evaluated with NumPy)."""
     import sympy as sp
 
-    from . import arraymode
-
     out, variables = AL.trace(f, arg_names(f, len(args)), args)
+    by_name = {v.value: a for v, a in zip(variables, args)}
     wrt = variables[argnums]
     ours_expr = arraymode.expressions(out, [wrt], kind)[1 if kind == "grad" else 0]
     ours = AL.to_text(AL.simplify(ours_expr))
-    run, consts = AL.compile_jax([ours_expr], variables)
-    our_value = np.asarray(run(*args, *(c.value for c in consts))[0], dtype=np.float64)
+    our_value = np.asarray(arraymode.evaluate(ours_expr, **by_name), dtype=np.float64)
     shape = our_value.shape
     writer = _Writer(sp)
     try:
         expression = writer.write(out)
-        by_name = {v.value: a for v, a in zip(variables, args)}
         env = {s: (by_name[v] if isinstance(v, str) else v) for s, v in writer.symbols.items()}
         x = sp.MatrixSymbol(wrt.value, *_shape2(wrt.shape))  # the same symbol as f's, or absent from it
         derivative = expression.diff(x) if x in expression.free_symbols else sp.ZeroMatrix(*_shape2(shape))
