@@ -24,6 +24,7 @@ import sympy
 
 import diffcompare.numpy as dnp
 from diffcompare import symbolic as S
+from diffcompare.prose import claim, num, say
 
 # %% [markdown]
 # ## Expression graphs of the course's examples
@@ -40,9 +41,9 @@ def f(x, y):
 
 
 e = f(x, y)
-print("f      =", S.to_string(e.nodes[()]))  # a SymArray holds its expression(s) in .nodes
-print("df/dx  =", S.to_string(S.diff(e, x).nodes[()]))
-print("df/dy  =", S.to_string(S.diff(e, y).nodes[()]))
+print("f      =", S.to_string(e.expression))
+print("df/dx  =", S.to_string(S.diff(e, x).expression))
+print("df/dy  =", S.to_string(S.diff(e, y).expression))
 
 # %% [markdown]
 # The graph itself: leaves on the left (variables blue, constants white), each operation a
@@ -53,7 +54,7 @@ import matplotlib.pyplot as plt
 
 from diffcompare.drawing import draw_expression
 
-draw_expression([e.nodes[()]], title="f(x, y) = 1 + x + exp(sin(x y))")
+draw_expression([e.expression], title="f(x, y) = 1 + x + exp(sin(x y))")
 plt.show()
 
 # %% [markdown]
@@ -62,9 +63,9 @@ plt.show()
 # expressions, and JAX that they give the same numbers.
 
 # %%
-X, Y = sympy.symbols("x y", real=True)  # our converter makes real symbols
+X, Y = sympy.symbols("x y", real=True)  # SymPy's symbols (our converter makes real symbols)
 by_hand = [1 + sympy.exp(sympy.sin(X * Y)) * sympy.cos(X * Y) * Y, sympy.exp(sympy.sin(X * Y)) * sympy.cos(X * Y) * X]
-ours = [S.to_sympy(S.diff(e, v).nodes[()]) for v in (x, y)]  # a SymArray holds its expression(s) in .nodes
+ours = [S.to_sympy(S.diff(e, v).expression) for v in (x, y)]
 for name, a, b in zip(["d/dx", "d/dy"], ours, by_hand):
     print(name, "ours - by hand simplifies to", sympy.simplify(a - b))
 print("grad at (0.7, -1.3):", [float(v) for v in S.grad(f, argnums=(0, 1))(0.7, -1.3)],
@@ -148,33 +149,43 @@ print("\nvalue at x = 0.8:", float(S.evaluate([shared], {"x": x_val})[0]), " cou
 # accumulation on the graph stays linear (the same few nodes more per step).
 
 # %%
-from diffcompare.problems._zoo import logistic_map
+def logistic_map(z, steps):
+    """l_{k+1} = 4 l_k (1 − l_k) from l_0 = z, `steps` times."""
+    for _ in range(steps):
+        z = 4 * z * (1 - z)
+    return z
+
 
 steps = [1, 2, 3, 4, 5, 6] + ([] if SMALL else [8, 10])
-rows = []
+swell_rows = []
 print(f"{'k':>3} {'f tree':>8} {'f graph':>8} {'naive tree':>11} {'reverse graph':>14} {'SymPy diff ops':>15}")
 for k in steps:
-    sz = S.sizes(lambda x, k=k: logistic_map(x, k), 0.3)
-    sym = sympy.diff(S.to_sympy(S.trace(lambda x, k=k: logistic_map(x, k), 0.3).out_nodes[0][()]), X)
+    sz = S.sizes(lambda z, k=k: logistic_map(z, k), 0.3)
+    l_k = S.trace(lambda z, k=k: logistic_map(z, k), 0.3)
+    sym = sympy.diff(S.to_sympy(l_k.expression), sympy.Symbol(l_k.variables[0].value, real=True))
     naive_tree = sz["naive"].tree if sz["naive"] is not None else float("nan")
-    rows.append((k, sz["function"].tree, sz["function"].graph, naive_tree, sz["reverse"].graph, sympy.count_ops(sym)))
-    print(f"{k:3d} {rows[-1][1]:8d} {rows[-1][2]:8d} {naive_tree:11} {rows[-1][4]:14d} {rows[-1][5]:15d}")
-dk = rows[-1][0] - rows[-2][0]  # the last rows may be two steps apart
-growth_tree = (rows[-1][3] / rows[-2][3]) ** (1 / dk)
-growth_graph = (rows[-1][4] - rows[-2][4]) // dk
-print(f"per step, at the end: the naive tree grew ×{growth_tree:.2f}, the reverse graph by +{growth_graph} nodes")
-assert growth_tree > 2 and all(b[4] - a[4] == growth_graph * (b[0] - a[0]) for a, b in zip(rows[1:], rows[2:]))
+    swell_rows.append((k, sz["function"].tree, sz["function"].graph, naive_tree, sz["reverse"].graph,
+                       sympy.count_ops(sym)))
+    print(f"{k:3d} {swell_rows[-1][1]:8d} {swell_rows[-1][2]:8d} {naive_tree:11} {swell_rows[-1][4]:14d} "
+          f"{swell_rows[-1][5]:15d}")
+dk = swell_rows[-1][0] - swell_rows[-2][0]  # the last rows may be two steps apart
+growth_tree = (swell_rows[-1][3] / swell_rows[-2][3]) ** (1 / dk)
+growth_graph = (swell_rows[-1][4] - swell_rows[-2][4]) // dk
+say(f"Per step, at the end: the naive tree grew ×{num(growth_tree, 3)}, the reverse graph by +{growth_graph} nodes.")
+claim(growth_tree > 2 and all(b[4] - a[4] == growth_graph * (b[0] - a[0])
+                              for a, b in zip(swell_rows[1:], swell_rows[2:])),
+      "the naive tree more than doubles per step while the reverse graph grows by the same count every step")
 
 # %%
-r = np.array(rows, dtype=float)
-plt.semilogy(r[:, 0], r[:, 1], "o-", label="f as a tree")
-plt.semilogy(r[:, 0], r[:, 3], "s-", label="derivative, naive tree")
-plt.semilogy(r[:, 0], r[:, 2], "^-", label="f as a shared graph")
-plt.semilogy(r[:, 0], r[:, 4], "v-", label="derivative, reverse on the graph")
-plt.xlabel("logistic map steps k")
-plt.ylabel("nodes")
-plt.legend()
-plt.title("expression swell")
+r = np.array(swell_rows, dtype=float)
+fig, ax = plt.subplots(figsize=(6.5, 4.2))
+ax.semilogy(r[:, 0], r[:, 1], "o-", label="f as a tree")
+ax.semilogy(r[:, 0], r[:, 3], "s-", label="derivative, naive tree")
+ax.semilogy(r[:, 0], r[:, 2], "^--", label="f as a shared graph")
+ax.semilogy(r[:, 0], r[:, 4], "v--", label="derivative, reverse on the graph")
+ax.set(xlabel="logistic map steps k", ylabel="nodes (log scale)", title="expression swell: trees (solid) and graphs (dashed)",
+       xticks=steps)
+ax.legend()
 plt.show()
 
 # %% [markdown]
@@ -182,18 +193,38 @@ plt.show()
 #
 # `simplify` folds constants and identities ($0\cdot a$, $1\cdot a$, $a - a$, ...) without
 # changing values; `cse` writes a graph as straight-line code, one temporary per shared
-# node: this is what a compiler (or a human) would want to evaluate. On the logistic map's
-# derivative simplification has little to do (reverse accumulation built no $0\cdot a$ or
-# $1\cdot a$; it only regroups products, which shortens the longest chain): the size
-# lives in the sharing, and CSE shows it as a short program.
+# node: this is what a compiler (or a human) would want to evaluate. Reverse accumulation
+# builds few such identities, so on the logistic map's derivative simplification may have
+# little or nothing to fold; the tree walk (`naive`) builds more. The table measures both
+# before and after:
 
 # %%
-d4 = S.reverse([S.trace(lambda x: logistic_map(x, 3), 0.3).out_nodes[0][()]], [S.var("x")])[0]
-print(f"{'':10s} {'tree':>5s} {'graph':>6s} {'depth':>6s}")
-for name, expr in [("before", d4), ("simplified", S.simplify(d4))]:
-    size = S.measure([expr])
-    print(f"{name:10s} {size.tree:5d} {size.graph:6d} {size.depth:6d}")
-print(S.cse_string([S.simplify(d4)]))
+logistic3 = S.trace(lambda z: logistic_map(z, 3), 0.3)
+d_reverse = S.reverse([logistic3.expression], logistic3.variables)[0]
+d_naive = S.naive(logistic3.expression, logistic3.variables[0])
+print(f"{'':22s} {'tree':>6s} {'graph':>6s} {'depth':>6s}")
+simplified_sizes = {}
+for name, expr in [("reverse", d_reverse), ("naive (tree walk)", d_naive)]:
+    before, after = S.measure([expr]), S.measure([S.simplify(expr)])
+    simplified_sizes[name] = (before, after)
+    print(f"{name + ', before':22s} {before.tree:6d} {before.graph:6d} {before.depth:6d}")
+    print(f"{name + ', simplified':22s} {after.tree:6d} {after.graph:6d} {after.depth:6d}")
+
+
+def change(before, after):
+    return "unchanged" if before == after else f"{before} → {after}"
+
+
+for name, (before, after) in simplified_sizes.items():
+    say(f"Simplifying the {name} derivative: tree {change(before.tree, after.tree)}, graph "
+        f"{change(before.graph, after.graph)}, depth (longest chain) {change(before.depth, after.depth)}.")
+
+# %% [markdown]
+# The size lives in the sharing, not in foldable identities, and CSE shows the shared graph as
+# a short program:
+
+# %%
+print(S.cse_string([S.simplify(d_reverse)]))
 
 # %% [markdown]
 # ## Comparison with SymPy
@@ -219,9 +250,8 @@ print("back from SymPy into our graph:", S.to_string(S.from_sympy(from_sympy)))
 
 # %%
 traced = S.trace(f, 0.0, 0.0)
-out = traced.out_nodes[0][()]
-xs = [v[()] for v in traced.inputs]  # the variables the tracer made for the two arguments
-grad_nodes = S.reverse([out], xs)
+xs = traced.variables  # the variables the tracer made for the two arguments
+grad_nodes = S.reverse([traced.expression], xs)
 compiled = jax.jit(S.compile_jax(grad_nodes, xs))
 print("variables:", [v.value for v in xs])
 print("compiled gradient at (0.7, -1.3):", [float(v) for v in compiled(0.7, -1.3)])
@@ -233,7 +263,7 @@ print("jax.grad                        :", [float(v) for v in jax.grad(f, argnum
 # %%
 report = diffcompare.check(f, 0.7, -1.3, argnums=(0, 1), methods=["symbolic"])
 print(report)
-assert report.passed
+claim(report.passed, "the symbolic gradient, JVP and VJP agree with JAX")
 
 # %% [markdown]
 # ## Where symbolic differentiation stops: control flow that depends on values
@@ -288,7 +318,7 @@ from diffcompare.symbolic import arraylevel, arraymode
 
 rng = np.random.default_rng(0)
 n = 4
-x, A = rng.normal(size=n), rng.normal(size=(n, n))
+x_vec, A = rng.normal(size=n), rng.normal(size=(n, n))
 
 
 def quadratic_form(x, A):
@@ -308,13 +338,13 @@ def mlp_loss(W1, W2, x, y):
     return 0.5 * dnp.sum((W2 @ dnp.tanh(W1 @ x) - y) ** 2)
 
 
-X, y01 = rng.normal(size=(6, n)), (rng.normal(size=6) > 0).astype(float)
+X_data, y01 = rng.normal(size=(6, n)), (rng.normal(size=6) > 0).astype(float)
 W1, W2, t = rng.normal(size=(5, n)), rng.normal(size=(3, 5)), rng.normal(size=3)
-print("Hessian of xᵀAx:       ", arraylevel.to_text(arraymode.hessian_expression(quadratic_form, x, A)))
-print("VJP of W ↦ W x along u:", arraylevel.to_text(arraymode.vjp_expression(linear_layer, rng.normal(size=(3, n)), x)))
-print("logistic regression:   ", "; ".join(arraymode.hessian_formulas(logistic_loss, x, X, y01)))
+print("Hessian of xᵀAx:       ", arraylevel.to_text(arraymode.hessian_expression(quadratic_form, x_vec, A)))
+print("VJP of W ↦ W x along u:", arraylevel.to_text(arraymode.vjp_expression(linear_layer, rng.normal(size=(3, n)), x_vec)))
+print("logistic regression:   ", "; ".join(arraymode.hessian_formulas(logistic_loss, x_vec, X_data, y01)))
 print("the MLP's backpropagation:")
-for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1)):
+for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x_vec, t, argnums=(0, 1)):
     print("   ", line)
 
 # %% [markdown]
@@ -323,7 +353,7 @@ for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1)):
 # %%
 from IPython.display import Math, display
 
-for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1), latex=True):
+for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x_vec, t, argnums=(0, 1), latex=True):
     display(Math(line))
 
 # %% [markdown]
@@ -334,10 +364,62 @@ for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1), 
 # %%
 from diffcompare.symbolic import sympy_matrix
 
-for name, f, args, kind in [("xᵀAx", quadratic_form, (x, A), "hessian"),
-                            ("MLP by W1", mlp_loss, (W1, W2, x, t), "grad"),
-                            ("logistic regression", logistic_loss, (x, X, y01), "hessian")]:
-    check = sympy_matrix.cross_check(f, *args, kind=kind)
+for name, fn, args, kind in [("xᵀAx", quadratic_form, (x_vec, A), "hessian"),
+                            ("MLP by W1", mlp_loss, (W1, W2, x_vec, t), "grad"),
+                            ("logistic regression", logistic_loss, (x_vec, X_data, y01), "hessian")]:
+    check = sympy_matrix.cross_check(fn, *args, kind=kind)
     verdict = f"agrees, max |diff| {check.max_abs_difference:.1e}" if check.status == "ok" else check.status
     print(f"{name} ({kind}): {verdict}")
-assert sympy_matrix.cross_check(quadratic_form, x, A, kind="hessian").status == "ok"
+claim(sympy_matrix.cross_check(quadratic_form, x_vec, A, kind="hessian").status == "ok",
+      "SymPy's matrix calculus agrees on the Hessian of xᵀAx")
+
+# %% [markdown]
+# ## Exercises
+#
+# **Predict, then run.** The product $x \cdot x \cdot x \cdot x$ ($k = 4$ factors, written as a
+# chain of multiplications). The tree walk applies the product rule at every `*`. Will its
+# derivative tree be larger or smaller than the reverse graph's, and does simplification close
+# the gap?
+
+# %%
+product4 = S.parse("x*x*x*x")
+for name, expr in [("naive", S.naive(product4, S.var("x"))), ("reverse", S.reverse([product4], [S.var("x")])[0])]:
+    size, small = S.measure([expr]), S.measure([S.simplify(expr)])
+    print(f"{name:8s} tree {size.tree:4d} → simplified {small.tree:4d};  graph {size.graph:3d} → {small.graph:3d}")
+
+# %% [markdown] jupyter={"source_hidden": true} tags=["hide-input"]
+# *Answer.* The naive tree is larger: each product rule copies both factors. Simplification
+# folds the $1\cdot a$ that $dx/dx = 1$ creates, but cannot undo the copies: sharing (the
+# reverse graph) is what keeps the derivative small.
+
+# %% [markdown]
+# **Predict, then run.** Symbolic differentiation of `dnp.abs(x)`: does `S.grad` work, and what
+# does it give at 0?
+
+# %%
+try:
+    print("d|x|/dx at -2, 0, 3:", [float(S.grad(dnp.abs)(v)) for v in (-2.0, 0.0, 3.0)],
+          "  jax:", [float(jax.grad(jax.numpy.abs)(v)) for v in (-2.0, 0.0, 3.0)])
+except diffcompare.errors.DiffCompareError as err:
+    print(type(err).__name__, str(err).splitlines()[0])
+
+# %% [markdown] jupyter={"source_hidden": true} tags=["hide-input"]
+# *Answer.* It works: `abs` has a rule (its sign, as a piecewise expression, no Python branch),
+# and at the kink the engine follows JAX's convention, $|x|'(0) = 1$.
+
+# %% [markdown]
+# **Try it on your own function.** Write a function of scalars with `diffcompare.numpy`; the
+# cell prints its symbolic derivative, draws its graph and checks the symbolic method against
+# JAX with `diffcompare.check`.
+
+# %%
+def my_function(a, b):
+    return dnp.log1p(a**2 * b) * dnp.cos(a - b)
+
+
+a_sym, b_sym = S.symbols("a b")
+mine = my_function(a_sym, b_sym)
+print("d/da =", S.to_string(S.simplify(S.diff(mine, a_sym).expression)))
+draw_expression([mine.expression], title="my_function")
+plt.show()
+print(diffcompare.check(my_function, 0.4, 1.1, argnums=(0, 1), methods=["symbolic"]))
