@@ -213,7 +213,8 @@ print(f"float32, central: its own default step {num(fd.default_step('central', j
 
 # %% jupyter={"source_hidden": true} tags=["hide-input"]
 say(f"*Answer.* {'Larger' if err_64 > err_own else 'Smaller'}: {num(err_64, 2)} against {num(err_own, 2)} "
-    f"({num(err_64 / err_own, 2)}×). float64's step is {num(fd.default_step('central', jnp.float32) / fd.default_step('central', jnp.float64), 2)}× "
+    f"({num(err_64 / err_own, 2)}×). float64's step is "
+    f"{num(fd.default_step('central', jnp.float32) / fd.default_step('central', jnp.float64), 2)}× "
     "smaller than float32's, which moves it out along float32's left arm, where round-off grows like ε/h "
     "and truncation no longer helps. The best step depends on the precision, which is why `finite_diff` "
     "chooses it from the dtype.")

@@ -357,7 +357,8 @@ for dims in [(100, 100, 100, 100, 1), (1, 100, 100, 100, 100), (100, 1000, 10, 1
           f"{plan.cost:12,d}  {plan.text()}")
 fw, rv, best = chain_costs[(100, 1000, 10, 1000, 100)]
 say(f"For the hourglass 100 → 1000 → 10 → 1000 → 100 both pure directions cost {fw:,} multiply-adds "
-    f"(forward) and {rv:,} (reverse); the mixed plan needs {best:,}: {more_or_fewer(best, min(fw, rv), 'multiply-adds')}.")
+    f"(forward) and {rv:,} (reverse); the mixed plan needs {best:,}: "
+    f"{more_or_fewer(best, min(fw, rv), 'multiply-adds')}.")
 
 # %% [markdown]
 # A scalar loss ($n_4 = 1$) makes reverse mode ("from the left" in the matrix product)

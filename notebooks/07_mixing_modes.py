@@ -32,8 +32,8 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from diffcompare import accumulate as acc
 import diffcompare.numpy as dnp
+from diffcompare import accumulate as acc
 from diffcompare.accumulate import examples
 from diffcompare.prose import claim, compare, more_or_fewer, num, say
 
