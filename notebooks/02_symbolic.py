@@ -118,11 +118,11 @@ draw_expression([ex1], title="Example 1: x**2 and g = x**2 + exp(x**2) are share
 plt.show()
 
 # %% [markdown]
-# **When does the derivative swell?** Example 1 is too shallow to show it. Its derivative as
-# a tree (the textbook tree walk, `naive`) has about twice as many nodes as $f$'s tree, and
-# reverse accumulation on the shared graph gives a derivative that is *smaller as a graph*
-# (it reuses $x^2$, $e^{x^2}$ and $g$) though, written out as a tree, a little larger (it
-# was built to be shared, not copied). Swell comes from **nesting**: the product rule
+# **When does the derivative swell?** Example 1 is too shallow to show it: the table
+# compares the sizes of $f$, its derivative by the textbook tree walk (`naive`) and by
+# reverse accumulation on the shared graph (which reuses $x^2$, $e^{x^2}$ and $g$; it is
+# built to be shared, not copied, so written out as a tree it need not be the smaller).
+# Swell comes from **nesting**: the product rule
 # copies both factors, the chain rule copies the inner function under the outer
 # derivative, so each level of depth multiplies the copies. A derivative tree grows
 # exponentially with the depth of the formula; a derivative graph grows linearly.
@@ -131,9 +131,14 @@ plt.show()
 naive = S.naive(ex1, xv)  # the textbook tree walk
 shared = S.reverse([ex1], [xv])[0]  # reverse accumulation on the shared graph
 print(f"{'':22s} {'as a tree':>9s} {'as a graph':>11s}")
+ex1_sizes = {}
 for name, expr in [("f", ex1), ("df/dx, tree walk", naive), ("df/dx, shared graph", shared)]:
-    size = S.measure([expr])
-    print(f"{name:22s} {size.tree:9d} {size.graph:11d}")
+    ex1_sizes[name] = S.measure([expr])
+    print(f"{name:22s} {ex1_sizes[name].tree:9d} {ex1_sizes[name].graph:11d}")
+f_size, naive_size, shared_size = ex1_sizes.values()
+say(f"The tree walk's derivative has {num(naive_size.tree / f_size.tree, 2)}× as many tree nodes as $f$; "
+    f"as a graph the shared derivative has {shared_size.graph} nodes against the tree walk's {naive_size.graph} "
+    f"and, written out as a tree, {shared_size.tree} against {naive_size.tree}.")
 print()
 print("the derivative written with its shared intermediates (CSE form):")
 print(S.cse_string([shared]))
@@ -393,8 +398,11 @@ for name, expr in [("naive", S.naive(product4, S.var("x"))), ("reverse", S.rever
 (nb, na), (rb, ra) = product_sizes["naive"], product_sizes["reverse"]
 say(f"*Answer.* Before simplification the tree walk's derivative has {nb} nodes as a tree and reverse "
     f"accumulation's {rb} (reverse builds a graph meant to be shared, so written out as a tree it can be the "
-    f"larger). Simplification took them to {na} and {ra}: it folds identities and powers, and here it "
-    f"{'closes' if na == ra else 'does not close'} the gap. On a formula this shallow both are small; what "
+    f"larger). Simplification took them to {na} and {ra}: it folds identities such as 1·a and collects "
+    "repeated factors, "
+    + ("so after it the reverse derivative is the smaller. " if ra < na else
+       "so after it the tree walk's is the smaller. " if na < ra else "so after it they have the same size. ")
+    + "On a formula this shallow both are small; what "
     "keeps a derivative small as the formula deepens is sharing (the logistic map above), not simplification.")
 
 # %% [markdown]
