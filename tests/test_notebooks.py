@@ -178,6 +178,7 @@ def test_sections_do_not_rebind_names(source):
 @pytest.mark.slow
 def test_comparing_methods_runs_without_committed_results(kernel_env):
     """Notebook 05 computes small versions itself when results/ has nothing (a fresh checkout, a partial run)."""
-    nb = _execute(NOTEBOOKS / "05_comparing_methods.ipynb", DIFFCOMPARE_NOTEBOOK_RESULTS="compute")
+    nb = _execute(NOTEBOOKS / "05_comparing_methods.ipynb", DIFFCOMPARE_NOTEBOOK_RESULTS="compute",
+                  DIFFCOMPARE_NOTEBOOK_SIZE="small")
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert "loaded results" not in text and "same gradient with checkpointing: True" in text
