@@ -65,3 +65,21 @@ def test_elimination_figure_has_no_overlapping_text(rule):
     titles = [ax.title.get_window_extent(renderer) for ax in fig.axes]
     assert not any(_overlap(a, b) for a, b in itertools.combinations(titles, 2))
     matplotlib.pyplot.close(fig)
+
+
+def test_importing_the_experiments_keeps_a_notebooks_backend():
+    """Notebook 01 imports fd_step for its sweep; that must not switch the kernel's inline backend to Agg
+    (its plots would silently stop showing). Outside a kernel the experiments still draw headless."""
+    import subprocess
+    import sys
+
+    code = ("import sys, types; {fake}import matplotlib; matplotlib.use('svg'); "
+            "import diffcompare.experiments.fd_step; print(matplotlib.get_backend())")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
+    in_kernel = subprocess.run([sys.executable, "-c", code.format(fake="sys.modules['ipykernel'] = "
+                                                                       "types.ModuleType('ipykernel'); ")],
+                               capture_output=True, text=True, env=env, check=True)
+    headless = subprocess.run([sys.executable, "-c", code.format(fake="")], capture_output=True, text=True,
+                              env=env, check=True)
+    assert in_kernel.stdout.strip().lower() == "svg"
+    assert headless.stdout.strip().lower() == "agg"
