@@ -69,3 +69,32 @@ def say(text: str) -> None:
         print(text)
     else:
         display(Markdown(text))
+
+
+HOLDS = "✔"
+FAILS = "✘ does not hold here"
+
+
+def claim(holds: bool, statement: str, found: str = "", why: str = "") -> None:
+    """Print a checked statement instead of a bare ``assert``: what was claimed, what was found, and why.
+
+    A notebook that checks a claim on its own output calls ``claim(ok, "the default step's error is
+    close to the best", found=f"ratio {r:.1f}")``. When it holds, it prints '✔ statement (found)';
+    when it does not, it prints '✘ does not hold here: statement', the values found and ``why`` the
+    claim was expected, and the notebook runs on (the tests look for the '✘' line). Returns nothing, so
+    that a notebook cell ending in a claim shows only the sentence.
+
+    Example:
+        >>> claim(2 < 3, "2 is less than 3", found="2 and 3")
+        ✔ 2 is less than 3 (found: 2 and 3)
+    """
+    holds = bool(holds)
+    if holds:
+        print(f"{HOLDS} {statement}" + (f" (found: {found})" if found else ""))
+    else:
+        lines = [f"{FAILS}: {statement}"]
+        if found:
+            lines.append(f"  found: {found}")
+        if why:
+            lines.append(f"  expected because: {why}")
+        print("\n".join(lines))

@@ -26,6 +26,7 @@ import numpy as np
 
 import diffcompare.numpy as dnp
 from diffcompare import forward as fwd
+from diffcompare.prose import claim
 
 # %% [markdown]
 # ## A dual number
@@ -61,14 +62,25 @@ for rule in rules:
     pair = tuple(round(float(v), 12) for v in fwd.from_matrix(rule.matrix))
     print(f"{rule.name:9s} {rule.formula:11s} matrix gives (a, ȧ) = {pair}"
           f"   calculus rule: {tuple(round(float(v), 12) for v in rule.by_rule)}   agree: {rule.agrees}")
-assert all(r.agrees for r in rules)
+claim(all(r.agrees for r in rules), "every rule from the matrix arithmetic equals the calculus rule")
 
 # %% [markdown]
 # The engine's own dual numbers give the same pairs:
 
 # %%
-print("product  :", fwd.jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, -0.5)))
-print("sum      :", fwd.jvp(lambda x, y: x + y, (2.0, 3.0), (1.0, -0.5)))
+for name, op in [("product", lambda x, y: x * y), ("sum", lambda x, y: x + y)]:
+    primal, t_out = fwd.jvp(op, (2.0, 3.0), (1.0, -0.5))
+    print(f"{name:8s} (a, ȧ) = ({float(primal)}, {float(t_out)})")
+
+# %% [markdown]
+# > **Note on the course.** Course 003 pairs each variable with its **adjoint**,
+# > $(a, \overleftarrow{a})$ with $\overleftarrow{a} = \partial(\text{output})/\partial a$, and
+# > calls that pair "a dual number". In the usual terminology (and in this toolkit) a dual
+# > number is the **forward** pair $(a, \dot a)$, $\dot a = \partial a/\partial(\text{input})$,
+# > $a + \dot a\,\varepsilon$ with $\varepsilon^2 = 0$: both parts are known together, in one
+# > pass from the inputs. An adjoint is known only after the whole program has run (it
+# > depends on everything *after* $a$), so reverse mode keeps it apart, on a tape swept
+# > backwards (notebook 04), and its pairs do not multiply like the $2\times2$ matrices above.
 
 # %% [markdown]
 # ## A forward sweep, printed as a table
@@ -108,7 +120,7 @@ grad_h = jax.grad(h)(xh)
 for direction in np.random.default_rng(0).normal(size=(3, 3)):
     tangent_out = fwd.jvp(h, (xh,), (jnp.asarray(direction),))[1]
     print(f"d f · δx = {float(tangent_out):+.12f}   <∇f, δx> = {float(grad_h @ direction):+.12f}")
-    assert np.isclose(tangent_out, grad_h @ direction, rtol=1e-12)
+    claim(np.isclose(tangent_out, grad_h @ direction, rtol=1e-12), "the two sides agree to 1e-12")
 
 # %% [markdown]
 # The gradient **depends on the inner product** (course 000). The differential is the same
@@ -129,8 +141,8 @@ for direction in np.random.default_rng(1).normal(size=(2, 3)):
     lhs = float(fwd.jvp(h, (xh,), (jnp.asarray(direction),))[1])
     print(f"d f · δx = {lhs:+.10f}   <∇f, δx> = {float(g_euclid @ direction):+.10f}"
           f"   <g_M, δx>_M = {float(g_M @ M @ direction):+.10f}")
-    assert np.isclose(lhs, g_M @ M @ direction, rtol=1e-12)
-assert not np.allclose(g_M, g_euclid)  # a different vector represents the same differential
+    claim(np.isclose(lhs, g_M @ M @ direction, rtol=1e-12), "<g_M, δx>_M equals the differential")
+claim(not np.allclose(g_M, g_euclid), "g_M is a different vector from ∇f, representing the same differential")
 
 # %% [markdown]
 # ## One pass per Jacobian column
@@ -179,14 +191,15 @@ for n in [4, 8, 16, 32] + ([] if SMALL else [64, 128]):
     x = jnp.linspace(-1.0, 1.5, n)
     with fwd.counting() as c:
         gr = fwd.grad(rosenbrock, mode="passes")(x)
-    assert jnp.allclose(gr, jax.grad(rosenbrock)(x))
+    claim(bool(jnp.allclose(gr, jax.grad(rosenbrock)(x))),
+          f"n = {n}: the gradient from {c.passes} passes equals jax.grad")
     W = rev.tape_stats(rosenbrock, x).bytes // x.dtype.itemsize  # numbers one evaluation of f computes
     ns.append(n)
     elements.append(c.passes * W)
     print(f"{n:5d} {c.passes:7d} {c.primitives:16d} {W:17d} {c.passes * W:19d} {c.passes * W / n**2:6.1f}")
 slope = np.polyfit(np.log(ns), np.log(elements), 1)[0]
-print(f"elements computed grow like n^{slope:.2f}  (primitive calls like n^1)")
-assert 1.8 < slope < 2.2  # the text: O(W²) = O(n²) numbers for the whole gradient
+claim(1.8 < slope < 2.2, "the elements computed grow like n² (a slope between 1.8 and 2.2, fitted over "
+      f"{len(ns)} sizes)", found=f"n^{slope:.2f}", why="n passes of W ∝ n numbers each")
 
 # %% [markdown]
 # ## Vector mode
@@ -233,4 +246,56 @@ print("σ(0.5) * 2 =", 2 * float(jax.nn.sigmoid(0.5)))
 # %%
 report = diffcompare.check(g, 0.7, -1.3, argnums=(0, 1), methods=["forward"])
 print(report)
-assert report.passed
+claim(report.passed, "forward mode agrees with JAX")
+
+# %% [markdown]
+# ## Exercises
+#
+# **Predict, then run.** The dual number $(2, 1)$ stands for $x = 2$ with $\dot x = 1$. What
+# pair does $x^3$ give, and what does the $2\times2$ matrix $\begin{bmatrix}2&1\\0&2\end{bmatrix}^3$
+# hold in its top row?
+
+# %%
+cube, cube_tangent = fwd.jvp(lambda x: x**3, (2.0,), (1.0,))
+print("fwd.jvp: (x³, tangent) =", (float(cube), float(cube_tangent)))
+print("matrix cube:\n", np.linalg.matrix_power(np.asarray(fwd.dual_matrix(2.0, 1.0)), 3))
+
+# %% [markdown] jupyter={"source_hidden": true} tags=["hide-input"]
+# *Answer.* $(x^3, 3x^2\dot x) = (8, 12)$, and the cube of the matrix is
+# $\begin{bmatrix}8&12\\0&8\end{bmatrix}$: powers of $a + \dot a\varepsilon$ expand by the
+# binomial theorem with $\varepsilon^2 = 0$, leaving $a^3 + 3a^2\dot a\,\varepsilon$.
+
+# %% [markdown]
+# **Predict, then run.** How many forward passes does the full Jacobian of a function
+# $\mathbb R^5 \to \mathbb R^{100}$ take, and how many for $\mathbb R^{100} \to \mathbb R^5$?
+
+# %%
+def wide(v):  # R^5 -> R^100
+    return dnp.sin(jnp.arange(1.0, 101.0) * dnp.sum(v))
+
+
+def narrow(v):  # R^100 -> R^5
+    return dnp.stack([dnp.sum(v ** k) for k in range(1, 6)])
+
+
+for name, fn, n_in in [("R^5 -> R^100", wide, 5), ("R^100 -> R^5", narrow, 100)]:
+    with fwd.counting() as c:
+        fwd.jacobian(fn, mode="passes")(jnp.linspace(0.1, 0.5, n_in))
+    print(f"{name}: {c.passes} passes")
+
+# %% [markdown] jupyter={"source_hidden": true} tags=["hide-input"]
+# *Answer.* 5 and 100: one pass per **input** (column of $J$), whatever the number of outputs.
+# Forward mode suits the first shape; for the second, reverse mode needs 5 passes (one per row).
+
+# %% [markdown]
+# **Try it on your own function.** `fwd.sweep` prints the primal and tangent of every
+# operation of a function you write with `diffcompare.numpy`; `diffcompare.check` compares
+# forward mode's gradient, JVP and VJP with JAX's.
+
+# %%
+def my_function(a, b):
+    return dnp.tanh(a * b) + dnp.sqrt(a**2 + b**2)
+
+
+print(fwd.sweep(my_function, (0.6, -0.8), (1.0, 0.0)))
+print(diffcompare.check(my_function, 0.6, -0.8, argnums=(0, 1), methods=["forward"]))

@@ -82,12 +82,14 @@ class LinearGraph:
         return LinearGraph(dict(self.labels), list(self.inputs), list(self.outputs), dict(self.edges), set(self.unit))
 
 
-def linearize(f, *args) -> LinearGraph:
+def linearize(f, *args, names=None, output_names=None) -> LinearGraph:
     """Record ``f(*args)`` (scalar arguments, scalar outputs) on the reverse engine's tape; label its edges.
 
     Arguments:
         f: a function of scalars written with ``diffcompare.numpy``; returns a scalar or a tuple of scalars.
         args: the scalar inputs.
+        names: labels for the inputs (default ``x0``, ``x1``, …), e.g. ``("ν", "γ", "ω", "t")``.
+        output_names: labels for the outputs (default ``y0``, ``y1``, …), e.g. ``("y1", "y2")``.
     Returns:
         The :class:`LinearGraph`: one vertex per input and per recorded operation.
     Example:
@@ -110,7 +112,8 @@ def linearize(f, *args) -> LinearGraph:
     for n in nodes:
         v = number[id(n)]
         if n.op == "input":
-            labels[v] = f"x{inputs.index(n)}"
+            k = inputs.index(n)
+            labels[v] = str(names[k]) if names is not None else f"x{k}"
             continue
         labels[v] = f"v{v - len(inputs) + 1} {n.op}"  # v1, v2, … as in the textbook
         partials = _pull(n, jnp.ones((), n.dtype), trace)  # the VJP of cotangent 1 is the local partial
@@ -119,16 +122,17 @@ def linearize(f, *args) -> LinearGraph:
                 key = (number[id(parent)], v)
                 edges[key] = edges.get(key, 0.0) + float(concrete(c))
     graph = LinearGraph(labels, [number[id(n)] for n in inputs], [], edges)
+    out_name = (lambda a: str(output_names[a])) if output_names is not None else (lambda a: f"y{a}")
     for a, o in enumerate(outs):  # outputs used further on (or repeated, or inputs) get a copy vertex
         v = number[id(o)]
         if graph.succs(v) or v in graph.outputs or v in graph.inputs:
             w = len(graph.labels)
-            graph.labels[w] = f"y{a}"
+            graph.labels[w] = out_name(a)
             graph.edges[v, w] = 1.0
             graph.unit.add((v, w))
             v = w
         else:
-            graph.labels[v] = f"y{a} = {graph.labels[v]}"
+            graph.labels[v] = f"{out_name(a)} = {graph.labels[v]}"
         graph.outputs.append(v)
     return graph
 
@@ -256,7 +260,9 @@ def draw(elimination: Elimination, cols: int = 3, values: bool = True):
     snaps = elimination.snapshots
     pos = _positions(snaps[0])
     rows = -(-len(snaps) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, 3.8 * rows), squeeze=False)
+    renderer = fig.canvas.get_renderer()
+    edge_labels = []
     for s, ax in enumerate(axes.ravel()):
         ax.set_axis_off()
         if s >= len(snaps):
@@ -269,8 +275,9 @@ def draw(elimination: Elimination, cols: int = 3, values: bool = True):
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(
                 arrowstyle="-|>", color="#ff7f0e" if new else "0.45", lw=1.6 if new else 1, shrinkA=9, shrinkB=9))
             if values:
-                ax.text(0.55 * x0 + 0.45 * x1, 0.55 * y0 + 0.45 * y1, f"{c:.3g}", fontsize=6, color="0.25",
-                        ha="center", va="center", backgroundcolor="white")
+                edge_labels.append((ax, (x0, y0), (x1, y1), ax.text(0, 0, f"{c:.3g}", fontsize=7, color="0.25",
+                                                                     ha="center", va="center", zorder=5,
+                                                                     bbox=dict(fc="white", ec="none", pad=0.5))))
         for v in g.labels:
             if v in g.inputs or v in g.outputs or g.preds(v) or g.succs(v):
                 colour = "#d62728" if v == gone else ("#d8e8f8" if v in g.inputs else
@@ -290,4 +297,25 @@ def draw(elimination: Elimination, cols: int = 3, values: bool = True):
     fig.suptitle(f"vertex elimination, {elimination.rule} order: {elimination.multiplications} multiplications",
                  fontsize=11)
     fig.tight_layout()
+    _place_edge_labels(fig, renderer, edge_labels)
     return fig
+
+
+def _place_edge_labels(fig, renderer, edge_labels):
+    """Slide each edge's label along its edge to the first spot where it overlaps no label or vertex."""
+    taken = {}
+    for ax in fig.axes:  # the vertex names (and their discs) are fixed
+        taken[ax] = [t.get_window_extent(renderer).expanded(1.6, 1.9) for t in ax.texts if t.get_zorder() == 4]
+    for ax, (x0, y0), (x1, y1), text in edge_labels:
+        best, best_overlap = None, None
+        for t in (0.45, 0.3, 0.6, 0.2, 0.7, 0.38, 0.52, 0.25, 0.65):
+            text.set_position(((1 - t) * x0 + t * x1, (1 - t) * y0 + t * y1))
+            box = text.get_window_extent(renderer)
+            overlap = sum(max(0, min(box.x1, b.x1) - max(box.x0, b.x0)) * max(0, min(box.y1, b.y1) - max(box.y0, b.y0))
+                          for b in taken[ax])
+            if best_overlap is None or overlap < best_overlap:
+                best, best_overlap = t, overlap
+            if overlap == 0:
+                break
+        text.set_position(((1 - best) * x0 + best * x1, (1 - best) * y0 + best * y1))
+        taken[ax].append(text.get_window_extent(renderer))

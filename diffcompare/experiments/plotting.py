@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:  # headless files; in a notebook, keep its inline backend (plots still show)
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from .files import atomic_write  # noqa: E402

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import _api
 from .._core import is_engine_value, top_trace
-from ..errors import UnsupportedOperationError
+from ..errors import ShapeMismatchError, UnsupportedOperationError
 from . import arraymode
 from . import differentiate as D
 from .expr import SymArray, flat_nodes, obj_array, substitute, var
@@ -73,6 +73,21 @@ class Traced:
     inputs: list
     arg_leaves: list
     dtype: object
+
+    @property
+    def expression(self):
+        """The expression of the function's only, scalar output."""
+        if len(self.out_nodes) != 1 or self.out_nodes[0].shape != ():
+            raise ShapeMismatchError("Traced.expression: the function has more than one output value; "
+                                     "use .out_nodes")
+        return self.out_nodes[0][()]
+
+    @property
+    def variables(self) -> list:
+        """The variables made for scalar inputs, in argument order (what ``reverse`` and ``compile_jax`` take)."""
+        if any(v.shape != () for v in self.inputs):
+            raise ShapeMismatchError("Traced.variables: an input is an array; use .inputs (object arrays)")
+        return [v[()] for v in self.inputs]
 
     def wrt(self, argnums) -> list:
         """The variable arrays of the arguments ``argnums``, in pytree leaf order."""

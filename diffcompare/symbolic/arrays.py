@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._core import EngineValue, Trace
-from ..errors import UnsupportedOperationError
+from ..errors import ShapeMismatchError, UnsupportedOperationError
 from .graph import topological
 from .nodes import Node, as_node, const
 from .text import short
@@ -73,6 +73,14 @@ class SymArray(EngineValue):
     @property
     def dtype(self):
         return self._dtype
+
+    @property
+    def expression(self) -> Node:
+        """The expression of a scalar (0-d) array, to print, draw, differentiate or convert."""
+        if self.nodes.shape != ():
+            raise ShapeMismatchError(f"SymArray.expression: this array has shape {self.shape}; index it first "
+                                     "(a[i].expression) or use .nodes for the whole object array")
+        return self.nodes[()]
 
     def __repr__(self) -> str:
         texts = short(list(self.nodes.reshape(-1)))
