@@ -39,8 +39,7 @@ _INTERNALS = {
                                                           "diffcompare.finite_diff."),
     "diffcompare.finite_diff.differences.jvp_flat": ("diffcompare's finite differences", "diffcompare.finite_diff."),
     "diffcompare.finite_diff.richardson.richardson": ("diffcompare's finite differences", "diffcompare.finite_diff."),
-    "diffcompare.finite_diff.complex_step.ComplexStepTrace.__init__": ("diffcompare's finite differences",
-                                                                       "diffcompare.finite_diff."),
+    "diffcompare.finite_diff.complex_step.evaluate": ("diffcompare's finite differences", "diffcompare.finite_diff."),
 }
 
 ALL_DERIVATIVES: tuple[str, ...] = (
