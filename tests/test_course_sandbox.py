@@ -159,3 +159,33 @@ def test_output_is_capped(tmp_path):
             proc.stop()
     size = (tmp_path / "log").stat().st_size
     assert size < OUTPUT_CAP + 4096 and "output cut" in (tmp_path / "log").read_text()[-300:]
+
+
+def test_forward_passes_are_counted_by_the_grader_not_told_by_the_student(tmp_path):
+    from diffcompare.course.shortcuts import ALL_DERIVATIVES
+    from diffcompare.course.testing import ship
+
+    honest = ("from diffcompare import forward as fwd\nimport jax.numpy as jnp\n"
+              "def honest(f, x):\n    cols = [fwd.jvp(f, (x,), (jnp.zeros_like(x).at[j].set(1.0),))[1]"
+              " for j in range(x.shape[0])]\n    return jnp.stack(cols, axis=1)\n"
+              "def one_pass(f, x):\n    from diffcompare.forward import dual\n"
+              "    _, J = fwd.jvp(f, (x,), (jnp.eye(x.shape[0]),), batched=True)\n"
+              "    dual._tell(passes=x.shape[0] - 1)  # what the old grader believed\n    return J.T\n")
+    g = ship("def g(x):\n    import diffcompare.numpy as dnp\n    return dnp.stack([dnp.sum(dnp.sin(x) * x), "
+             "dnp.prod(x)])\n", "g")
+    x = np.array([0.5, -1.0, 2.0])
+    with (tmp_path / "log").open("w") as log:
+        proc = StudentProcess(log, time.monotonic() + 120, config={"forbid": list(ALL_DERIVATIVES),
+                                                                   "allow": ["diffcompare.forward.jvp"]})
+        try:
+            assert _cell(proc, honest) == (None, None)
+            J, passes = StudentFunction(lambda *a: proc, "honest").counting_forward_passes(g, x)
+            import jax
+
+            np.testing.assert_allclose(J, jax.jacfwd(g)(x), rtol=1e-12)
+            assert passes == 3
+            J, passes = StudentFunction(lambda *a: proc, "one_pass").counting_forward_passes(g, x)
+            np.testing.assert_allclose(J, jax.jacfwd(g)(x), rtol=1e-12)
+            assert passes == 1  # one vector-mode pass, whatever the notebook told its own counter
+        finally:
+            proc.stop()

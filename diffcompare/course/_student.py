@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from . import _sandbox
-from ._wire import StudentRef, decode, encode
+from ._wire import Shipped, StudentRef, Watched, decode, encode
 from .testing import ShortcutUsed, StudentError
 
 _MAX_REPLY = 16 * 2**20  # a reply larger than this is treated as a dead process
@@ -104,8 +104,11 @@ class StudentProcess:
         self._buffer = b""
         self.gone: str | None = None
 
-    def request(self, msg: dict) -> dict:
-        """Send ``msg``; return the reply that carries its (random) id, skipping anything else on the pipe."""
+    def request(self, msg: dict, on_eval=None) -> dict:
+        """Send ``msg``; return the reply that carries its (random) id, skipping anything else on the pipe.
+
+        While it waits, the kernel may ask the grader to evaluate a watched function (``{"op": "eval"}``):
+        ``on_eval(message)`` answers (without it, the answer is an error)."""
         if self.gone:
             raise KernelGone(self.gone)
         msg = {**msg, "id": secrets.token_hex(8)}
@@ -115,8 +118,15 @@ class StudentProcess:
                 reply = json.loads(self._read_line())
             except ValueError:
                 continue
-            if isinstance(reply, dict) and reply.get("id") == msg["id"]:
+            if not isinstance(reply, dict) or reply.get("id") != msg["id"]:
+                continue
+            if reply.get("op") != "eval":
                 return reply
+            try:
+                answer = on_eval(reply) if on_eval else {"error": "nothing to evaluate here"}
+            except Exception as err:  # noqa: BLE001 - a malformed request gets an error, not a crashed grader
+                answer = {"error": f"{type(err).__name__}: {err}"}
+            self._write((json.dumps(answer) + "\n").encode())
 
     def _left(self) -> float:
         left = self.deadline - time.monotonic()
@@ -199,11 +209,11 @@ class StudentFunction:
     def using(self, references: dict) -> StudentFunction:
         return type(self)(self._kernels, self.__name__, self._forbid, self._allow, {**self._using, **references})
 
-    def _remote_call(self, args, kwargs, **options):
+    def _remote_call(self, args, kwargs, on_eval=None):
         msg = {"op": "call", "name": self.__name__, "args": [encode(self._wire(a)) for a in args],
                "kwargs": {k: encode(self._wire(v)) for k, v in kwargs.items()},
-               "using": {k: encode(self._wire(v)) for k, v in self._using.items()}, **options}
-        reply = self._kernels(self._forbid, self._allow).request(msg)
+               "using": {k: encode(self._wire(v)) for k, v in self._using.items()}}
+        reply = self._kernels(self._forbid, self._allow).request(msg, on_eval)
         if "missing" in reply:
             raise StudentError(f"the notebook defines no function `{self.__name__}` (or it is not callable)")
         if "shortcut" in reply:
@@ -220,8 +230,36 @@ class StudentFunction:
         return self._remote_call(args, kwargs)[0]
 
     def counting_forward_passes(self, *args):
-        value, reply = self._remote_call(args, {}, count_forward_passes=True)
-        return value, int(reply.get("forward_passes", -1))
+        """``(value, passes)``: the functions among ``args`` (shipped ones) are evaluated by the grader, and
+        ``passes`` counts the forward-mode passes through them (evaluations on a dual), as the grader saw them."""
+        watched = {a.name: a for a in args if isinstance(a, Shipped)}
+        passes = 0
+
+        def evaluate(request):
+            nonlocal passes
+            import jax
+            import jax.numpy as jnp
+
+            fn = watched[str(request["name"])]
+            x = jnp.asarray(decode(request["x"]), dtype=float)
+            if x.size > 2**16:
+                raise ValueError("input too large")
+            if request.get("t") is None:
+                return {"value": encode(fn(x))}
+            t = jnp.asarray(decode(request["t"]), dtype=float)
+            batch = len(request.get("batch") or ())
+            if t.shape[batch:] != x.shape or batch > 1:
+                raise ValueError(f"tangent of shape {t.shape} for an input of shape {x.shape}")
+            passes += 1
+            if batch:
+                out, tangent = jax.vmap(lambda v: jax.jvp(fn, (x,), (v,)), out_axes=(None, 0))(t)
+            else:
+                out, tangent = jax.jvp(fn, (x,), (t,))
+            return {"value": encode(out), "tangent": encode(tangent)}
+
+        args = tuple(Watched(a) if isinstance(a, Shipped) else a for a in args)
+        value, _ = self._remote_call(args, {}, on_eval=evaluate)
+        return value, passes
 
     def __repr__(self) -> str:
         return self.__name__

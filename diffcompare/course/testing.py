@@ -141,7 +141,12 @@ def ship(source: str, name: str) -> Shipped:
 
 
 def count_forward_passes(fn, *args):
-    """``(fn(*args), number of forward-mode passes it made)``."""
+    """``(fn(*args), number of forward-mode passes it made through the functions among args)``.
+
+    In the grader the shipped functions among ``args`` are evaluated by the grader itself, one request per
+    call, so the count is the grader's own (nothing the student's process says about itself is believed); a
+    vector-mode pass carrying several tangents at once counts as one. In the notebook, forward mode's counter.
+    """
     if _remote(fn):
         return fn.counting_forward_passes(*args)
     from diffcompare import forward
