@@ -142,7 +142,7 @@ def _classes(built, folder: Path) -> dict[str, dict[str, tuple]]:
                 subs[attack] = (nb, set())
             hang, crash = nbformat.read(student, as_version=4), nbformat.read(student, as_version=4)
             hang.cells.insert(3, nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(1)"))
-            crash.cells.insert(3, nbformat.v4.new_code_cell("import ctypes\nctypes.string_at(0)  # segfault"))
+            crash.cells.insert(3, nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)"))
             subs["hangs"], subs["crashes"] = (hang, set()), (crash, set())
             # a forker that outlives its kernel to rewrite the reports, a saboteur that overwrites a classmate's
             # notebook, a copier that runs a classmate's answers: none of those paths exists in its sandbox
@@ -315,8 +315,10 @@ def test_feedback_names_input_expected_got_and_the_first_wrong_entry(graded):
     # a patched submission's answers (1.0, 1.0) against the matrix form, in full, with no timings
     patched = (result["out"] / "attack_patched_references.md").read_text()
     assert "dual_mul((x, xd), (y, yd)) returned a wrong value." in patched
-    assert "first wrong entry [0]: got 1.0" in patched and "  got:      (1.0, 1.0)" in patched
-    assert "  expected:" not in patched  # hidden tests do not give their expected values away
+    hidden = patched.split("hidden test `test_product_against_the_matrix_form`")[1].split("###")[0]
+    assert "first wrong entry [0]: got 1.0" in hidden and "  got:      (1.0, 1.0)" in hidden
+    assert "expected" not in hidden  # a hidden test does not give its expected values away
+    assert "  expected: (6.0, 2.0)" in patched  # a public test does
     assert "  x = " in patched and re.search(r"\d+(\.\d+)? s\b", patched) is None
     # a cell that raised, by the notebook's own cell number (counting markdown cells), with its traceback
     cells = len(nbformat.read(graded["results"]["a1_dual_numbers"]["out"].parents[1] / "submissions" /

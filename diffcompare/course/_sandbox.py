@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,8 +51,28 @@ def bwrap() -> str | None:
     return shutil.which(name) if name else None
 
 
+_WORKS: dict[str, str | None] = {}
+
+
+def problem() -> str | None:
+    """None if a sandbox can be started here, else one line saying why not (what to install, or bwrap's error)."""
+    exe = bwrap()
+    if exe is None:
+        return INSTALL_HINT
+    if exe not in _WORKS:  # bwrap is installed: can it make the namespaces here (e.g. inside a container)?
+        try:
+            probe = subprocess.run(command(["/usr/bin/true"], None, Limits()), capture_output=True,
+                                   text=True, timeout=30)
+            _WORKS[exe] = None if probe.returncode == 0 else (
+                f"bubblewrap cannot start a sandbox here ({probe.stderr.strip()[:200]}); run the grader where "
+                "user namespaces are allowed, or pass --no-sandbox to check your own solutions only")
+        except (OSError, subprocess.TimeoutExpired) as err:
+            _WORKS[exe] = f"bubblewrap cannot start a sandbox here ({err})"
+    return _WORKS[exe]
+
+
 def available() -> bool:
-    return bwrap() is not None
+    return problem() is None
 
 
 def _python_trees() -> list[str]:

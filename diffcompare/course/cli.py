@@ -34,7 +34,7 @@ def _refuse_without_sandbox(no_sandbox: bool) -> None:
     from . import _sandbox
 
     if not no_sandbox and not _sandbox.available():
-        typer.echo(f"refusing to grade: {_sandbox.INSTALL_HINT}", err=True)
+        typer.echo(f"refusing to grade: {_sandbox.problem()}", err=True)
         raise typer.Exit(2)
 
 

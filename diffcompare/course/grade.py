@@ -258,7 +258,7 @@ def grade(submission, autograder, report=None, log=None, timeout: float = 600, s
     from diffcompare.course import _boot
 
     if sandbox and not _sandbox.available():
-        raise _sandbox.NoSandbox(_sandbox.INSTALL_HINT)
+        raise _sandbox.NoSandbox(_sandbox.problem())
     _boot._preload()  # every module the grader needs, before any student code runs
     diffcompare.enable_x64()  # the course computes in float64, as every notebook's first cell does
     ag = autograder if isinstance(autograder, Autograder) else load_autograder(autograder)

@@ -43,7 +43,7 @@ def grade_class(folder, autograder, out, *, timeout: float = 600, jobs: int | No
     from . import _sandbox
 
     if sandbox and not _sandbox.available():
-        raise _sandbox.NoSandbox(_sandbox.INSTALL_HINT)
+        raise _sandbox.NoSandbox(_sandbox.problem())
     ag = load_autograder(autograder)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
