@@ -89,9 +89,22 @@ def generate(master, out="build") -> dict[str, Path]:
         _write_stable_notebook(dist / "student" / f"{name}.ipynb", paths["student"])
         _write_stable_notebook(dist / "autograder" / f"{name}.ipynb", paths["instructor"])
         _write_stable_zip(zips[0], paths["autograder"])
-    manifest = {"assignment": name, "questions": questions(nb)}
+    manifest = {"assignment": name, "questions": questions(nb),
+                "distributed_cells": distributed_cells(paths["student"])}
     paths["tasks"].write_text(json.dumps(manifest, indent=1) + "\n")
     return paths
+
+
+def cell_digest(source: str) -> str:
+    return hashlib.sha256(source.strip().encode()).hexdigest()[:16]
+
+
+def distributed_cells(notebook) -> list[str]:
+    """Digests of the code cells of the notebook handed out: the grader tells the student's own cells from them."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    return sorted({cell_digest(c.source) for c in nb.cells if c.cell_type == "code"})
 
 
 def _write_stable_notebook(source: Path, target: Path) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from . import _sandbox
 from ._student import KernelGone, StudentFunction, StudentProcess
+from .assign import cell_digest
 from .testing import Mismatch, ShortcutUsed, StudentError
 
 NO_SANDBOX_WARNING = ("NOT SANDBOXED (--no-sandbox): the notebook ran as the grader's user, with the grader's files "
@@ -54,6 +55,7 @@ class Question:
 class Autograder:
     assignment: str
     questions: list[Question]
+    distributed: frozenset = frozenset()  # digests of the handed-out notebook's code cells
 
     @property
     def autograded_total(self) -> float:
@@ -73,7 +75,7 @@ def load_autograder(path) -> Autograder:
         sources = {Path(n).stem: zf.read(n).decode() for n in zf.namelist() if n.startswith("tests/")}
     questions = [Question(q["name"], q["label"], float(q["points"]), q["manual"], sources.get(q["name"], ""))
                  for q in manifest["questions"]]
-    return Autograder(manifest["assignment"], questions)
+    return Autograder(manifest["assignment"], questions, frozenset(manifest.get("distributed_cells", ())))
 
 
 @dataclasses.dataclass
@@ -204,14 +206,18 @@ class _Kernels:
     first use, all with the submission's one deadline. Cell errors are those of the first kernel, less
     the cells that only reached what a guarded kernel switched off (the notebook's own demonstrations)."""
 
-    def __init__(self, cells, log, deadline: float, notebook: Path, sandbox: bool):
+    def __init__(self, cells, log, deadline: float, notebook: Path, sandbox: bool, distributed=frozenset()):
         self.cells, self.log, self.deadline, self.notebook, self.sandbox = cells, log, deadline, notebook, sandbox
+        self.distributed = distributed
+        self.shortcut_cells: list[tuple[int, str]] = []  # the student's own cells that reached a tripwire
+        self.guarded_used = False  # whether the test running now called a guarded kernel
         self.processes: dict = {}
         self.cell_errors: list[dict] | None = None
         self.gone: str | None = None
 
     def __call__(self, forbid=None, allow=()) -> StudentProcess:
         key = (tuple(sorted(forbid)), tuple(sorted(allow))) if forbid else None
+        self.guarded_used |= key is not None
         if self.gone:
             raise KernelGone(self.gone)
         if key not in self.processes:
@@ -231,6 +237,9 @@ class _Kernels:
                 if "error" in reply and "shortcut" not in reply:
                     errors.append({"cell": number, "error": str(reply["error"]),
                                    "traceback": str(reply.get("traceback", ""))})
+                elif "shortcut" in reply and cell_digest(source) not in self.distributed:
+                    if (number, str(reply["shortcut"])) not in self.shortcut_cells:
+                        self.shortcut_cells.append((number, str(reply["shortcut"])))
             if self.cell_errors is None:
                 self.cell_errors = errors
         return self.processes[key]
@@ -283,7 +292,7 @@ def grade(submission, autograder, report=None, log=None, timeout: float = 600, s
         if cells is not None:
             copy = workdir / "submission.ipynb"  # the sandbox gets this copy, never the original's folder
             shutil.copyfile(submission, copy)
-            kernels = _Kernels(cells, log_file, time.monotonic() + timeout, copy, sandbox)
+            kernels = _Kernels(cells, log_file, time.monotonic() + timeout, copy, sandbox, ag.distributed)
         for q in ag.questions:
             if q.manual:
                 continue
@@ -292,8 +301,14 @@ def grade(submission, autograder, report=None, log=None, timeout: float = 600, s
                 entry = {"question": q.name, "task": q.label, "name": case.name or case.test_func.__name__,
                          "hidden": bool(case.hidden), "points": points}
                 if gone is None:
+                    kernels.guarded_used = False
                     try:
                         passed, message = _run_case(case, kernels, q)
+                        if not passed and kernels.guarded_used and kernels.shortcut_cells and " uses " not in message:
+                            message += "".join(
+                                f"\n\n{q.label}: notebook cell {n} uses {name} while the cells run, which this task "
+                                "asks you to write yourself (it is switched off while this task is graded)."
+                                for n, name in kernels.shortcut_cells)
                     except KernelGone as err:
                         gone = kernels.gone or f"{err.reason} (during {q.label}'s test `{entry['name']}`)"
                         kernels.gone = gone
