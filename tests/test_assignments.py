@@ -299,8 +299,10 @@ def test_a_class_with_a_hanging_and_a_crashing_submission(graded):
     assert float(rows["instructor"]["total"]) == 10  # graded in the same run, unharmed
     _check_scores(result, ["forker", "saboteur", "copier"])
     notebook = result["out"].parents[1] / "submissions" / "a1_dual_numbers" / "instructor.ipynb"
-    assert "BEGIN SOLUTION" not in notebook.read_text() and len(notebook.read_text()) > 1000  # intact
-    assert "forged" not in (result["out"] / "gradebook.csv").read_text()
+    built = nbformat.read(graded["built"]["a1_dual_numbers"]["instructor"], as_version=4)
+    assert nbformat.read(notebook, as_version=4).cells == built.cells  # the saboteur's target, intact
+    assert (result["out"] / "gradebook.csv").read_text().startswith("student,")  # the forker wrote nothing of ours
+    assert all(json.loads((result["out"] / f"{s}.json").read_text()) for s in rows)
     _check_scores(result, ["exits_during_tests"])
     assert "during Task 1.3's test" in rows["exits_during_tests"]["process"]
     for student in rows:

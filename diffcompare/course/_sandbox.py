@@ -42,7 +42,7 @@ class Limits:
     address_space: int = 16 * 2**30  # virtual memory per process (JAX reserves a lot of address space)
     processes: int = 512  # threads count: XLA starts a pool per core
     file_bytes: int = 64 * 2**20  # the largest file a process may write (its home is a tmpfs)
-    home_bytes: int = 128 * 2**20  # the tmpfs home's size
+    home_bytes: int = 128 * 2**20  # the size of the tmpfs home, and of the tmpfs /tmp
 
 
 def bwrap() -> str | None:
@@ -109,7 +109,8 @@ def command(argv: list[str], notebook_fd: int | None, limits: Limits) -> list[st
     for tree in _python_trees():
         args += ["--ro-bind", tree, tree]
     pkg = os.path.join(package_root(), "diffcompare")
-    args += ["--ro-bind", pkg, pkg, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+    args += ["--ro-bind", pkg, pkg, "--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/tmp",
              "--perms", "0700", "--size", str(limits.home_bytes), "--tmpfs", HOME]
     if notebook_fd is not None:
         args += ["--file", str(notebook_fd), f"{HOME}/submission.ipynb"]

@@ -36,6 +36,7 @@ from ._student import KernelGone, StudentFunction, StudentProcess
 from .assign import cell_digest
 from .testing import Mismatch, ShortcutUsed, StudentError
 
+MAX_NOTEBOOK_BYTES = 64 * 2**20  # a larger submission is not read (graded 0)
 NO_SANDBOX_WARNING = ("NOT SANDBOXED (--no-sandbox): the notebook ran as the grader's user, with the grader's files "
                       "in reach; use this only for your own solutions, never for a student's submission.")
 
@@ -275,6 +276,8 @@ def grade(submission, autograder, report=None, log=None, timeout: float = 600, s
         Path(report).parent.mkdir(parents=True, exist_ok=True)
     tests = []
     try:
+        if Path(submission).stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise ValueError(f"the file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB")
         nb = nbformat.read(str(submission), as_version=4)
         cells = [(i + 1, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         process_note = "ran every cell and every test"
