@@ -92,6 +92,34 @@ def _called_by_jax_itself(frame, jax_dir: str) -> bool:
     return False
 
 
+class _GatedRules(dict):
+    """JAX's table of derivative rules, each lookup asked of the audit hook (JAX's own linear algebra only)."""
+
+    event = "diffcompare.gate"
+
+    def __getitem__(self, key):
+        sys.audit(self.event)
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        sys.audit(self.event)
+        return dict.get(self, key, default)
+
+
+def _gate_rule_tables(event: str) -> None:
+    """JAX's JVP and transpose rule tables behind the gate: the module's names point to gated copies, and the
+    original dicts (which public modules re-export) are emptied, so no rule is reachable around the gate."""
+    from jax._src.interpreters import ad
+
+    for name in ("primitive_jvps", "primitive_transposes", "fancy_transposes"):
+        table = getattr(ad, name, None)
+        if isinstance(table, dict) and not isinstance(table, _GatedRules):
+            gated = _GatedRules(table)
+            gated.event = event
+            setattr(ad, name, gated)
+            table.clear()
+
+
 def _protected_files(functions) -> set[str]:
     """The source (and bytecode) files of the modules whose code was swapped."""
     files = set()
@@ -138,7 +166,10 @@ def arm(forbid, allow) -> None:
     absent = tuple(n for n in shortcuts.ABSENT_PACKAGES if not any(a == n or a.startswith(n + ".") for a in allow))
     closed_dirs = _package_dirs(absent)
     jax_dir = os.path.dirname(jax.__file__)
-    gate_label = {fn.__name__: name for fn, name in gated.items()}
+    gate_label = {fn.__name__: name for fn, name in gated.items()} | {"__getitem__": "JAX's derivative rules",
+                                                                     "get": "JAX's derivative rules"}
+    if gated:
+        _gate_rule_tables(gate_event)
     reached = shortcuts._reached
     shortcut = shortcuts.Shortcut
     realpath, basename = os.path.realpath, os.path.basename
@@ -158,7 +189,7 @@ def arm(forbid, allow) -> None:
 
     def hook(event, args):
         if event == gate_event:
-            frame = sys._getframe(1)  # the gated function's frame
+            frame = sys._getframe(1)  # the gated function's frame (or the gated rule table's lookup)
             if not _called_by_jax_itself(frame.f_back, jax_dir):
                 name = gate_label.get(frame.f_code.co_name, frame.f_code.co_name)
                 reached.append(name)
