@@ -8,7 +8,6 @@ getting a forbidden derivative back).
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -121,7 +120,6 @@ def test_a_shortcut_in_a_function_is_named_even_when_swallowed(guarded):
 
 
 def test_a_double_forked_setsid_process_dies_with_the_sandbox(tmp_path):
-    marker = "/tmp/escaped"
     with (tmp_path / "log").open("w") as log:
         proc = StudentProcess(log, time.monotonic() + 60)
         try:
@@ -133,7 +131,6 @@ def test_a_double_forked_setsid_process_dies_with_the_sandbox(tmp_path):
             proc.stop()
     time.sleep(4)
     assert "still alive" not in (tmp_path / "log").read_text()
-    assert not os.path.exists(marker)
 
 
 def test_a_kernel_that_stops_reading_cannot_stall_a_large_write(tmp_path):
