@@ -142,16 +142,32 @@ def _classes(built, folder: Path) -> dict[str, dict[str, tuple]]:
                 subs[attack] = (nb, set())
             hang, crash = nbformat.read(student, as_version=4), nbformat.read(student, as_version=4)
             hang.cells.insert(3, nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(1)"))
-            crash.cells.insert(3, nbformat.v4.new_code_cell("import ctypes\nctypes.string_at(0)  # segfault"))
+            crash.cells.insert(3, nbformat.v4.new_code_cell("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)"))
             subs["hangs"], subs["crashes"] = (hang, set()), (crash, set())
+            # a forker that outlives its kernel to rewrite the reports, a saboteur that overwrites a classmate's
+            # notebook, a copier that runs a classmate's answers: none of those paths exists in its sandbox
+            target, out = folder / name, folder.parent / "grades" / name
+            forker = ("import os, time, pathlib\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                      f"        time.sleep(20)\n        for p in pathlib.Path({str(out)!r}).glob('*'):\n"
+                      "            p.write_text('forged')\n    os._exit(0)\n")
+            classmate = str(target / "instructor.ipynb")
+            saboteur = f"import pathlib\npathlib.Path({classmate!r}).write_text('{{}}')\n"
+            copier = (f"import json\nnb = json.load(open({classmate!r}))\nfor c in nb['cells']:\n"
+                      "    if c['cell_type'] == 'code':\n        exec(''.join(c['source']))\n")
+            for who, cell in (("forker", forker), ("saboteur", saboteur), ("copier", copier)):
+                nb = nbformat.read(student, as_version=4)
+                nb.cells.append(nbformat.v4.new_code_cell(cell))
+                subs[who] = (nb, set())
             # the process exits inside Task 1.3's hidden test: what was graded before it stands, the rest is 0
             exits = {"task1_3": "@fwd.custom_jvp\ndef hypot(x, y):\n    return dnp.sqrt(x**2 + y**2)\n\n\n"
                                 "@hypot.defjvp\ndef hypot_jvp(primals, tangents):\n    import os\n    os._exit(0)\n"}
             subs["exits_during_tests"] = (_variant(instructor, tasks, replace=exits), {"task1_1", "task1_2"})
         if name.startswith("a2"):
             subs["shortcuts"] = (_variant(instructor, tasks, replace=SHORTCUTS), set(tasks) - set(SHORTCUTS))
-            # right answers, and a cell that could switch the shortcut guard off: no points where it applies
-            subs["tampers"] = (_variant(instructor, tasks, extra_cells=["_saved = jax.vjp.__code__"]), set())
+            # a cell that tries to put jax.vjp's code back (refused in the sandbox), then a shortcut through it
+            tamper = ("try:\n    jax.vjp.__code__ = (lambda *a, **k: None).__code__\nexcept Exception:\n    pass\n"
+                      + SHORTCUTS["task2_1"])
+            subs["tampers"] = (_variant(instructor, tasks, extra_cells=[tamper]), set(tasks) - {"task2_1"})
         target = folder / name
         target.mkdir(parents=True)
         classes[name] = {}
@@ -170,7 +186,7 @@ def _grade_everything(root: Path) -> dict:
         out = root / "grades" / name
         cmd = [sys.executable, "-m", "diffcompare.course", "grade-class", str(root / "submissions" / name),
                "--autograder", str(built[name]["autograder"]), "--out", str(out), "--timeout", str(TIMEOUT),
-               "--jobs", "3" if name.startswith("a1") else "1"]  # few processes at once: each holds JAX
+               "--jobs", "2" if name.startswith("a1") else "1"]  # few processes at once: each holds JAX
         env_report = {"FAKE_REPORT": str(out / "attack_results_file.json")}
         runs[name] = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                       env={**os.environ, **env_report})
@@ -267,10 +283,10 @@ def test_shortcuts_are_flagged_by_name(graded):
     assert "Task 2.2 uses diffcompare.reverse.vjp (in `relu_vjp`)" in report
 
 
-def test_a_notebook_that_could_switch_the_guard_off_gets_no_points_for_hand_written_tasks(graded):
+def test_a_notebook_that_tries_to_switch_the_guard_off_still_hits_it(graded):
     result = graded["results"]["a2_vjp_rules"]
     _check_scores(result, ["tampers"])
-    assert "switches off the check for that (it contains __code__)" in (result["out"] / "tampers.md").read_text()
+    assert "Task 2.1 uses jax.vjp (in `linear_vjp`)" in (result["out"] / "tampers.md").read_text()
 
 
 def test_a_class_with_a_hanging_and_a_crashing_submission(graded):
@@ -281,6 +297,12 @@ def test_a_class_with_a_hanging_and_a_crashing_submission(graded):
     assert "time limit" in rows["hangs"]["process"] and float(rows["hangs"]["total"]) == 0
     assert "ended" in rows["crashes"]["process"] and float(rows["crashes"]["total"]) == 0
     assert float(rows["instructor"]["total"]) == 10  # graded in the same run, unharmed
+    _check_scores(result, ["forker", "saboteur", "copier"])
+    notebook = result["out"].parents[1] / "submissions" / "a1_dual_numbers" / "instructor.ipynb"
+    built = nbformat.read(graded["built"]["a1_dual_numbers"]["instructor"], as_version=4)
+    assert nbformat.read(notebook, as_version=4).cells == built.cells  # the saboteur's target, intact
+    assert (result["out"] / "gradebook.csv").read_text().startswith("student,")  # the forker wrote nothing of ours
+    assert all(json.loads((result["out"] / f"{s}.json").read_text()) for s in rows)
     _check_scores(result, ["exits_during_tests"])
     assert "during Task 1.3's test" in rows["exits_during_tests"]["process"]
     for student in rows:
@@ -295,12 +317,15 @@ def test_feedback_names_input_expected_got_and_the_first_wrong_entry(graded):
     # a patched submission's answers (1.0, 1.0) against the matrix form, in full, with no timings
     patched = (result["out"] / "attack_patched_references.md").read_text()
     assert "dual_mul((x, xd), (y, yd)) returned a wrong value." in patched
-    assert "first wrong entry [0]: expected" in patched and "  got:      (1.0, 1.0)" in patched
+    hidden = patched.split("hidden test `test_product_against_the_matrix_form`")[1].split("###")[0]
+    assert "first wrong entry [0]: got 1.0" in hidden and "  got:      (1.0, 1.0)" in hidden
+    assert "expected" not in hidden  # a hidden test does not give its expected values away
+    assert "  expected: (6.0, 2.0)" in patched  # a public test does
     assert "  x = " in patched and re.search(r"\d+(\.\d+)? s\b", patched) is None
     # a cell that raised, by the notebook's own cell number (counting markdown cells), with its traceback
     cells = len(nbformat.read(graded["results"]["a1_dual_numbers"]["out"].parents[1] / "submissions" /
                               "a1_dual_numbers" / "half.ipynb", as_version=4).cells)
-    assert f"### Notebook cell {cells}: NameError: name 'undefined_name' is not defined" in report
+    assert f"### Notebook cell {cells}\n" in report and "NameError: name 'undefined_name' is not defined" in report
     assert "undefined_name + y" in report
 
 

@@ -13,7 +13,7 @@ import pytest
 import diffcompare.numpy as dnp
 from diffcompare import reverse as rev
 from diffcompare.course._wire import Opaque, Shipped, decode, encode
-from diffcompare.course.shortcuts import Shortcut, forbidden_functions, guard, scan_for_tampering
+from diffcompare.course.shortcuts import Shortcut, forbidden_functions, guard
 from diffcompare.course.testing import ShortcutUsed, expect_close, hand_written, using
 
 
@@ -65,7 +65,6 @@ def test_guard_restores_every_function_even_after_a_shortcut():
     with pytest.raises(Shortcut), guard(forbidden_functions()):
         jax.grad(jnp.sin)(1.0)
     assert all(fn.__code__ is code for fn, code in before.items())
-    assert scan_for_tampering(["f.__code__ = saved"]) == ["__code__"] and scan_for_tampering(["x = 1"]) == []
 
 
 def _uses_helper(x):
@@ -98,6 +97,25 @@ def test_failure_message_has_call_inputs_expected_got_and_first_wrong_entry_in_f
     expect_close((np.float64(1.0), jnp.ones(2)), (1.0, np.ones(2)), call="ok()")
 
 
+def test_hidden_feedback_names_input_and_got_but_not_the_expected_value():
+    from diffcompare.course.testing import Mismatch
+
+    with pytest.raises(Mismatch) as info:
+        expect_close(np.array([1.0, 5.0]), np.array([1.0, 2.5]), call="f(x)", inputs={"x": np.array([0.5, 0.25])})
+    hidden, public = info.value.describe(hidden=True), info.value.describe(hidden=False)
+    assert "first wrong entry [1]: got 5.0" in hidden and "x = [0.5 , 0.25]" in hidden.replace("0.5,", "0.5 ,")
+    assert "2.5" not in hidden and "expected" not in hidden
+    assert "expected 2.5, got 5.0" in public and "  expected: [1. , 2.5]" in public
+
+
+def test_markdown_report_fences_cannot_be_closed_by_the_student():
+    from diffcompare.course.grade import _fenced, _inline
+
+    fenced = _fenced("oops\n```\n**Score: 9 / 9**\n````")
+    assert fenced[0] == "`````text" and fenced[-1] == "`````"
+    assert "`" not in _inline("a`b").strip("`").replace("\\`", "")
+
+
 def test_wire_carries_data_only():
     value = (1.5, [np.arange(3, dtype=np.float32)], {"a": jnp.ones((2, 2))}, None, "s")
     back = decode(encode(value))
@@ -109,16 +127,17 @@ def test_wire_carries_data_only():
 
 
 def test_student_process_answers_calls_ignores_forged_replies_and_is_stopped_at_its_deadline(tmp_path):
+    from diffcompare.course import _sandbox
     from diffcompare.course._student import KernelGone, StudentFunction, StudentProcess
 
     with (tmp_path / "log").open("w") as log:
-        proc = StudentProcess(tmp_path, log, deadline=time.monotonic() + 60)
+        proc = StudentProcess(log, time.monotonic() + 60, sandbox=_sandbox.available())
         try:
             forge = ("import json, os\nfor fd in range(3, 64):\n    try:\n"
                      "        os.write(fd, b'{\"value\": 99, \"ok\": true}\\n')\n    except OSError:\n        pass\n")
             assert proc.request({"op": "cell", "source": forge}).get("ok")
             assert proc.request({"op": "cell", "source": "def f(x):\n    return x + 1"}).get("ok")
-            assert StudentFunction(proc, "f")(1) == 2  # not the forged 99: a reply must carry its request's id
+            assert StudentFunction(lambda *a: proc, "f")(1) == 2  # not the forged 99: replies carry their id
             reply = proc.request({"op": "cell", "source": "1 / 0"})
             assert reply["error"] == "ZeroDivisionError: division by zero"
             proc.deadline = time.monotonic() + 1

@@ -32,6 +32,17 @@ class Shipped:
         return self.name
 
 
+class Watched:
+    """A function the grader evaluates itself when the student's code calls it (:mod:`._kernel` gets a proxy
+    that asks the grader over the pipe), so the grader counts the forward-mode passes through it."""
+
+    def __init__(self, function: Shipped):
+        self.function, self.name = function, function.name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
 class StudentRef:
     """Stands for the notebook's own ``name`` when passed as an argument (decoded in the student's process)."""
 
@@ -55,6 +66,8 @@ def encode(value):
         return {"__ship__": value.source, "name": value.name}
     if isinstance(value, StudentRef):
         return {"__student__": value.name}
+    if isinstance(value, Watched):
+        return {"__watched__": value.name}
     if hasattr(value, "__array__") or isinstance(value, np.generic):
         try:
             arr = np.asarray(value)
@@ -98,7 +111,7 @@ def decode(data, *, resolve=None, as_array=np.asarray):
     if "__carray__" in data:
         re, im = (np.asarray(p, dtype=float) for p in data["__carray__"])
         return as_array((re + 1j * im).astype(data["dtype"]).reshape(data["shape"]))
-    if "__ship__" in data or "__student__" in data:
+    if "__ship__" in data or "__student__" in data or "__watched__" in data:
         if resolve is None:
             raise ValueError("a function cannot come back from the student's process")
         return resolve(data)

@@ -7,17 +7,24 @@ manually graded questions) and the autograder zip (otter's test files, hidden on
 included). This module adds what otter does not write: a stable file name for the zip
 and ``NAME.tasks.json``, the tasks with their labels, points and whether they are graded
 by hand (the gradebook's columns).
+
+Generation is reproducible: the same master gives byte-identical notebooks and zip on every run
+(cell ids derived from each cell's position and content, zip entries sorted with a fixed date and
+mode), so a teacher can commit what it writes and see only real changes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import re
-import shutil
 import tempfile
+import zipfile
 from pathlib import Path
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
 
 _QUESTION_NAME = re.compile(r"^task(\d+)_(\d+)(?:_(\w+))?$")
 
@@ -79,9 +86,49 @@ def generate(master, out="build") -> dict[str, Path]:
             raise RuntimeError(f"otter assign wrote {len(zips)} autograder zips for {master}")
         for p in paths.values():
             p.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(dist / "student" / f"{name}.ipynb", paths["student"])
-        shutil.copyfile(dist / "autograder" / f"{name}.ipynb", paths["instructor"])
-        shutil.copyfile(zips[0], paths["autograder"])
-    manifest = {"assignment": name, "questions": questions(nb)}
+        _write_stable_notebook(dist / "student" / f"{name}.ipynb", paths["student"])
+        _write_stable_notebook(dist / "autograder" / f"{name}.ipynb", paths["instructor"])
+        _write_stable_zip(zips[0], paths["autograder"])
+    manifest = {"assignment": name, "questions": questions(nb),
+                "distributed_cells": distributed_cells(paths["student"])}
     paths["tasks"].write_text(json.dumps(manifest, indent=1) + "\n")
     return paths
+
+
+def cell_digest(source: str) -> str:
+    return hashlib.sha256(source.strip().encode()).hexdigest()[:16]
+
+
+def distributed_cells(notebook) -> list[str]:
+    """Digests of the code cells of the notebook handed out: the grader tells the student's own cells from them."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    return sorted({cell_digest(c.source) for c in nb.cells if c.cell_type == "code"})
+
+
+def _write_stable_notebook(source: Path, target: Path) -> None:
+    """``source`` with each cell's id a hash of its position, type and source (otter draws random ones)."""
+    import nbformat
+
+    nb = nbformat.read(str(source), as_version=4)
+    for i, cell in enumerate(nb.cells):
+        digest = hashlib.sha256(f"{i}\0{cell.cell_type}\0{cell.source}".encode()).hexdigest()
+        cell["id"] = digest[:16]
+    target.write_text(nbformat.writes(nb) + "\n")
+
+
+def _write_stable_zip(source: Path, target: Path) -> None:
+    """``source``'s entries, sorted, with a fixed date and mode (and the notebooks inside made stable too)."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in sorted(zin.namelist()):
+            data = zin.read(name)
+            if name.endswith(".ipynb"):
+                with tempfile.TemporaryDirectory() as tmp:
+                    (Path(tmp) / "in.ipynb").write_bytes(data)
+                    _write_stable_notebook(Path(tmp) / "in.ipynb", Path(tmp) / "out.ipynb")
+                    data = (Path(tmp) / "out.ipynb").read_bytes()
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.external_attr = (0o755 if name.endswith("run_autograder") else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(info, data)

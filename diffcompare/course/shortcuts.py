@@ -1,14 +1,15 @@
-"""Run a student's function with every ready-made derivative forbidden.
+"""Ready-made derivatives, and the tripwires that stand in for them where a task forbids them.
 
 A task that asks for a rule written by hand declares what its answer must not use
-(``hand_written`` in :mod:`diffcompare.course.testing`). While the student's
-function runs, the code of every forbidden function is swapped for a tripwire:
-reaching it (however the student bound it: ``jax.vjp``, ``from jax import vjp``,
-an alias, a call from a helper) raises :class:`Shortcut` naming it, and the guard
-remembers the name even if the student's code swallows the exception.
+(``hand_written`` in :mod:`diffcompare.course.testing`). The code of every forbidden function
+is swapped for a tripwire: reaching it (however the student bound it: ``jax.vjp``,
+``from jax import vjp``, an alias, a call from a helper, a ``jax.jit`` of it) raises
+:class:`Shortcut` naming it.
 
-Code that puts the original code back (``fn.__code__ = saved``) is caught by the
-source scan in the grader (:data:`TAMPERING`).
+Two uses: the student's own notebook (public checks) arms them for one call (:func:`guard`,
+put back afterwards); the grader's sandbox arms them for good before the kernel starts
+(:func:`arm`, in :mod:`diffcompare.course._boot`), with the original code dropped, so nothing
+a cell does can get it back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import warnings
 
 # every ready-made derivative: JAX's transformations and each of diffcompare's engines
 _JAX = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "jacobian", "hessian", "linearize",
@@ -32,16 +34,28 @@ _INTERNALS = {
     "diffcompare.forward.ForwardTrace.__init__": ("diffcompare's forward-mode engine", "diffcompare.forward."),
     "diffcompare.reverse.ReverseTrace.__init__": ("diffcompare's reverse-mode engine", "diffcompare.reverse."),
     "diffcompare.symbolic.SymbolicTrace.__init__": ("diffcompare's symbolic engine", "diffcompare.symbolic."),
+    "diffcompare.finite_diff.differences.derivatives": ("diffcompare's finite differences", "diffcompare.finite_diff."),
+    "diffcompare.finite_diff.differences.jacobian_flat": ("diffcompare's finite differences",
+                                                          "diffcompare.finite_diff."),
+    "diffcompare.finite_diff.differences.jvp_flat": ("diffcompare's finite differences", "diffcompare.finite_diff."),
+    "diffcompare.finite_diff.richardson.richardson": ("diffcompare's finite differences", "diffcompare.finite_diff."),
+    "diffcompare.finite_diff.complex_step.evaluate": ("diffcompare's finite differences", "diffcompare.finite_diff."),
 }
 
 ALL_DERIVATIVES: tuple[str, ...] = (
     *(f"jax.{n}" for n in _JAX),
+    "jax._src.interpreters.ad.backward_pass",  # transposition itself (what linear_transpose and vjp run)
+    "jax._src.interpreters.ad.backward_pass3",
     *(f"{m}.{n}" for m in _DIFFCOMPARE_MODULES for n in _ENGINE),
     "diffcompare.check",
 )
 
-#: source text that switches the guard off; a submission containing it gets no points for guarded tasks
-TAMPERING = ("__code__", "diffcompare.course", "_getframe", "setprofile", "settrace", "sys.monitoring")
+#: packages that are ready-made derivatives as a whole: absent from a guarded sandbox (imports refused)
+ABSENT_PACKAGES = ("sympy", "torch", "functorch", "numdifftools", "autograd", "tensorflow", "jax.experimental.jet",
+                   "jax.experimental.jax2tf", "mpmath", "findiff")
+#: forbidden only when the student's code calls it, not when JAX's own code does (``jnp.linalg.solve`` and
+#: ``inv`` transpose JAX's own linear functions through it)
+GATED = ("jax.linear_transpose", "jax._src.interpreters.ad.backward_pass", "jax._src.interpreters.ad.backward_pass3")
 
 
 class Shortcut(BaseException):  # noqa: N818 - a BaseException so `except Exception` in student code cannot hide it
@@ -102,17 +116,21 @@ _reached: list[str] = []
 
 
 def _tripwire(fn, name: str):
-    """A code object that records ``name`` and raises :class:`Shortcut`, with ``fn``'s number of free variables
-    (so it can stand in ``fn.__code__``; it runs with ``fn``'s globals, hence the import by name)."""
+    """A code object that records ``name`` and raises :class:`Shortcut`, with ``fn``'s free variables (so it can
+    stand in ``fn.__code__``). The exception class and the record are baked into its constants, not looked up
+    by name, so a notebook that rebinds ``__import__`` or this module's names cannot make it return."""
     free = fn.__code__.co_freevars
     lines = ["def _outer():"] + [f"    {v} = None" for v in free] + ["    def _tripwire(*args, **kwargs):"]
     if free:
         lines.append(f"        ({', '.join(free)},)")
-    lines += ["        _m = __import__('diffcompare.course.shortcuts', fromlist=['Shortcut'])",
-              f"        _m._reached.append({name!r})", f"        raise _m.Shortcut({name!r})", "    return _tripwire"]
+    lines += ["        '@reached'.append('@name')", "        raise '@shortcut'('@name')", "    return _tripwire"]
     namespace: dict = {}
-    exec("\n".join(lines), namespace)
-    return namespace["_outer"]().__code__
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # "'str' object is not callable": swapped below
+        exec("\n".join(lines), namespace)
+    code = namespace["_outer"]().__code__
+    swap = {"@reached": _reached, "@shortcut": Shortcut, "@name": name}
+    return code.replace(co_consts=tuple(swap.get(c, c) if isinstance(c, str) else c for c in code.co_consts))
 
 
 @contextlib.contextmanager
@@ -123,6 +141,7 @@ def guard(functions: dict):
     function (an alias, ``from jax import vjp``, a helper) does not matter, and nothing else slows down.
     Yields the list of names reached.
     """
+    functions = {fn: name for fn, name in functions.items() if name not in GATED}  # JAX's linalg uses them
     saved = {fn: fn.__code__ for fn in functions}
     _reached.clear()
     try:
@@ -134,7 +153,7 @@ def guard(functions: dict):
             fn.__code__ = code
 
 
-def scan_for_tampering(sources) -> list[str]:
-    """The words of :data:`TAMPERING` that occur in the student's code cells."""
-    text = "\n".join(sources)
-    return [w for w in TAMPERING if w in text]
+def arm(functions: dict) -> None:
+    """For good: every function of ``functions`` raises :class:`Shortcut` when called (the sandbox's boot)."""
+    for fn, name in functions.items():
+        fn.__code__ = _tripwire(fn, name)

@@ -13,11 +13,17 @@ In the notebook they are the functions themselves.
   student's code by its source, built afresh where it runs;
 * :func:`using` runs a function with the reference implementations of earlier tasks in place of
   the student's own;
-* :func:`count_forward_passes` also counts the forward-mode passes the call made.
+* :func:`count_forward_passes` also counts the forward-mode passes the call made;
+* :func:`random_inputs` is the random generator of a hidden test: seeded afresh from the
+  operating system's entropy on every grading run, so no submission can know its inputs.
+
+A failed :func:`expect_close` is a :class:`Mismatch`: the grader shows a public test's in full
+and a hidden test's without the expected value (the input that failed and what was got).
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
 
 import numpy as np
@@ -59,6 +65,35 @@ class _Local:
         if reached:
             raise ShortcutUsed(self.__name__, reached[0])
         return value
+
+
+class Mismatch(AssertionError):
+    """``got`` did not match ``expected``; :meth:`describe` words it for a public or a hidden test."""
+
+    def __init__(self, call, found, got, expected, inputs, rtol, atol, hint):
+        self.call, self.found, self.got, self.expected = call, found, got, expected
+        self.inputs, self.rtol, self.atol, self.hint = dict(inputs or {}), rtol, atol, hint
+        super().__init__(self.describe(hidden=False))
+
+    def describe(self, hidden: bool) -> str:
+        """In full (a public test), or without the expected value (a hidden test: its inputs are drawn afresh
+        on every grading run, and what it expects is not for the student's code to learn)."""
+        full, secret = self.found
+        found = secret if hidden else full
+        lines = [f"{self.call} returned a wrong value.", found]
+        lines += [f"  {name} = {_show(value)}" for name, value in self.inputs.items()]
+        if not hidden:
+            lines.append(f"  expected: {_show(self.expected)}")
+        lines.append(f"  got:      {_show(self.got)}")
+        lines.append(f"  (tolerance rtol={self.rtol:g}, atol={self.atol:g})")
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+
+def random_inputs() -> np.random.Generator:
+    """A generator for a hidden test's inputs, seeded from the operating system on every call."""
+    return np.random.default_rng(secrets.randbits(128))
 
 
 def hand_written(fn, *, allow=()):
@@ -106,7 +141,12 @@ def ship(source: str, name: str) -> Shipped:
 
 
 def count_forward_passes(fn, *args):
-    """``(fn(*args), number of forward-mode passes it made)``."""
+    """``(fn(*args), number of forward-mode passes it made through the functions among args)``.
+
+    In the grader the shipped functions among ``args`` are evaluated by the grader itself, one request per
+    call, so the count is the grader's own (nothing the student's process says about itself is believed); a
+    vector-mode pass carrying several tangents at once counts as one. In the notebook, forward mode's counter.
+    """
     if _remote(fn):
         return fn.counting_forward_passes(*args)
     from diffcompare import forward
@@ -131,7 +171,8 @@ def _show(value) -> str:
 
 
 def _first_difference(got, expected, rtol, atol, path=""):
-    """``None`` if ``got`` matches ``expected``, else a sentence naming the first wrong entry."""
+    """``None`` if ``got`` matches ``expected``, else a sentence naming the first wrong entry: ``(in full,
+    without the expected value)`` for a wrong number; one sentence for a wrong structure (no values in it)."""
     if isinstance(expected, tuple | list):
         if not isinstance(got, tuple | list) or len(got) != len(expected):
             kind = f"{len(got)} values" if isinstance(got, tuple | list) else f"a single {type(got).__name__}"
@@ -154,8 +195,9 @@ def _first_difference(got, expected, rtol, atol, path=""):
     index = tuple(int(i) for i in np.argwhere(bad)[0])
     where = f"{path}[{', '.join(map(str, index))}]" if index else (path or "the value")
     gi, ei = g[index].item(), e[index].item()
-    return (f"first wrong entry {where}: expected {ei!r}, got {gi!r} (difference {gi - ei:.3g}; "
-            f"{int(bad.sum())} of {bad.size} entries wrong there)")
+    count = f"{int(bad.sum())} of {bad.size} entries wrong there"
+    return (f"first wrong entry {where}: expected {ei!r}, got {gi!r} (difference {gi - ei:.3g}; {count})",
+            f"first wrong entry {where}: got {gi!r} ({count})")
 
 
 def expect_close(got, expected, *, call: str, inputs: dict | None = None, rtol=1e-10, atol=1e-12, hint=""):
@@ -164,16 +206,9 @@ def expect_close(got, expected, *, call: str, inputs: dict | None = None, rtol=1
     ``call`` is what was called (``"dual_mul((x, xd), (y, yd))"``), ``inputs`` the values of its names.
     """
     found = _first_difference(got, expected, rtol, atol)
-    if found is None:
-        return
-    lines = [f"{call} returned a wrong value.", found]
-    for name, value in (inputs or {}).items():
-        lines.append(f"  {name} = {_show(value)}")
-    lines += [f"  expected: {_show(expected)}", f"  got:      {_show(got)}",
-              f"  (tolerance rtol={rtol:g}, atol={atol:g})"]
-    if hint:
-        lines.append(hint)
-    raise AssertionError("\n".join(lines))
+    if found is not None:
+        found = (found, found) if isinstance(found, str) else found
+        raise Mismatch(call, found, got, expected, inputs, rtol, atol, hint)
 
 
 def expect(condition: bool, message: str):

@@ -91,11 +91,10 @@ hidden: true
 """ # END TEST CONFIG
 def test_linear_vjp_against_jax(linear_vjp):
     import jax
-    import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs
 
-    rng = np.random.default_rng(211)
+    rng = random_inputs()
     for shape in [(3, 4), (1, 5), (6, 2)]:
         W, x, u = rng.normal(size=shape), rng.normal(size=shape[1]), rng.normal(size=shape[0])
         expected = jax.vjp(lambda W, x: W @ x, W, x)[1](u)
@@ -147,11 +146,10 @@ hidden: true
 """ # END TEST CONFIG
 def test_relu_vjp_against_jax(relu_vjp):
     import jax
-    import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs
 
-    rng = np.random.default_rng(221)
+    rng = random_inputs()
     x, u = rng.normal(size=8), rng.normal(size=8)
     expected = jax.vjp(jax.nn.relu, x)[1](u)[0]
     expect_close(hand_written(relu_vjp)(x, u), expected, call="relu_vjp(x, u)", inputs={"x": x, "u": u}, rtol=1e-12)
@@ -164,10 +162,12 @@ hidden: true
 def test_relu_vjp_is_zero_at_zero(relu_vjp):
     import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs
 
-    x, u = np.array([-1.0, 0.0, 2.0]), np.ones(3)
-    expect_close(hand_written(relu_vjp)(x, u), np.array([0.0, 0.0, 1.0]), call="relu_vjp(x, u)",
+    rng = random_inputs()
+    x = rng.permutation(np.concatenate([[0.0, 0.0], -rng.uniform(0.1, 2, 2), rng.uniform(0.1, 2, 2)]))
+    u = rng.normal(size=6)
+    expect_close(hand_written(relu_vjp)(x, u), np.where(x > 0, u, 0.0), call="relu_vjp(x, u)",
                  inputs={"x": x, "u": u}, hint="The course's convention: H(0) = 0.")
 
 # %% [raw]
@@ -224,9 +224,9 @@ def test_xent_vjp_against_jax(xent_vjp):
     import jax.numpy as jnp
     import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs
 
-    rng = np.random.default_rng(231)
+    rng = random_inputs()
     for g in [1.0, -2.5]:
         logits, y = rng.normal(size=6), np.eye(6)[2]
         expected = jax.vjp(lambda x, y=y: -jnp.sum(y * jax.nn.log_softmax(x)), logits)[1](g)[0]
@@ -302,7 +302,7 @@ def test_mlp_grads_against_jax(mlp_grads):
     import jax.numpy as jnp
     import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written, ship, using
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs, ship, using
 
     references = {
         "linear_vjp": ship("def linear_vjp(W, x, u):\n    import jax.numpy as jnp\n"
@@ -312,7 +312,7 @@ def test_mlp_grads_against_jax(mlp_grads):
         "xent_vjp": ship("def xent_vjp(logits, y, g):\n    import jax\n"
                          "    return g * (jax.nn.softmax(logits) - y)\n", "xent_vjp"),
     }
-    rng = np.random.default_rng(241)
+    rng = random_inputs()
     W1, W2, x, y = rng.normal(size=(7, 5)), rng.normal(size=(4, 7)), rng.normal(size=5), np.eye(4)[1]
 
     def loss(W1, W2):

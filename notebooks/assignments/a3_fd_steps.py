@@ -92,10 +92,11 @@ points: 1
 hidden: true
 """ # END TEST CONFIG
 def test_forward_difference(forward_difference):
-    from diffcompare.course.testing import expect_close, hand_written, ship
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs, ship
 
     cubic = ship("def cubic(x):\n    return x**3 - 2 * x\n", "cubic")
-    for x, h in [(1.5, 1e-3), (-0.7, 0.25), (2.0, 1e-6)]:
+    rng = random_inputs()
+    for x, h in zip(rng.uniform(-2, 2, 3).tolist(), (10.0 ** rng.uniform([-6, -3, -1], [-4, -2, -0.5])).tolist()):
         expected = (cubic(x + h) - cubic(x)) / h
         expect_close(hand_written(forward_difference)(cubic, x, h), expected,
                      call=f"forward_difference(cubic, {x}, {h})", rtol=1e-9, hint="cubic(x) = x**3 - 2*x")
@@ -106,10 +107,11 @@ points: 1
 hidden: true
 """ # END TEST CONFIG
 def test_central_difference(central_difference):
-    from diffcompare.course.testing import expect_close, hand_written, ship
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs, ship
 
     cubic = ship("def cubic(x):\n    return x**3 - 2 * x\n", "cubic")
-    for x, h in [(1.5, 1e-3), (-0.7, 0.25), (2.0, 1e-6)]:
+    rng = random_inputs()
+    for x, h in zip(rng.uniform(-2, 2, 3).tolist(), (10.0 ** rng.uniform([-6, -3, -1], [-4, -2, -0.5])).tolist()):
         expected = (cubic(x + h) - cubic(x - h)) / (2 * h)
         expect_close(hand_written(central_difference)(cubic, x, h), expected,
                      call=f"central_difference(cubic, {x}, {h})", rtol=1e-9, hint="cubic(x) = x**3 - 2*x")
@@ -163,22 +165,24 @@ def test_errors_of_the_reference_quotients(errors):
     import jax.numpy as jnp
     import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written, ship, using
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs, ship, using
 
+    rng = random_inputs()
+    x0 = float(rng.uniform(0.6, 1.8))  # away from 2, where f' = 0
     given = {
         "f": ship("def f(x):\n    import jax.numpy as jnp\n    return jnp.exp(x) / x**2\n", "f"),
         "df": ship("def df(x):\n    import numpy as np\n    return np.exp(x) * (x - 2) / x**3\n", "df"),
-        "x0": 1.5, "hs": jnp.asarray(np.logspace(-14, -1, 40)),  # as the notebook's code gets them: JAX arrays
+        "x0": x0, "hs": jnp.asarray(np.logspace(-14, -1, 40)),  # as the notebook's code gets them: JAX arrays
     }
     central = ship("def central(f, x, h):\n    return (f(x + h) - f(x - h)) / (2 * h)\n", "central")
     forward = ship("def forward(f, x, h):\n    return (f(x + h) - f(x)) / h\n", "forward")
-    exact = np.exp(1.5) * (1.5 - 2) / 1.5**3
+    exact = np.exp(x0) * (x0 - 2) / x0**3
     for quotient in (forward, central):
         # JAX scalars, as the student's code gets them (NumPy's scalar arithmetic rounds differently)
-        q = np.array([float(quotient(lambda x: jnp.exp(x) / x**2, 1.5, h)) for h in given["hs"]])
+        q = np.array([float(quotient(lambda x: jnp.exp(x) / x**2, x0, h)) for h in given["hs"]])
         expected = np.abs(q - exact) / abs(exact)
         expect_close(hand_written(using(errors, **given))(quotient), expected, call=f"errors({quotient.name})",
-                     rtol=1e-6, atol=1e-15, hint="(the quotient passed is the model answer of Task 3.1)")
+                     inputs={"x0": x0}, rtol=1e-6, atol=0, hint="(the quotient passed is the model answer of Task 3.1)")
 
 # %% [raw]
 # # END TESTS
@@ -229,14 +233,14 @@ points: 1
 hidden: true
 """ # END TEST CONFIG
 def test_theory_step(theory_step):
-    import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs
 
-    eps = float(np.finfo(np.float64).eps)
-    for p in (1, 2, 4):
+    rng = random_inputs()
+    for p in rng.choice([1, 2, 3, 4, 6], size=3, replace=False).tolist():
+        eps = float(10.0 ** rng.uniform(-17, -5))
         expect_close(hand_written(theory_step)(p, eps), eps ** (1 / (p + 1)), call=f"theory_step({p}, eps)",
-                     inputs={"eps": eps}, rtol=1e-12)
+                     inputs={"eps": eps}, rtol=1e-12, atol=0)  # relative: the steps are tiny
 
 # %%
 """ # BEGIN TEST CONFIG
@@ -246,12 +250,14 @@ hidden: true
 def test_measured_best_step(measured_best_step):
     import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written, using
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs, using
 
+    rng = random_inputs()
     hs = np.logspace(-14, -1, 40)
-    errs = np.abs(np.sin(np.arange(40.0))) + 0.01  # any curve: the step of the smallest error
-    expect_close(hand_written(using(measured_best_step, hs=hs))(errs), hs[int(np.argmin(errs))],
-                 call="measured_best_step(errs)", inputs={"errs": errs}, rtol=1e-12)
+    for _ in range(3):
+        errs = rng.uniform(0.01, 1.0, size=40)  # any curve: the step of the smallest error
+        expect_close(hand_written(using(measured_best_step, hs=hs))(errs), hs[int(np.argmin(errs))],
+                     call="measured_best_step(errs)", inputs={"errs": errs}, rtol=1e-12, atol=0)  # steps are tiny
 
 # %% [raw]
 # # END TESTS
@@ -308,16 +314,18 @@ hidden: true
 def test_slopes_of_exact_vs(slopes):
     import numpy as np
 
-    from diffcompare.course.testing import expect_close, hand_written, ship, using
+    from diffcompare.course.testing import expect_close, hand_written, random_inputs, ship, using
 
+    rng = random_inputs()
     hs = np.logspace(-14, -1, 40)
     theory_step = ship("def theory_step(p, eps=2.220446049250313e-16):\n    return eps ** (1.0 / (p + 1))\n",
                        "theory_step")
     for p in (1, 2):
-        errs = 3 * hs**p + 1e-16 / hs
+        scale, noise = rng.uniform(1, 5), rng.uniform(0.5e-16, 2e-16)
+        errs = scale * hs**p + noise / hs
         got = hand_written(using(slopes, hs=hs, theory_step=theory_step))(errs, p)
         expect_close(got, (float(p), -1.0), call=f"slopes(errs, {p})", inputs={"errs": errs}, rtol=0.05,
-                     atol=0.05, hint=f"errs = 3 h**{p} + 1e-16/h: the arms' slopes are {p} and -1")
+                     atol=0.05, hint=f"errs = {scale:.3g} h**{p} + {noise:.3g}/h: the arms' slopes are {p} and -1")
 
 # %% [raw]
 # # END TESTS
