@@ -11,8 +11,10 @@ runner = CliRunner()
 def test_demo_prints_every_method_with_small_errors():
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
-    for method in ("finite_diff (central)", "finite_diff (complex)", "finite_diff (richardson)", "jax"):
+    for method in ("finite_diff (central)", "finite_diff (complex)", "finite_diff (richardson)", "jax.grad (eager)",
+                   "jax.jit(jax.grad)"):
         assert method in result.output
+    assert "compare eager with eager" in result.output.lower()
     assert "exp(x) / x²" in result.output and "1.5" in result.output
 
 
@@ -22,7 +24,8 @@ def test_demo_rows_agree_with_the_closed_form():
     rows = {row["method"]: row for row in demo.rows()}
     assert rows["finite_diff (central)"]["rel_error"] < 1e-9
     assert rows["finite_diff (complex)"]["rel_error"] < 1e-15
-    assert rows["jax"]["rel_error"] < 1e-15
+    assert rows["jax.grad (eager)"]["rel_error"] < 1e-15 and rows["jax.jit(jax.grad)"]["rel_error"] < 1e-15
+    assert rows["jax.grad (eager)"]["runs"] == "eager" and rows["jax.jit(jax.grad)"]["runs"].startswith("compiled")
 
 
 def test_info_and_problems():
@@ -35,7 +38,6 @@ def test_info_and_problems():
 @pytest.mark.parametrize("args,message", [
     (["demo", "--dtype", "float16"], "unknown dtype"),
     (["demo", "--problem", "nope"], "unknown problem 'nope'"),
-    (["bench", "nope"], "unknown benchmark 'nope'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     result = runner.invoke(app, args)
