@@ -52,8 +52,8 @@ def _flags_show_no_type() -> None:
     flag takes none, so its type column stays empty (as click's plain help and every other tool show it)."""
     from typer.core import TyperOption
 
-    shown = TyperOption.display_type_rich
-    if getattr(shown, "_flags_bare", False):
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_flags_bare", False):  # a typer without type column, or patched already
         return
 
     def display_type_rich(self, ctx):
