@@ -76,8 +76,8 @@ def demo(
 ) -> None:
     """Differentiate one course example with every available method and print a table.
 
-    Our engines run eagerly (Python per operation); JAX is shown both eagerly (jax.grad called as it is)
-    and compiled (jax.jit(jax.grad), compiled once before timing)."""
+    A column says how each method runs (eagerly, one Python call per operation, or compiled with jax.jit);
+    JAX is shown both ways: jax.grad called eagerly, and jax.jit(jax.grad) compiled before timing."""
     from .. import demo as demo_module
     from ..errors import DiffCompareError
     from ..problems import get
@@ -99,11 +99,11 @@ def info() -> None:
     import diffcompare
     from diffcompare.methods import METHODS
 
-    console().print(f"diffcompare {diffcompare.__version__}, Python {platform.python_version()}, "
-                  f"JAX {jax.__version__}, NumPy {importlib.import_module('numpy').__version__}")
     from ..experiments.runner import gpu_available
 
     con = console()
+    con.print(f"diffcompare {diffcompare.__version__}, Python {platform.python_version()}, "
+              f"JAX {jax.__version__}, NumPy {importlib.import_module('numpy').__version__}")
     con.print(f"devices: {', '.join(str(d) for d in jax.devices())} "
               f"(GPU: {'yes' if gpu_available() else 'no'}; `run` uses {'gpu' if gpu_available() else 'cpu'})")
     con.print(f"float64: {'on' if diffcompare.x64_enabled() else 'off'} (the library turns it on for its commands)")
@@ -115,10 +115,11 @@ def problems() -> None:
     """List the problem zoo."""
     from ..problems import PROBLEMS
 
+    con = console()
     for name, problem in PROBLEMS.items():
         flags = [f for f, on in (("kinks", problem.has_kinks), ("control flow", problem.data_dependent)) if on]
         note = f"  [dim]({', '.join(flags)})[/dim]" if flags else ""
-        console().print(f"[bold]{name:<18}[/bold] {problem.title}{note}")
+        con.print(f"[bold]{name:<18}[/bold] {problem.title}{note}")
 
 
 @app.command("list")
@@ -126,8 +127,9 @@ def list_() -> None:
     """List the experiments, one line each."""
     from ..experiments import REGISTRY, get
 
+    con = console()
     for name in REGISTRY:
-        console().print(f"[bold]{name:<22}[/bold] {get(name).SUMMARY}")
+        con.print(f"[bold]{name:<22}[/bold] {get(name).SUMMARY}")
 
 
 @app.command()
@@ -151,7 +153,7 @@ def run(
 
     check_seed(seed)
     try:
-        modules = [get(n) for n in (names or all_names())]
+        modules = list(dict.fromkeys(get(n) for n in (names or all_names())))  # fd_step fd-step: once
         if device is None:
             from ..experiments.runner import default_device
 
