@@ -8,6 +8,7 @@ from diffcompare.cli import app
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_demo_prints_every_method_with_small_errors():
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
@@ -45,6 +46,7 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert message in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_finite_diff_benchmark_runs_small():
     result = runner.invoke(app, ["bench", "finite-diff", "--sizes", "5", "--repeat", "1"])
     assert result.exit_code == 0, result.output
@@ -54,6 +56,7 @@ def test_finite_diff_benchmark_runs_small():
 # ---------------------------------------------------------------- one application, the conventions users know
 
 
+@pytest.mark.slow
 def test_version_and_python_dash_m(tmp_path):
     import subprocess
     import sys

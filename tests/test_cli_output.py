@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from diffcompare.cli import app
@@ -43,6 +44,7 @@ def test_a_terminal_gets_bars_with_the_time_left():
         assert any(isinstance(c, TimeRemainingColumn) for c in progress._bar.columns)
 
 
+@pytest.mark.slow
 def test_a_run_piped_to_a_file_reads_back_whole(tmp_path):
     result = runner.invoke(app, ["run", "memory", "--scale", "tiny", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -55,6 +57,7 @@ def test_a_run_piped_to_a_file_reads_back_whole(tmp_path):
         assert f"    {headline}" in lines
 
 
+@pytest.mark.slow
 def test_tables_off_a_terminal_are_not_squeezed():
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0

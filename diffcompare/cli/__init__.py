@@ -274,7 +274,11 @@ def check(
         fail(str(err))
     except Exception as err:  # noqa: BLE001 - the user's function failed under JAX: say so in one line
         fail(f"{function} failed at the given point: {type(err).__name__}: {err}")
-    console().print(report)
+    con = console()
+    if con.is_terminal:
+        con.print(report)  # the rich table, coloured by status
+    else:  # a log or a pipe: the same table as plain text, its notes on lines of their own, never wrapped
+        con.print(str(report), markup=False)
     if not report.passed:
         raise typer.Exit(code=1)
 
