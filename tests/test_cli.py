@@ -218,3 +218,20 @@ def test_the_timing_module_is_public_and_documented():
         assert "Example" in fn.__doc__
     seconds = timing.best_times({"a": lambda: 1.0, "b": lambda: 2.0}, rounds=2)
     assert set(seconds) == {"a", "b"} and all(s >= 0 for s in seconds.values())
+
+
+def test_dtype_names_and_unknown_names_have_one_home():
+    import numpy as np
+
+    import diffcompare
+    from diffcompare.errors import DTYPES, InvalidOptionError, dtype_name, unknown_name
+
+    assert DTYPES == ("float64", "float32")
+    assert dtype_name(np.float32) == "float32" and dtype_name("float64") == "float64"
+    for bad in ("float16", np.int32, "f8x"):
+        with pytest.raises(InvalidOptionError, match="choose float64 or float32"):
+            dtype_name(bad, "--dtype")
+    with pytest.raises(InvalidOptionError, match="check: dtype"):
+        diffcompare.check(lambda x: x**2, 1.0, dtype="float16")
+    assert "did you mean" not in str(unknown_name("experiment", "zzz", ["fd_step", "swell"]))
+    assert "did you mean fd-step?" in str(unknown_name("benchmark", "fd_stp", ["fd-step", "swell"]))
