@@ -235,3 +235,21 @@ def test_dtype_names_and_unknown_names_have_one_home():
         diffcompare.check(lambda x: x**2, 1.0, dtype="float16")
     assert "did you mean" not in str(unknown_name("experiment", "zzz", ["fd_step", "swell"]))
     assert "did you mean fd-step?" in str(unknown_name("benchmark", "fd_stp", ["fd-step", "swell"]))
+
+
+def test_check_shows_jax_eager_and_jitted_and_says_when_jit_cannot_compile():
+    import jax.numpy as jnp
+
+    import diffcompare
+    import diffcompare.numpy as dnp
+
+    def branchy(x):
+        return dnp.sum(x**2) if dnp.sum(x) > 0 else dnp.sum(x**3)  # a Python branch on a value: no jax.jit
+
+    report = diffcompare.check(branchy, jnp.arange(1.0, 4.0), methods=["reverse"], projections=0)
+    jit_row = next(r for r in report.rows if r.method == "jax.jit")
+    assert report.passed and jit_row.status == "reference" and jit_row.seconds is None
+    assert "cannot be compiled with jax.jit" in jit_row.message and "jax.jit" in str(report)
+    smooth = diffcompare.check(lambda x: dnp.sum(x**2), jnp.arange(1.0, 4.0), methods=["reverse"], projections=0)
+    row = next(r for r in smooth.rows if r.method == "jax.jit")
+    assert row.seconds is not None and row.relative_error < 1e-15 and "jax (eager)" in str(smooth)
