@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import jax as _jax
 
-from . import custom, errors, finite_diff, jax_ref, numpy, primitives
+from . import custom, errors, finite_diff, jax_ref, numpy, primitives, timing
 from .checker import CheckReport, check
 from .from_jax import from_jax  # noqa: E402 - the function shadows its package's name, as jax.jit's does
 from .methods import METHODS, available_methods
@@ -60,5 +60,6 @@ __all__ = [
     "jax_ref",
     "numpy",
     "primitives",
+    "timing",
     "x64_enabled",
 ]

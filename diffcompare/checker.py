@@ -33,7 +33,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import html
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -41,8 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _api, jax_ref, metrics, timing
-from .errors import DiffCompareError, InvalidOptionError, ShapeMismatchError
+from . import _api, checker_render, jax_ref, metrics, timing
+from .errors import DiffCompareError, InvalidOptionError, PrecisionWarning, ShapeMismatchError, dtype_name
 from .methods import METHODS
 
 #: the quantities a row can check, in the order the report lists them
@@ -51,7 +51,7 @@ QUANTITIES = ("gradient", "jacobian", "jvp projection", "vjp projection")
 USER_TOLERANCE = {"float64": 1e-8, "float32": 1e-4}
 #: for a method module that does not (yet) say its TOLERANCE: exact to rounding
 DEFAULT_TOLERANCE = {"float64": 1e-8, "float32": 1e-4}
-_USER_GRAD, _USER_VJP, _REFERENCE = "user grad", "user vjp", "jax"
+_USER_GRAD, _USER_VJP, _REFERENCE, _JIT = "user grad", "user vjp", "jax", "jax.jit"
 
 
 class GradientCheckError(DiffCompareError, AssertionError):
@@ -64,7 +64,7 @@ class CheckRow:
 
     Attributes:
         method: the method's name ("finite_diff", ..., "user grad", "user vjp";
-            "jax" for the reference's own timing rows).
+            "jax" for the eager reference's own timing rows, "jax.jit" for the same reference compiled).
         quantity: "gradient", "jacobian", "jvp projection" or "vjp projection".
         max_abs_error: ``metrics.max_abs_error`` against JAX (the largest over
             the projections), None when the method raised.
@@ -151,81 +151,16 @@ class CheckReport:
             f"{self.projections} projection(s), seed {self.seed}): {verdict}"
         )
 
-    # ------------------------------------------------------------ display
-
-    _HEADER = ("method", "quantity", "max abs err", "rel err", "tolerance", "time", "1st call", "status")
-
-    def _cells(self, row: CheckRow) -> tuple[str, ...]:
-        return (
-            row.method, row.quantity, _fmt(row.max_abs_error), _fmt(row.relative_error),
-            _fmt(row.tolerance), _fmt_seconds(row.seconds), _fmt_seconds(row.first_call_seconds),
-            row.status.upper() if not row.ok else row.status,
-        )
+    # ------------------------------------------------------------ display (drawn by checker_render)
 
     def __str__(self) -> str:
-        table = [self._HEADER] + [self._cells(row) for row in self.rows]
-        widths = [max(len(line[i]) for line in table) for i in range(len(self._HEADER))]
-        numeric = {2, 3, 4, 5, 6}
-
-        def line(cells):
-            return "  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-        out = [self.summary(), line(self._HEADER), "  ".join("-" * w for w in widths)]
-        out += [line(cells).rstrip() for cells in table[1:]]
-        notes = self._notes()
-        if notes:
-            out += ["notes:"] + [f"  {note}" for note in notes]
-        return "\n".join(out)
-
-    def _notes(self) -> list[str]:
-        """One note per method and message, naming the quantities it is about."""
-        notes: dict[tuple[str, str], list[str]] = {}
-        for row in self.rows:
-            if row.message:
-                notes.setdefault((row.method, row.message), []).append(row.quantity)
-        return [f"{m} ({', '.join(q)}): {msg}" for (m, msg), q in notes.items()]
+        return checker_render.text(self)
 
     def __rich__(self):
-        from rich import box
-        from rich.table import Table
-
-        notes = self._notes()
-        table = Table(
-            title=self.summary(), title_justify="left", box=box.SIMPLE_HEAD,
-            caption="\n".join(notes) if notes else None, caption_justify="left",
-        )
-        for i, name in enumerate(self._HEADER):
-            table.add_column(name, justify="right" if 2 <= i <= 6 else "left", no_wrap=True)
-        styles = {"pass": "green", "fail": "bold red", "error": "bold yellow", "reference": "dim"}
-        for row in self.rows:
-            table.add_row(*self._cells(row), style=styles.get(row.status))
-        return table
+        return checker_render.table(self)
 
     def _repr_html_(self) -> str:
-        colours = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "reference": "#6e7781"}
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEADER + ("message",))
-        body = []
-        for row in self.rows:
-            cells = [html.escape(c) for c in self._cells(row)]
-            cells[-1] = f'<span style="color:{colours.get(row.status, "inherit")};font-weight:bold">{cells[-1]}</span>'
-            cells.append(html.escape(row.message))
-            body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-        return (
-            f'<table class="diffcompare-check"><caption style="text-align:left">{html.escape(self.summary())}'
-            f"</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        )
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return "0" if x == 0 else f"{x:.2e}"
-
-
-def _fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "-"
-    return f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s"
+        return checker_render.html(self)
 
 
 # ---------------------------------------------------------------- tolerances
@@ -418,6 +353,20 @@ def _reference_row(quantity: str, seconds) -> CheckRow:
                     first_call_seconds=seconds.first_s)
 
 
+def _jit_row(p: _Problem, compiled: Callable) -> CheckRow:
+    """The reference compiled with ``jax.jit``, timed like the others: what JAX costs once compiled,
+    beside the eager call our engines are compared with. A function that cannot be compiled
+    (Python control flow on values) says so in a note."""
+    quantity = "gradient" if p.scalar else "jacobian"
+    try:
+        value, seconds = _timed(lambda: compiled(*p.args))
+    except Exception as err:  # noqa: BLE001 - not every function compiles; the eager reference still stands
+        return CheckRow(_JIT, quantity, None, None, None, None, "reference",
+                        f"cannot be compiled with jax.jit ({type(err).__name__}); only the eager time is shown")
+    return CheckRow(_JIT, quantity, metrics.max_abs_error(value, p.full), metrics.relative_error(value, p.full),
+                    None, seconds.best_s, "reference", first_call_seconds=seconds.first_s)
+
+
 def _reference_rows(p: _Problem, projections: int, seed: int) -> list[CheckRow]:
     """Compute the reference (JAX) derivatives and directions; rows with its timings."""
     f, args, argnums = p.f, p.args, p.sel.argnums if p.sel.is_tuple else p.sel.argnums[0]
@@ -426,7 +375,8 @@ def _reference_rows(p: _Problem, projections: int, seed: int) -> list[CheckRow]:
     p.scalar = jax.tree_util.treedef_is_leaf(out_tree) and jnp.shape(out_leaves[0]) == ()
     transform = jax_ref.grad if p.scalar else jax_ref.jacobian
     p.full, seconds = _timed(lambda: transform(f, argnums)(*args))
-    rows = [_reference_row("gradient" if p.scalar else "jacobian", seconds)]
+    rows = [_reference_row("gradient" if p.scalar else "jacobian", seconds),
+            _jit_row(p, jax.jit(transform(f, argnums)))]
     if not projections:
         return rows
     rng = np.random.default_rng(seed)
@@ -489,16 +439,6 @@ def _check_tolerance_arg(tolerance, names: list[str]):
             _positive(tol)
         return dict(tolerance)
     return {name: _positive(tolerance) for name in names}
-
-
-def _check_dtype_arg(dtype) -> str:
-    try:
-        name = np.dtype(dtype).name
-    except TypeError:
-        name = None
-    if name not in ("float32", "float64"):
-        raise InvalidOptionError(f"check: dtype must be 'float32' or 'float64', got {dtype!r}")
-    return name
 
 
 def _positive(tol) -> float:
@@ -567,7 +507,7 @@ def check(
     if isinstance(projections, bool) or not isinstance(projections, (int, np.integer)) or projections < 0:
         raise InvalidOptionError(f"check: projections must be an int >= 0, got {projections!r}")
     if dtype is not None:
-        dtype = _check_dtype_arg(dtype)
+        dtype = dtype_name(dtype, "check: dtype")
     for label, fn in (("grad", grad), ("vjp", vjp)):
         if fn is not None and not callable(fn):
             raise InvalidOptionError(f"check: {label}= must be a function, got {type(fn).__name__}")
@@ -579,9 +519,15 @@ def check(
     sel = _api.select(args, argnums, "check")
     if dtype is not None:
         args = sel.rebuild(args, _cast(sel.pick(args), dtype))
-    _api.check_differentiable(sel.pick(args), "check")
+    _api.check_differentiable(sel.pick(args), "check")  # warns once if float64 is asked for but JAX is in float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)  # ... not again for every method and quantity
+        return _check(f, args, sel, argnums, names, options, tolerances, grad, vjp, int(projections), seed)
+
+
+def _check(f, args, sel, argnums, names, options, tolerances, grad, vjp, projections, seed) -> CheckReport:
     p = _Problem(f, tuple(args), sel, _dtype_key(sel.pick(args)))
-    rows = _reference_rows(p, int(projections), seed)
+    rows = _reference_rows(p, projections, seed)
     if grad is not None and not p.scalar:
         raise InvalidOptionError(
             "check: grad= is for scalar-valued functions, but f returns shape(s) "
@@ -605,6 +551,4 @@ def check(
             products = lambda: [_user_result(p, vjp(v, *p.args), "vjp") for v in p.vs]  # noqa: E731
             rows.append(_check_projections(p, _USER_VJP, "vjp projection", products, tol, user=True))
 
-    return CheckReport(
-        rows, getattr(f, "__name__", "f"), p.dtype, argnums, int(projections), seed
-    )
+    return CheckReport(rows, getattr(f, "__name__", "f"), p.dtype, argnums, projections, seed)

@@ -80,3 +80,42 @@ class InvalidInputError(DiffCompareError, TypeError):
 
 class PrecisionWarning(UserWarning):
     """float64 accuracy was asked for while JAX computes in float32."""
+
+
+#: the working precisions a user chooses by name (the CLI, experiments, the checker, benchmarks): one home
+DTYPES = ("float64", "float32")
+
+
+def dtype_name(dtype, what: str = "dtype") -> str:
+    """The name of a working precision, ``"float64"`` or ``"float32"``; anything else (a NumPy or JAX
+    dtype of those two is fine) is refused with an :class:`InvalidOptionError` that names ``what``.
+
+    Example:
+        >>> dtype_name(numpy.float32)
+        'float32'
+    """
+    import numpy as np
+
+    try:
+        name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    except TypeError:
+        name = None
+    if name not in DTYPES:
+        raise InvalidOptionError(f"{what}: unknown dtype {dtype!r}; choose float64 or float32")
+    return name
+
+
+def unknown_name(kind: str, name: str, choices) -> InvalidOptionError:
+    """The error for a name that is not among ``choices``: "did you mean" the closest ones, then all of them.
+
+    Example:
+        >>> str(unknown_name("experiment", "fd_stpe", ["fd_step", "swell"]))
+        "unknown experiment 'fd_stpe'; did you mean fd_step? (choose one of fd_step, swell)"
+    """
+    import difflib
+
+    choices = list(choices)
+    close = difflib.get_close_matches(name.replace("-", "_"), [c.replace("-", "_") for c in choices], n=3, cutoff=0.6)
+    shown = [c for c in choices if c.replace("-", "_") in close]
+    hint = f"did you mean {' or '.join(shown)}? " if shown else ""
+    return InvalidOptionError(f"unknown {kind} {name!r}; {hint}(choose one of {', '.join(choices)})")

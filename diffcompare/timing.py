@@ -1,9 +1,11 @@
 """Timing, written once: warm up, then interleaved rounds, and keep each call's minimum.
 
-Used by the benchmarks, the experiments, the demo and the checker, so every time
-the toolkit prints is measured the same way:
+The benchmarks, the experiments, the demo and the checker all time with this
+module, so every time the toolkit prints is measured the same way, and a
+notebook exercise can time its own function exactly as they do:
 
-* every call is made ``warmup`` times first (compilation, caches), untimed;
+* every call is made ``warmup`` times first, untimed (JAX traces and compiles
+  on a first call; caches fill);
 * then each round times every call once, one after the other, so a burst of
   load on a shared machine hits all of them alike;
 * the minimum over rounds is kept: it discards the rounds the load spoiled.
@@ -11,10 +13,22 @@ the toolkit prints is measured the same way:
 JAX's results are asynchronous: every call is waited for
 (``jax.block_until_ready``) before its clock stops.
 
-    >>> best_times({"f": f, "grad": g}, rounds=5, args=(x,))
-    {'f': 1.2e-05, 'grad': 3.1e-05}
-    >>> best_time(lambda: f(x))
-    1.2e-05
+Functions:
+    :func:`best_times` several calls side by side (the fair comparison), seconds by name.
+    :func:`best_time` one call.
+    :func:`timed` the first call (compilation included) and the best warm call, apart.
+
+Example (forward against reverse mode on your own function):
+    >>> from diffcompare import forward, reverse, timing
+    >>> import diffcompare.numpy as dnp, jax.numpy as jnp
+    >>> f = lambda x: dnp.sum(dnp.tanh(x) ** 2)
+    >>> x = jnp.linspace(-1.0, 1.0, 100)
+    >>> seconds = timing.best_times({"forward": forward.grad(f), "reverse": reverse.grad(f)}, rounds=5, args=(x,))
+    >>> seconds["forward"] / seconds["reverse"]    # about n passes against one: forward loses as n grows
+    ...
+
+Timings are a measurement of one machine at one moment: show them with the
+machine they came from, never as a fixed fact.
 """
 
 from __future__ import annotations
@@ -28,13 +42,24 @@ import jax
 
 def best_times(calls: Mapping[str, Callable], rounds: int = 5, warmup: int = 1, args: tuple = (),
                back_to_back: bool = False) -> dict[str, float]:
-    """Seconds per call of each of ``calls`` (each called as ``call(*args)``): the minimum over
-    ``rounds`` interleaved rounds, after ``warmup`` untimed calls of each.
+    """Seconds per call of each of ``calls``: the minimum over ``rounds`` interleaved rounds, after
+    ``warmup`` untimed calls of each.
 
-    ``back_to_back=True`` times each call right after an untimed call of itself: the time of one call
-    in a loop of them. Calls of well under a millisecond need it to be compared fairly: whichever call
-    follows a different one (above all a long eager JAX call) pays tens of µs for the change, not for
-    its own work."""
+    Arguments:
+        calls: name -> a function, each called as ``call(*args)``.
+        rounds: timed rounds; each round calls every function once, in order.
+        warmup: untimed calls of each function first (tracing, compilation, caches).
+        args: the positional arguments of every call.
+        back_to_back: time each call right after an untimed call of itself: the time of one call
+            in a loop of them. Calls of well under a millisecond need it to be compared fairly:
+            whichever call follows a different one (above all a long eager JAX call) pays tens of
+            µs for the change, not for its own work.
+    Returns:
+        ``{name: seconds}``, the best time of each call.
+    Example:
+        >>> best_times({"f": f, "grad": reverse.grad(f)}, rounds=5, args=(x,))
+        {'f': 1.2e-05, 'grad': 3.1e-05}
+    """
     for _ in range(warmup):
         for call in calls.values():
             jax.block_until_ready(call(*args))
@@ -51,7 +76,12 @@ def best_times(calls: Mapping[str, Callable], rounds: int = 5, warmup: int = 1, 
 
 def best_time(call: Callable, rounds: int = 5, warmup: int = 1, args: tuple = ()) -> float:
     """Seconds of one ``call(*args)``: the fastest of ``rounds`` after ``warmup`` untimed calls
-    (the calls run one after the other: back to back)."""
+    (the calls run one after the other: back to back).
+
+    Example:
+        >>> best_time(lambda: reverse.grad(f)(x))
+        3.1e-05
+    """
     return best_times({"call": call}, rounds=rounds, warmup=warmup, args=args)["call"]
 
 
@@ -66,7 +96,19 @@ class Timed:
 
 
 def timed(call: Callable[[], object], rounds: int = 3) -> Timed:
-    """Time the first call of ``call`` (keeping its result), then the best of ``rounds`` more."""
+    """Time the first call of ``call`` (keeping its result), then the best of ``rounds`` more.
+
+    Arguments:
+        call: a function of no arguments.
+        rounds: warm calls after the first (0: the first call's time is also the best).
+    Returns:
+        A :class:`Timed`: ``value`` (the first call's result), ``first_s`` (tracing and compilation
+        included: roughly compile time plus one call) and ``best_s`` (the warm time per call).
+    Example:
+        >>> t = timed(lambda: jax.jit(jax.grad(f))(x))
+        >>> t.first_s > t.best_s
+        True
+    """
     start = time.perf_counter()
     value = jax.block_until_ready(call())
     first = time.perf_counter() - start

@@ -241,9 +241,12 @@ def test_report_prints_as_a_table(mixed_report):
     lines = text.splitlines()
     header = lines[1]
     assert [h in header for h in ("method", "quantity", "max abs err", "rel err", "tolerance", "time", "status")]
-    table = [line for line in lines[3:] if line and not line.startswith(("notes", "  "))]
+    assert set(lines[2]) == {"─"}  # one table style (rich's), here in plain text
+    table = lines[3:lines.index("notes:")]
     assert len(table) == len(mixed_report.rows)
-    assert len({line.index("  ") for line in table if "finite_diff" in line}) == 1  # aligned
+    assert len({line.index("gradient" if "gradient" in line else "projection") for line in table}) <= 2  # aligned
+    assert [line.split()[0] for line in table][:2] == ["jax", "jax.jit"]  # eager reference, then compiled
+    assert "eager" in lines[3] and "compare eager with eager" in text
 
 
 def test_report_is_plain_data(mixed_report):
@@ -258,7 +261,8 @@ def test_report_is_plain_data(mixed_report):
 def test_report_renders_in_jupyter_and_rich(mixed_report):
     page = mixed_report._repr_html_()
     assert page.startswith("<table") and page.endswith("</table>")
-    assert page.count("<tr>") == len(mixed_report.rows) + 1 and "<td>user grad</td>" in page
+    assert page.count("<tr>") == len(mixed_report.rows) + 2 and "<td>user grad</td>" in page  # + head, times note
+    assert "<td>jax (eager)</td>" in page and "<td>jax.jit</td>" in page
     assert "&lt;" not in page or "<lambda>" not in page  # escaped
     from rich.console import Console
 
@@ -307,7 +311,8 @@ def test_tolerance_override():
 
 def test_projections_zero_checks_the_full_derivative_only():
     report = check(vector_fn, X4, methods=["finite_diff"], projections=0)
-    assert [(r.method, r.quantity) for r in report.rows] == [("jax", "jacobian"), ("finite_diff", "jacobian")]
+    assert [(r.method, r.quantity) for r in report.rows] == [("jax", "jacobian"), ("jax.jit", "jacobian"),
+                                                               ("finite_diff", "jacobian")]
 
 
 def test_closed_form_derivatives_of_the_problem_zoo_pass_as_user_gradients():

@@ -32,6 +32,7 @@ def tiny_run(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_every_experiment_tiny(name, tiny_run):
     module = get(name)
@@ -59,6 +60,7 @@ def test_every_experiment_tiny(name, tiny_run):
     assert not no_temp
 
 
+@pytest.mark.slow
 def test_fd_step_slopes_and_optimal_steps(tiny_run):
     """The course's claims that need no timing: forward error ~h, central ~h², best h near ε^(1/2), ε^(1/3)."""
     module = get("fd_step")
@@ -74,6 +76,7 @@ def test_fd_step_slopes_and_optimal_steps(tiny_run):
     assert stats["float64", "complex"]["err_best"] < 1e-14
 
 
+@pytest.mark.slow
 def test_accuracy_exact_methods_agree_with_jax(tiny_run):
     module = get("accuracy")
     _, tmp_path = tiny_run("accuracy")
@@ -89,6 +92,7 @@ def test_accuracy_exact_methods_agree_with_jax(tiny_run):
     assert "| problem |" in module.table(rows)
 
 
+@pytest.mark.slow
 def test_swell_graph_stays_small_tree_swells(tiny_run):
     _, tmp_path = tiny_run("swell")
     rows = [r for r in R.read_csv(tmp_path / "swell" / "data.csv") if r["family"] == "logistic_map"]
@@ -97,6 +101,7 @@ def test_swell_graph_stays_small_tree_swells(tiny_run):
     assert rows[-1]["rev_tree"] > rows[-1]["rev_graph"]
 
 
+@pytest.mark.slow
 def test_memory_checkpointing_shrinks_the_tape(tiny_run):
     _, tmp_path = tiny_run("memory")
     rows = R.read_csv(tmp_path / "memory" / "data.csv")
@@ -181,6 +186,7 @@ def test_rerun_without_resume_clears_the_old_completion_first(tmp_path):
     assert not looks_complete(tmp_path / "fake")
 
 
+@pytest.mark.slow
 def test_real_experiment_killed_half_way_then_resumed(tmp_path, monkeypatch):
     module = get("memory")
     cfg = tiny(tmp_path)
@@ -242,6 +248,7 @@ def test_index_lists_complete_experiments_and_flags_interrupted_ones(tmp_path):
     assert "fd_step" not in index and not calls
 
 
+@pytest.mark.slow
 def test_same_numbers_on_rerun(tmp_path, tiny_run):
     """Errors and sizes (not timings) are the same on a second run."""
     _, first = tiny_run("swell")

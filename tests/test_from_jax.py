@@ -358,6 +358,6 @@ def test_detects_jax_functions():
 def test_benchmark_runs_and_reports_both_ratios(capsys):
     from diffcompare.from_jax import bench
 
-    (row,) = bench.main(["--widths", "8", "--depth", "2", "--rounds", "1"])
+    (row,) = bench.main(widths=[8], depth=2, rounds=1)
     assert row["eager_ratio"] > 0 and row["jit_ratio"] > 0
     assert "eager: from_jax/dnp" in capsys.readouterr().out

@@ -12,6 +12,8 @@ from diffcompare.problems import PROBLEMS
 
 from .helpers import argnums_of, assert_close
 
+pytestmark = pytest.mark.slow  # every method on every zoo problem, eager and jitted
+
 
 def _instance(name):
     problem = PROBLEMS[name]

@@ -19,7 +19,7 @@ built on the forward and reverse engines and checked against JAX:
     >>> acc.eliminate(acc.linearize(acc.lighthouse, 2.0, 3.0, 0.4, 1.3), "markowitz").multiplications
     >>> acc.sparse_jacobian(f, x).n_colours                      # 3 for a tridiagonal Jacobian
 
-Benchmark: ``python -m diffcompare.benchmarks.accumulate``; experiment: ``diffcompare run jacobian_accumulation``.
+Benchmark: ``diffcompare bench accumulate``; experiment: ``diffcompare run jacobian_accumulation``.
 """
 
 from __future__ import annotations

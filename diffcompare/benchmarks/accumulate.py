@@ -1,7 +1,7 @@
 """Benchmark of diffcompare.accumulate: mixed-mode chains and sparse Jacobians against JAX's dense ones.
 
-    python -m diffcompare.benchmarks.accumulate            # hourglass 100→1000→10→1000→100; tridiagonal n = 10⁴
-    python -m diffcompare.benchmarks.accumulate --n 3000   # a smaller sparse case
+    diffcompare bench accumulate                 # hourglass 100→1000→10→1000→100; tridiagonal n = 10⁴
+    diffcompare bench accumulate --n 3000      # a smaller sparse case
 
 It prints, side by side:
 
@@ -28,7 +28,6 @@ and "coo" (row and column per entry, the layout ``sparsejac`` and ``asdex`` retu
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import time
 
@@ -87,16 +86,12 @@ def sparse_figures(n: int, rounds: int) -> dict:
     return {"n": n, "colours": sj.n_colours, "setup_s": setup, "times": t, "error": err}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000, help="size of the tridiagonal case (default 10000)")
-    parser.add_argument("--rounds", type=int, default=300,
-                        help="interleaved timing rounds of the chain (default 300; the sparse case stops after 20 s)")
-    args = parser.parse_args(argv)
+def main(n: int = 10_000, rounds: int = 300) -> int:
+    """Measure and print the three cases (``diffcompare bench accumulate``)."""
     enable_x64()
     print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), float64\n")
 
-    c = chain_figures(args.rounds)
+    c = chain_figures(rounds)
     t = c["times"]
     better = min(c["forward"], c["reverse"])
     print(f"hourglass chain {' → '.join(map(str, c['dims']))}: optimal plan {c['plan'].text()}")
@@ -109,13 +104,13 @@ def main(argv=None) -> int:
     print(f"  ratios          jacfwd / optimal = {t['jacfwd'] / t['optimal']:.1f}x   "
           f"jacrev / optimal = {t['jacrev'] / t['optimal']:.1f}x   (max |difference| {c['error']:.1e})\n")
 
-    g = found_chain_figures(c["f"], c["x"], args.rounds)
+    g = found_chain_figures(c["f"], c["x"], rounds)
     t = g["times"]
     print(f"the same chain as one plain function, layers found on its tape: {g['chain'].text()}")
     print(f"  plan {g['plan'].text()}   compiled time {1e3 * t['found']:.3f} ms   jax.jacfwd {1e3 * t['jacfwd']:.3f} ms"
           f"   jacfwd / found = {t['jacfwd'] / t['found']:.1f}x   (max |difference| {g['error']:.1e})\n")
 
-    s = sparse_figures(args.n, min(args.rounds, 30))
+    s = sparse_figures(n, min(rounds, 30))
     t = s["times"]
     print(f"tridiagonal Jacobian (1-D Bratu residual), n = {s['n']}: {s['colours']} colours "
           f"(pattern + colouring once: {s['setup_s']:.2f} s)")
@@ -128,7 +123,3 @@ def main(argv=None) -> int:
         else:
             print(f"  ({name} is not installed: pip install {name})")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

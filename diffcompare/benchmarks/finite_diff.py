@@ -1,6 +1,6 @@
 """Benchmark: finite-difference gradients of Rosenbrock against numdifftools, SciPy and jax.grad.
 
-    python -m diffcompare.benchmarks.finite_diff [--sizes 10 100 1000] [--repeat 5]
+    diffcompare bench finite-diff [--sizes 10,100,1000] [--repeat 5]
 
 Prints, for each n, the time and relative error of every contender side by
 side, and each one's speed relative to ``numdifftools.Gradient`` (the usual
@@ -10,14 +10,13 @@ extra; without it that row says so.
 
 from __future__ import annotations
 
-import argparse
-
 import jax
 import numpy as np
 import scipy.optimize
 from rich.console import Console
 from rich.table import Table
 
+from .. import _output as output
 from .. import enable_x64, finite_diff
 from ..problems import PROBLEMS
 from ..timing import best_time
@@ -50,7 +49,7 @@ def _contenders(fun, x, console) -> dict:
 def run(sizes=(10, 100, 1000), repeat: int = 5, console: Console | None = None) -> list[dict]:
     """Measure every contender at every size; returns the rows (also printed)."""
     enable_x64()
-    console = console or Console(width=110)
+    console = console or output.console()
     problem = PROBLEMS["rosenbrock"]
     rows = []
     for n in sizes:
@@ -83,14 +82,3 @@ def _print(rows, console):
                       "—" if speedup is None else f"{speedup:.1f}×")
     console.print(table)
 
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args(argv)
-    run(tuple(args.sizes), args.repeat)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """What it costs to keep finite differences right when f's state changes between calls.
 
-    python -m diffcompare.benchmarks.finite_diff_cache [--rounds 5] [--calls 5]
+    diffcompare bench finite-diff-cache [--rounds 5] [--calls 5]
 
 A central-difference gradient evaluates f at 2n perturbed points. Four ways to
 evaluate them, timed per gradient while the state f reads changes at every
@@ -20,7 +20,6 @@ Rounds interleave the strategies; the best round counts. Ratios are to ``stale``
 
 from __future__ import annotations
 
-import argparse
 import functools
 import time
 
@@ -114,17 +113,11 @@ def measure(kind: str, n: int, rounds: int, calls: int) -> dict[str, float]:
     return best
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=5)
-    args = parser.parse_args(argv)
+def main(rounds: int = 5, calls: int = 5) -> None:
+    """Measure and print one line per case (``diffcompare bench finite-diff-cache``)."""
     enable_x64()
     for kind, n in [("closure", 100), ("closure", 1000), ("mlp", 120), ("mlp", 1200)]:
-        best = measure(kind, n, args.rounds, args.calls)
+        best = measure(kind, n, rounds, calls)
         cells = "  ".join(f"{k} {v * 1e3:8.2f} ms ({v / best['stale']:6.1f}x)" for k, v in best.items())
         print(f"{kind:7s} n={n:5d}  {cells}", flush=True)
 
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Benchmark of forward mode: JVP cost against the function, Jacobians against ``jax.jacfwd``.
 
-    python -m diffcompare.benchmarks.forward            # default sizes
-    python -m diffcompare.benchmarks.forward --quick    # small sizes (under a minute on 2 cores)
+    diffcompare bench forward            # default sizes
+    diffcompare bench forward --quick    # small sizes (under a minute on 2 cores)
 
 Everything is compiled with ``jax.jit`` (the dual numbers hold JAX tracers, so
 XLA compiles the whole forward sweep). It prints, side by side:
@@ -15,8 +15,6 @@ device JAX uses (the header says which).
 """
 
 from __future__ import annotations
-
-import argparse
 
 import jax
 import jax.numpy as jnp
@@ -108,30 +106,26 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}"
 
 
-def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(
-        prog="python -m diffcompare.benchmarks.forward", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--quick", action="store_true", help="small sizes, fewer rounds")
-    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved timing rounds")
-    args = parser.parse_args(argv)
-    if args.dtype == "float64":
+def main(quick: bool = False, dtype: str = "float64", rounds: int | None = None) -> dict:
+    """Measure and print both tables (``diffcompare bench forward``); returns their rows."""
+    name = dtype
+    if name == "float64":
         jax.config.update("jax_enable_x64", True)
-    dtype = jnp.dtype(args.dtype)
-    if args.quick:
+    dtype = jnp.dtype(name)
+    if quick:
         sizes = dict(elementwise=10_000, mlp_n=32, width=128, mlp_m=16, depth=3, tall_n=16, tall_m=512)
     else:
         sizes = dict(elementwise=1_000_000, mlp_n=128, width=512, mlp_m=64, depth=4, tall_n=64, tall_m=4096)
-    rounds = args.rounds or (3 if args.quick else 5)
-    repeat = 5 if args.quick else 10
+    rounds = rounds or (3 if quick else 5)
+    repeat = 5 if quick else 10
 
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from .. import _output as output
+
+    console = output.console()
     device = jax.devices()[0]
-    console.print(f"forward mode under jax.jit on {device.platform} ({device.device_kind}), {args.dtype}")
+    console.print(f"forward mode under jax.jit on {device.platform} ({device.device_kind}), {name}")
 
     jvps = jvp_rows(sizes, dtype, rounds, repeat)
     table = Table(title=f"JVP time / f time (bound {JVP_BOUND:g}x)")
@@ -151,7 +145,3 @@ def main(argv=None) -> dict:
                       "yes" if to / tj <= JACOBIAN_BOUND else "NO")
     console.print(table)
     return {"jvp": jvps, "jacobian": jacs, "device": device.platform}
-
-
-if __name__ == "__main__":
-    main()

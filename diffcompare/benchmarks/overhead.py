@@ -12,12 +12,11 @@ mode's gradient is left out above :data:`FORWARD_MAX_INPUTS` inputs (one pass
 per input: minutes per call). Each call is timed right after an untimed call of
 itself, in interleaved rounds (``timing.best_times(back_to_back=True)``).
 
-    python -m diffcompare.benchmarks.overhead [--quick] [--profile]
+    diffcompare bench overhead [--quick] [--profile]
 """
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import os
 import pstats
@@ -163,33 +162,52 @@ def measure(quick: bool, profile: bool, repeat: int) -> list[dict]:
     return rows
 
 
-def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(prog="python -m diffcompare.benchmarks.overhead",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="the small problems only, fewer repeats")
-    parser.add_argument("--profile", action="store_true", help="also the share of time inside JAX (cProfile)")
-    args = parser.parse_args(argv)
-    jax.config.update("jax_enable_x64", True)
-    rows = measure(args.quick, args.profile, repeat=5 if args.quick else 20)
+def notes(rows: list[dict], torch_installed: bool, profile: bool) -> list[str]:
+    """One line for every column that is left out or holds a "—"."""
+    out = []
+    if not torch_installed:
+        out.append("PyTorch is not installed, so there is no 'vs torch eager' column: "
+                   "pip install 'diffcompare[compare]' adds it.")
+    elif any(r["method"] == "jax eager" and r["problem"] not in {t["problem"] for t in rows
+                                                                 if t["method"] == "torch eager"} for r in rows):
+        out.append("'vs torch eager' is '—' where PyTorch has no like-for-like eager call (the R³ → R⁴ Jacobian).")
+    if profile:
+        out.append("'in JAX' (forward and reverse rows only): the share of the call's time spent inside JAX's "
+                   "dispatch rather than in diffcompare's own Python (cProfile).")
+    else:
+        out.append("--profile adds an 'in JAX' column: the share of forward's and reverse's time spent inside JAX.")
+    return out
 
-    from rich.console import Console
+
+def main(quick: bool = False, profile: bool = False) -> list[dict]:
+    """Measure and print the table (``diffcompare bench overhead``); returns its rows."""
+    jax.config.update("jax_enable_x64", True)
+    rows = measure(quick, profile, repeat=5 if quick else 20)
+
     from rich.table import Table
 
+    from .. import _output as output
+
     device = jax.devices()[0]
-    table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats)")
-    columns = ("problem", "method", "ms / call", "primitives", "µs / primitive", "vs jax eager", "vs torch", "in JAX")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("problem", "method") else "right")
-    reference = {r["problem"]: r["ms"] for r in rows if r["method"] == "jax eager"}
     torch_ms = {r["problem"]: r["ms"] for r in rows if r["method"] == "torch eager"}
+    table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats); "
+                        "every row eager, none under jax.jit")
+    columns = ["problem", "method", "ms / call", "primitives", "µs / primitive", "vs jax eager"]
+    columns += ["vs torch eager"] if torch_ms else []
+    columns += ["in JAX"] if profile else []
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("problem", "method") else "right", no_wrap=True)
+    reference = {r["problem"]: r["ms"] for r in rows if r["method"] == "jax eager"}
     for r in rows:
-        share = f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—"
-        vs_torch = f"{r['ms'] / torch_ms[r['problem']]:.2f}×" if r["problem"] in torch_ms else "—"
-        table.add_row(r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]),
-                      f"{r['us_per_primitive']:.1f}", f"{r['ms'] / reference[r['problem']]:.2f}×", vs_torch, share)
-    Console(width=140).print(table)
+        cells = [r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]), f"{r['us_per_primitive']:.1f}",
+                 f"{r['ms'] / reference[r['problem']]:.2f}×"]
+        if torch_ms:
+            cells.append(f"{r['ms'] / torch_ms[r['problem']]:.2f}×" if r["problem"] in torch_ms else "—")
+        if profile:
+            cells.append(f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—")
+        table.add_row(*cells)
+    console = output.console()
+    console.print(table)
+    for line in notes(rows, bool(torch_ms), profile):
+        console.print(line)
     return rows
-
-
-if __name__ == "__main__":
-    main()

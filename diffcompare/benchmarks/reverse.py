@@ -1,7 +1,7 @@
 """Benchmark of the reverse engine on MLPs: its gradient against its forward pass and against JAX.
 
-    python -m diffcompare.benchmarks.reverse            # widths 256 1024 4096, depth 4, batch = width
-    python -m diffcompare.benchmarks.reverse --quick    # widths 64 256 1024 (a couple of minutes on 2 cores)
+    diffcompare bench reverse                 # widths 256 1024 4096, depth 4, batch = width
+    diffcompare bench reverse --quick      # widths 64 256 1024 (a couple of minutes on 2 cores)
 
 For each width it prints, side by side:
 
@@ -17,8 +17,6 @@ uses (the table says which).
 """
 
 from __future__ import annotations
-
-import argparse
 
 import jax
 import jax.numpy as jnp
@@ -53,29 +51,22 @@ def measure(width: int, depth: int = 4, dtype=jnp.float32, rounds: int = 5) -> d
     return row
 
 
-def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(
-        prog="python -m diffcompare.benchmarks.reverse", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--widths", type=int, nargs="+", default=None, help="MLP widths (batch = width)")
-    parser.add_argument("--depth", type=int, default=4)
-    parser.add_argument("--quick", action="store_true", help="widths 64 256 1024, fewer repeats")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--rounds", type=int, default=None, help="timing rounds (minimum taken)")
-    args = parser.parse_args(argv)
-    if args.dtype == "float64":
+def main(widths: list[int] | None = None, depth: int = 4, quick: bool = False, dtype: str = "float32",
+         rounds: int | None = None) -> list[dict]:
+    """Measure and print one line per width (``diffcompare bench reverse``); returns the rows."""
+    if dtype == "float64":
         jax.config.update("jax_enable_x64", True)
-    widths = args.widths or ([64, 256, 1024] if args.quick else [256, 1024, 4096])
-    rounds = args.rounds or (5 if args.quick else 7)
+    widths = widths or ([64, 256, 1024] if quick else [256, 1024, 4096])
+    rounds = rounds or (5 if quick else 7)
     device = jax.devices()[0]
-    print(f"reverse-mode benchmark: ReLU MLP, depth {args.depth}, batch = width, {args.dtype}, "
+    print(f"reverse-mode benchmark: ReLU MLP, depth {depth}, batch = width, {dtype}, "
           f"device {device.platform} ({device.device_kind}), jax {jax.__version__}")
     header = (f"{'width':>6} {'fwd ms':>9} {'grad/fwd':>9} {'jit: eng/jax':>13} {'eager: eng/jax':>15} "
               f"{'jax grad/fwd':>13} {'nodes':>6} {'saved MiB':>10} {'ckpt MiB':>9} {'ckpt time':>10}")
     print(header)
     rows = []
     for w in widths:
-        r = measure(w, args.depth, jnp.dtype(args.dtype), rounds)
+        r = measure(w, depth, jnp.dtype(dtype), rounds)
         rows.append(r)
         print(f"{w:>6} {1e3 * r['forward_s']:>9.2f} {r['engine_s'] / r['forward_s']:>9.2f} "
               f"{r['engine_jit_s'] / r['jax_jit_s']:>13.3f} {r['engine_s'] / r['jax_eager_s']:>15.3f} "
@@ -85,7 +76,3 @@ def main(argv=None) -> list[dict]:
           "jax.jit(jax.grad); eager: engine over un-jitted jax.grad; ckpt: every hidden layer checkpointed "
           "(saved bytes of the tape, and gradient time relative to no checkpointing)")
     return rows
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Benchmark of symbolic differentiation against SymPy: expression swell, side by side.
 
-    python -m diffcompare.benchmarks.symbolic            # logistic map k = 1..10 and the course examples
-    python -m diffcompare.benchmarks.symbolic --kmax 8   # a shorter sweep
+    diffcompare bench symbolic                 # logistic map k = 1..10 and the course examples
+    diffcompare bench symbolic --kmax 8      # a shorter sweep
 
 For the logistic map l_{k+1} = 4 l_k (1 − l_k), l₀ = x, and for the course's
 examples, it prints in one table per family:
@@ -20,8 +20,6 @@ shows in them, the operation counts are exact.
 """
 
 from __future__ import annotations
-
-import argparse
 
 import jax
 import jax.numpy as jnp
@@ -129,22 +127,16 @@ def _print(title: str, rows: list[tuple[str, dict]]) -> None:
             print("\t".join([label] + [_fmt(row[c]) for c in columns]))
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kmax", type=int, default=10, help="largest number of logistic-map steps (default 10)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the best is shown")
-    options = parser.parse_args(argv)
+def main(kmax: int = 10, repeat: int = 3) -> None:
+    """Measure and print both tables (``diffcompare bench symbolic``)."""
     enable_x64()
     print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), sympy {sp.__version__}, "
           f"jax {jax.__version__}; operations counted as sympy.count_ops counts them")
-    rows = [(f"k={k}", measure_one(_logistic(k), (0.3,), options.repeat)) for k in range(1, options.kmax + 1)]
+    rows = [(f"k={k}", measure_one(_logistic(k), (0.3,), repeat)) for k in range(1, kmax + 1)]
     _print("logistic map l_{k+1} = 4 l_k (1 - l_k): dl/dx", rows)
     course = []
     for name in COURSE:
         inst = PROBLEMS[name].make()
-        course.append((name, measure_one(inst.fun, tuple(jnp.asarray(a) for a in inst.args), options.repeat)))
+        course.append((name, measure_one(inst.fun, tuple(jnp.asarray(a) for a in inst.args), repeat)))
     _print("course examples: the full gradient", course)
 
-
-if __name__ == "__main__":
-    main()

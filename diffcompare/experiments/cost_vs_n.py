@@ -129,7 +129,7 @@ def plot(rows, cfg, outdir):
 
 def headline(rows, cfg):
     slopes = fits(rows)
-    out = []
+    out = ["every gradient, jax's included, timed compiled (jax.jit), best of several calls"]
     for m, (s_t, s_r) in slopes.items():
         sel = sorted((r for r in rows if r["method"] == m and r["status"] == "ok"), key=lambda r: r["n"])
         if sel:

@@ -21,12 +21,23 @@ DATA, PARTIAL, STATE, META, COMPLETE = "data.csv", "data.partial.csv", ".partial
 #: the temporary files of :func:`atomic_write` (``.<name>.<random>.tmp``)
 TEMP_GLOB = ".*.tmp"
 
+
+def file_mode() -> int:
+    """The mode a new file gets from ``open()``: 0o666 less the process's umask (0o644 under the usual
+    umask 022). ``tempfile.mkstemp`` makes its files 0o600 whatever the umask; results are for sharing."""
+    umask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename; the file
+    gets the mode the umask gives a new file (:func:`file_mode`), as ``open()`` would."""
     path = Path(path)
     raw = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()

@@ -201,7 +201,8 @@ def headline(rows, cfg):
         plan = next(r["plan"] for r in sel if r["method"] == "optimal")
         fewer = min(cost["forward"], cost["reverse"]) / cost["optimal"]
         out.append(f"{case} ({sel[0]['dims']}): optimal {plan} needs {fmt(fewer)}× fewer multiply-adds than the "
-                   f"better pure mode; jax.jacfwd takes {fmt(t['jax fwd (jacfwd)'] / t['optimal'])}× and jax.jacrev "
+                   f"better pure mode; all under jax.jit, jax.jacfwd takes "
+                   f"{fmt(t['jax fwd (jacfwd)'] / t['optimal'])}× and jax.jacrev "
                    f"{fmt(t['jax rev (jacrev)'] / t['optimal'])}× its time")
     for case in examples.SPARSE_PROBLEMS:
         sel = [r for r in rows if r["part"] == "sparse" and r["case"] == case and r["status"] == "ok"]

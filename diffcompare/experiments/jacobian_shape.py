@@ -121,7 +121,8 @@ def plot(rows, cfg, outdir):
 
 def headline(rows, cfg):
     out = []
-    for fwd, rev, label in (("forward", "reverse", "diffcompare"), ("jax fwd (jacfwd)", "jax rev (jacrev)", "JAX")):
+    for fwd, rev, label in (("forward", "reverse", "diffcompare (under jax.jit)"),
+                            ("jax fwd (jacfwd)", "jax rev (jacrev)", "JAX (jax.jit of jacfwd / jacrev)")):
         cross, ratios = crossover(rows, fwd, rev)
         if ratios:
             (q0, r0), (q1, r1) = ratios[0], ratios[-1]

@@ -157,7 +157,7 @@ def headline(rows, cfg):
         if sel:
             last = sel[-1]
             out.append(f"{problem} {last['kind']} at n = {last['n']}: symbolic {1e3 * last['t_symbolic_s']:.2f} ms vs "
-                       f"JAX {1e3 * last['t_jax_s']:.2f} ms ({last['speedup']:.1f}x), max |diff| "
+                       f"jax.jit(JAX) {1e3 * last['t_jax_s']:.2f} ms ({last['speedup']:.1f}x), max |diff| "
                        f"{last['max_abs_diff']:.1e}; expression {last['array_ops']} ops at every n")
         checked = [r for r in sel if r.get("sympy_matrix")]
         if checked:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ..errors import InvalidOptionError
+from ..errors import unknown_name
 
 #: name -> module path, in the order they run
 REGISTRY = {
@@ -31,7 +31,9 @@ def names() -> list[str]:
 
 
 def get(name: str) -> ModuleType:
-    """The experiment module called ``name``; the error lists the names there are."""
-    if name not in REGISTRY:
-        raise InvalidOptionError(f"unknown experiment {name!r}; choose from {', '.join(REGISTRY)}")
-    return importlib.import_module(REGISTRY[name])
+    """The experiment module called ``name`` (hyphens read as underscores: ``fd-step`` is ``fd_step``);
+    the error suggests the closest names and lists them all."""
+    key = name.replace("-", "_")
+    if key not in REGISTRY:
+        raise unknown_name("experiment", name, REGISTRY)
+    return importlib.import_module(REGISTRY[key])

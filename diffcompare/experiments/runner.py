@@ -35,7 +35,7 @@ from types import ModuleType
 
 import jax
 
-from ..errors import InvalidOptionError
+from ..errors import InvalidOptionError, dtype_name
 from .files import (
     COMPLETE,
     DATA,
@@ -92,8 +92,7 @@ def check_config(cfg: Config) -> Config:
     """Refuse a configuration that cannot run, with a one-line reason."""
     if cfg.scale not in SCALES:
         raise InvalidOptionError(f"unknown scale {cfg.scale!r}; choose one of {', '.join(SCALES)}")
-    if cfg.dtype not in ("float64", "float32"):
-        raise InvalidOptionError(f"unknown dtype {cfg.dtype!r}; choose float64 or float32")
+    dtype_name(cfg.dtype, "dtype")
     if cfg.device not in ("cpu", "gpu"):
         raise InvalidOptionError(f"unknown device {cfg.device!r}; choose cpu or gpu")
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
@@ -172,30 +171,84 @@ def device_description(cfg: Config) -> str:
 # ---------------------------------------------------------------- running
 
 
-class Progress:
-    """A rich progress bar over a sweep (silent when ``enabled`` is false)."""
+def _clock(seconds: float) -> str:
+    """``1:05`` (minutes:seconds) or ``1:02:05``."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
-    def __init__(self, enabled: bool):
+
+class Progress:
+    """Progress over the sweeps: rich bars with the time left in a terminal; elsewhere (a log, a pipe) one
+    plain line per finished sweep point, with the time elapsed and an estimate of the time left (silent when
+    ``enabled`` is false).
+
+    The estimate is the mean time of the points measured so far times the points left; points kept from
+    an interrupted run (``--resume``) cost nothing and do not count.
+
+    Arguments:
+        enabled: show progress at all.
+        terminal: bars (True) or lines (False); default: whether stdout is a terminal.
+        file: where the lines go (default: stdout).
+    """
+
+    def __init__(self, enabled: bool, terminal: bool | None = None, file=None):
         self.enabled = enabled
+        self.terminal = sys.stdout.isatty() if terminal is None else terminal
+        self.file = file
         self._bar = None
+        self._tasks: dict[int, dict] = {}
 
     def __enter__(self):
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        if self.enabled and self.terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self._bar = Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[point]}"), transient=False)
+            self._bar = Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                                 TextColumn("{task.fields[point]}"), transient=False)
             self._bar.__enter__()
         return self
 
     def task(self, name: str, total: int):
-        if self._bar is None:
+        if not self.enabled:
             return None
-        return self._bar.add_task(name, total=total, point="")
+        if self._bar is not None:
+            return self._bar.add_task(name, total=total, point="")
+        task = len(self._tasks)
+        self._tasks[task] = {"name": name, "total": total, "done": 0, "measured": 0,
+                             "start": time.perf_counter(), "last": time.perf_counter()}
+        return task
 
-    def advance(self, task, point: str = ""):
-        if self._bar is not None and task is not None:
+    def advance(self, task, point: str = "", measured: bool = True):
+        """One more point of ``task`` is finished (``measured=False``: kept from an interrupted run)."""
+        if task is None:
+            return
+        if self._bar is not None:
             self._bar.update(task, advance=1, point=point)
+            return
+        state = self._tasks[task]
+        now = time.perf_counter()
+        state["done"] += 1
+        state["measured"] += measured
+        elapsed = now - state["start"]
+        left = state["total"] - state["done"]
+        if left == 0:
+            eta = "done"
+        elif state["measured"]:
+            eta = f"about {_clock(elapsed / state['measured'] * left)} left"
+        else:
+            eta = "time left unknown"
+        width = len(str(state["total"]))
+        resumed = "" if measured else " (kept from the interrupted run)"
+        print(f"{state['name']} {state['done']:>{width}}/{state['total']}  {point}{resumed}  "
+              f"elapsed {_clock(elapsed)}, {eta}", file=self.file or sys.stdout, flush=True)
 
     def __exit__(self, *exc):
         if self._bar is not None:
@@ -236,7 +289,7 @@ def run_experiment(module: ModuleType, cfg: Config, command: str | None = None,
         for point, key in zip(points, keys):
             if key in by_point:
                 skipped += 1
-                progress.advance(task, key)
+                progress.advance(task, key, measured=False)
                 continue
             by_point[key] = [{"point": key, **point, **row} for row in module.measure(dict(point), cfg)]
             # the rows first, then the state that vouches for them: a crash in between re-measures the point

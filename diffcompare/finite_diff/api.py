@@ -99,16 +99,24 @@ def value_and_grad(
     return wrapped
 
 
-def grad(f: Callable, argnums=0, **options) -> Callable:
+def grad(
+    f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
+    levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
+) -> Callable:
     """A function returning the gradient of scalar-valued ``f`` by finite differences.
 
-    Takes the options of :func:`value_and_grad`.
+    Arguments:
+        f, argnums, scheme, step, levels, vectorize: as :func:`value_and_grad`
+            (``scheme="central"``; ``step=None`` chooses h from the dtype and the scheme's order).
+    Returns:
+        A callable with ``f``'s signature returning the gradient.
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2), scheme="central4")(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    return _api.gradient_of(f, value_and_grad(f, argnums, **options), "finite_diff.grad")
+    vg = value_and_grad(f, argnums, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
+    return _api.gradient_of(f, vg, "finite_diff.grad")
 
 
 def jacobian(

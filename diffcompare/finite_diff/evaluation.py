@@ -8,7 +8,7 @@ concrete values).
 call: a function may read globals, closures or attributes that changed since
 (a new mini-batch, a new coefficient), and a program kept from an earlier
 call would silently differentiate the old function. Measured by
-``python -m diffcompare.benchmarks.finite_diff_cache`` (a 100-input gradient
+``diffcompare bench finite-diff-cache`` (a 100-input gradient
 whose closure changes at every call): a program compiled once per function
 took 0.5 ms but was wrong after the change; compiling at every call, or
 re-tracing and compiling whenever the traced program changed, 600+ ms;

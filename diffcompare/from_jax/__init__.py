@@ -9,7 +9,7 @@
 :mod:`.interpreter` walks a jaxpr with it; :mod:`.detect` tells a JAX function
 from one written with ``dnp`` (the CLI's ``diffcompare check module:f``);
 :func:`side_by_side` prints JAX's static jaxpr beside the reverse engine's tape;
-``python -m diffcompare.from_jax.bench`` measures what the interpretation costs.
+``diffcompare bench from-jax`` measures what the interpretation costs.
 """
 
 from __future__ import annotations

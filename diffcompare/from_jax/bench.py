@@ -1,7 +1,7 @@
 """What interpreting the jaxpr costs: from_jax's reverse-mode gradient against the same MLP in dnp and in JAX.
 
-    python -m diffcompare.from_jax.bench                 # widths 256 1024, depth 4, batch = width, float32
-    python -m diffcompare.from_jax.bench --widths 64     # quick
+    diffcompare bench from-jax                      # widths 256 1024, depth 4, batch = width, float32
+    diffcompare bench from-jax --widths 64      # quick
 
 For each width it prints, side by side (the MLP of ``diffcompare.problems.models``, as in ``diffcompare bench reverse``,
 written once with ``jax.numpy`` and ``jax.nn.relu``):
@@ -14,8 +14,6 @@ Times are minima over interleaved rounds after a warm-up (``diffcompare.timing.b
 """
 
 from __future__ import annotations
-
-import argparse
 
 import jax
 import jax.numpy as jnp
@@ -53,22 +51,17 @@ def measure(width: int, depth: int = 4, dtype=jnp.float32, rounds: int = 5) -> d
     return row
 
 
-def main(argv=None) -> list[dict]:
-    parser = argparse.ArgumentParser(prog="python -m diffcompare.from_jax.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--widths", type=int, nargs="+", default=[256, 1024], help="MLP widths (batch = width)")
-    parser.add_argument("--depth", type=int, default=4)
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--rounds", type=int, default=7, help="timing rounds (minimum taken)")
-    args = parser.parse_args(argv)
-    if args.dtype == "float64":
+def main(widths=(256, 1024), depth: int = 4, dtype: str = "float32", rounds: int = 7) -> list[dict]:
+    """Measure and print one line per width (``diffcompare bench from-jax``); returns the rows."""
+    if dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     device = jax.devices()[0]
-    print(f"from_jax overhead: ReLU MLP, depth {args.depth}, batch = width, {args.dtype}, "
+    print(f"from_jax overhead: ReLU MLP, depth {depth}, batch = width, {dtype}, "
           f"device {device.platform} ({device.device_kind}), jax {jax.__version__}")
     print(f"{'width':>6} {'eager ms':>9} {'eager: from_jax/dnp':>20} {'jit: from_jax/jax':>18} {'jit: dnp/jax':>13}")
     rows = []
-    for width in args.widths:
-        r = measure(width, args.depth, jnp.dtype(args.dtype), args.rounds)
+    for width in widths:
+        r = measure(width, depth, jnp.dtype(dtype), rounds)
         rows.append(r)
         print(f"{width:>6} {1e3 * r['from_jax_eager_s']:>9.2f} {r['eager_ratio']:>20.3f} {r['jit_ratio']:>18.3f} "
               f"{r['dnp_jit_ratio']:>13.3f}", flush=True)
@@ -76,6 +69,3 @@ def main(argv=None) -> list[dict]:
           "jax.jit(reverse.grad(from_jax(f))) over jax.jit(jax.grad(f)) (target <= 1.10)")
     return rows
 
-
-if __name__ == "__main__":
-    main()

@@ -21,13 +21,13 @@ __all__ = ["PROBLEMS", "Instance", "Problem", "get", "names", "primitives_used"]
 
 
 def get(name: str) -> Problem:
-    """The problem called ``name``; the error lists the names there are."""
-    from ..errors import InvalidOptionError
+    """The problem called ``name`` (hyphens read as underscores); the error suggests the closest names."""
+    from ..errors import unknown_name
 
     try:
-        return PROBLEMS[name]
+        return PROBLEMS[name.replace("-", "_")]
     except KeyError:
-        raise InvalidOptionError(f"unknown problem {name!r}; choose one of {', '.join(PROBLEMS)}") from None
+        raise unknown_name("problem", name, PROBLEMS) from None
 
 
 def names() -> list[str]:

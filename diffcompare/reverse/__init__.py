@@ -14,7 +14,7 @@ application: :mod:`diffcompare.apps.train`.
     >>> rev.memory.tape_stats(f, x)                  # nodes and bytes the tape holds
     >>> rev.graph.draw(f, 1.5)                       # the graph with values and adjoints
 
-Benchmark: ``python -m diffcompare.benchmarks.reverse``; training:
+Benchmark: ``diffcompare bench reverse``; training:
 ``python -m diffcompare.apps.train``.
 """
 

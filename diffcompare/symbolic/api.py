@@ -376,14 +376,16 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
     return wrapped
 
 
-def grad(f: Callable, argnums=0, **options) -> Callable:
-    """A function returning the gradient of scalar-valued ``f`` (see :func:`value_and_grad`).
+def grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+         expand: str = "auto") -> Callable:
+    """A function returning the gradient of scalar-valued ``f``; the options as :func:`value_and_grad`.
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    return _api.gradient_of(f, value_and_grad(f, argnums, **options), "symbolic.grad")
+    vg = value_and_grad(f, argnums, simplify=simplify, jit=jit, expand=expand)
+    return _api.gradient_of(f, vg, "symbolic.grad")
 
 
 def _outputs(traced: Traced, results):

@@ -3,7 +3,7 @@
 :func:`matrix_calculus` times, in one process and interleaved, the compiled symbolic
 Hessian (or gradient) and ``jax.jit(jax.hessian)`` / ``jax.jit(jax.grad)`` on the same
 problem, checks they agree, and returns one row per problem (the experiment helper can
-wrap it). Run it with ``python -m diffcompare.symbolic.bench``.
+wrap it). Run it with ``diffcompare bench matrix-calculus``.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def formulas() -> list[str]:
     return lines
 
 
-def main(argv=None) -> None:
+def main() -> None:
+    """Measure and print the table and the formulas (``diffcompare bench matrix-calculus``)."""
     jax.config.update("jax_enable_x64", True)
     for row in matrix_calculus():
         print(f"{row['problem']:<42} symbolic {row['symbolic s']:.4f} s   jax {row['jax s']:.4f} s   "
@@ -110,6 +111,3 @@ def main(argv=None) -> None:
     for line in formulas():
         print("  " + line)
 
-
-if __name__ == "__main__":
-    main()

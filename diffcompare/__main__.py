@@ -1,0 +1,5 @@
+"""``python -m diffcompare``: the ``diffcompare`` command."""
+
+from .cli import main
+
+main()
