@@ -43,6 +43,20 @@ class Evaluator:
         except jax.errors.JAXTypeError:  # traced, e.g. the inner Jacobian of a Hessian under vmap
             self.x, self.xp = x, jnp
         self.f_scale = 1.0  # max(1, |f(x)|): the size of f's round-off, set once f(x) is known
+        self.mixed = self._mixed_dtypes()
+
+    def _mixed_dtypes(self):
+        """``(dtype of each flat coordinate, rounding of a flat point to those dtypes)`` when the leaves'
+        dtypes differ (the flat x is in the widest), else None."""
+        dtypes = {jnp.result_type(leaf) for leaf in self.leaves}
+        if len(dtypes) < 2 or self.xp is not np:
+            return None
+        per_coordinate = [jnp.result_type(leaf) for leaf in self.leaves for _ in range(int(np.size(leaf)))]
+
+        def round_to_leaves(v):
+            return np.asarray(ravel_pytree(self.unravel(jnp.asarray(v)))[0])
+
+        return per_coordinate, round_to_leaves
 
     def _row_function(self, complex_step_: bool):
         """x ↦ f at the flat point x, flattened (the imaginary part, for the complex step)."""
