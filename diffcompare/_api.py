@@ -165,7 +165,7 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
                 f"{fname}: the {what} holds a {type(leaf).__name__}, which is not a number or an array; "
                 "pass floats, arrays, or dicts/lists/tuples of them"
             )
-        if not np.issubdtype(dtype, np.inexact):
+        if not jnp.issubdtype(dtype, jnp.inexact):  # jnp's test knows bfloat16 and float16 too
             raise InvalidInputError(
                 f"{fname}: the {what} has dtype {dtype}; derivatives need floating-point inputs: "
                 "write 1.0 instead of 1, or convert with dnp.asarray(x, dtype=float)"
@@ -210,8 +210,20 @@ def as_cotangent(c, like):
     return jnp.asarray(c, dtype=dtype)
 
 
+def in_leaf_dtypes(gradient, like):
+    """Each gradient leaf in its input leaf's dtype, as JAX returns it: float32 parameters beside float64
+    data get a float32 gradient (an optimiser step must not turn a model into float64)."""
+    def cast(g, x):
+        if isinstance(g, EngineValue) or isinstance(x, EngineValue):
+            return g
+        dtype = dnp.dtype_of(x)
+        return g if dnp.dtype_of(g) == dtype or not jnp.issubdtype(dtype, jnp.floating) else jnp.asarray(g, dtype)
+
+    return jax.tree_util.tree_map(cast, gradient, like)
+
+
 def check_scalar_output(out, fname: str) -> None:
-    """``grad`` needs one real scalar out, as in JAX."""
+    """``grad`` needs one real floating-point scalar out, as in JAX."""
     leaves = jax.tree_util.tree_leaves(out)
     if len(leaves) != 1 or jnp.shape(leaves[0]) != ():
         shapes = [tuple(jnp.shape(leaf)) for leaf in leaves]
@@ -219,6 +231,16 @@ def check_scalar_output(out, fname: str) -> None:
             f"{fname}: the function must return one scalar, but returned shape(s) {shapes}; "
             "reduce it (dnp.sum, dnp.mean) or use jacobian / vjp for vector outputs"
         )
+    dtype = np.dtype(dnp.dtype_of(leaves[0]))
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        raise InvalidInputError(
+            f"{fname}: the function returned a complex scalar ({dtype}); a gradient needs a real output, as "
+            "jax.grad does without holomorphic=True: return dnp.real(...), dnp.abs(...) or |z|**2 of it")
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise InvalidInputError(
+            f"{fname}: the function returned dtype {dtype}; a gradient needs a floating-point output (jax.grad "
+            "refuses it too): a comparison or a count has derivative zero almost everywhere, so return the "
+            "float quantity itself, or convert with dnp.asarray(..., dtype=float) if zero is what you mean")
 
 
 def check_jvp_arguments(primals, tangents, fname: str, allow_complex: bool = True, batched: bool = False) -> None:

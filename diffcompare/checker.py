@@ -220,7 +220,7 @@ def _dtype_key(diff) -> str:
 
 def _cast(diff, dtype: str):
     def cast(leaf):
-        if np.issubdtype(np.dtype(jnp.result_type(leaf)), np.floating):
+        if jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
             return jnp.asarray(leaf, dtype=dtype)
         return leaf
 

@@ -254,18 +254,29 @@ def test_naive_differentiation_stops_at_its_limit():
     "formula, simplified",
     [
         ("x*1 + 0", "x"),
-        ("x*0 + y", "y"),
-        ("x - x", "0"),
+        ("x*0 + y", "0*x + y"),  # 0·x is NaN where x is inf or nan: never dropped (JAX keeps it too)
+        ("x - x", "0*x"),
         ("-(-x)", "x"),
         ("2 + 3*4", "14"),
         ("x + x + 3*x - y", "5*x - y"),
         ("x*x*x/x", "x**2"),
         ("exp(x)/exp(x)", "1"),
-        ("y*x - x*y", "0"),
+        ("y*x - x*y", "0*(x*y)"),
+        ("0*2 + y", "y"),
     ],
 )
 def test_identities(formula, simplified):
     assert S.to_string(S.simplify(S.parse(formula))) == simplified
+
+
+@pytest.mark.parametrize("formula", ["x*0 + y", "x - x + y", "3*x - 2*x - x + y", "0*exp(x) + y"])
+@pytest.mark.parametrize("x", [math.inf, -math.inf, math.nan])
+def test_simplification_keeps_nan_and_inf_semantics(formula, x):
+    """x·0 and x − x are NaN at x = ±inf or nan: simplification keeps every value, NaN included (as in JAX)."""
+    e = S.parse(formula)
+    before, after = _value(e, x=x, y=1.0), _value(S.simplify(e), x=x, y=1.0)
+    assert before == after or (math.isnan(before) and math.isnan(after)), (before, after)
+    assert math.isnan(after) or formula.startswith("0*exp")  # exp(-inf) = 0 is finite: 0·0 + y
 
 
 def test_x_over_x_is_kept_where_x_may_be_zero():

@@ -94,7 +94,8 @@ def value_and_grad(
         scheme_, evaluate, value = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
         _api.check_scalar_output(value, fname)
         gradient = jacobian_flat(evaluate, scheme_, step, levels, value, fname)[0]
-        return jnp.asarray(value), evaluate.unravel(jnp.asarray(gradient))
+        # each leaf in its own dtype, as JAX returns it (float32 parameters stay float32 beside float64 data)
+        return jnp.asarray(value), evaluate.unravel(jnp.asarray(gradient, evaluate.x.dtype))
 
     return wrapped
 
@@ -174,7 +175,7 @@ def vjp(
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "finite_diff.vjp")
         ct, _ = ravel_pytree(cotangent)
-        return evaluate.unravel(jnp.asarray(ct, jac.dtype) @ jac)
+        return evaluate.unravel(jnp.asarray(jnp.asarray(ct, jac.dtype) @ jac, evaluate.x.dtype))
 
     return out, vjp_fn
 

@@ -44,7 +44,7 @@ def jacobian_flat(evaluate: Evaluator, scheme: Scheme, step, levels, out, fname:
     if x.size == 0 or m == 0:  # nothing to perturb or nothing to differentiate: an empty Jacobian, as JAX's
         return xp.zeros((m, x.size), x.dtype)
     evaluate.f_scale = f_scale(out, scheme)
-    h = coordinate_steps(xp, x, scheme.name, step, levels, accuracy, evaluate.f_scale, fname)
+    h = coordinate_steps(xp, x, scheme.name, step, levels, accuracy, evaluate.f_scale, fname, evaluate.mixed)
     return _nan_where_undefined(xp, out, derivatives(evaluate, h, scheme, levels).T)
 
 

@@ -1,21 +1,13 @@
 """Evaluating f at many perturbed points, batched.
 
-All perturbed points of one derivative go to ``f`` as one batched call
-(``jax.vmap``), else through a Python loop (value-dependent branches need
-concrete values).
-
-``f`` runs afresh at every call, never as a program compiled at an earlier
-call: a function may read globals, closures or attributes that changed since
-(a new mini-batch, a new coefficient), and a program kept from an earlier
-call would silently differentiate the old function. Measured by
-``diffcompare bench finite-diff-cache`` (a 100-input gradient
-whose closure changes at every call): a program compiled once per function
-took 0.5 ms but was wrong after the change; compiling at every call, or
-re-tracing and compiling whenever the traced program changed, 600+ ms;
-eager ``jax.vmap``, kept here, 6-30 ms, and about the same as the stale
-program from a thousand inputs on. Where speed matters and the state is
-fixed, ``jax.jit(finite_diff.grad(f))`` compiles the whole gradient, with
-jit's own rule that what f reads is frozen at tracing.
+All perturbed points of one derivative go to ``f`` as one batched call. At concrete
+points that call is compiled (:mod:`.staged`): ``f`` is traced afresh at every call, so
+a global, closure or attribute that changed since is read as it is now, and the
+compiled program is reused whenever the trace has the same structure, with the arrays
+``f`` read passed in as inputs. Inside an outer ``jax.jit``/``jax.vmap`` the rows go
+through ``jax.vmap``; value-dependent Python control flow, which no trace can follow,
+through a Python loop. ``diffcompare bench finite-diff-cache`` measures
+what never serving a stale result costs.
 """
 
 from __future__ import annotations
@@ -26,7 +18,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ..errors import DiffCompareError
-from . import complex_step
+from . import complex_step, staged
 
 _MAX_ROWS_ELEMENTS = 1 << 20  # about 8 MB of float64 perturbed inputs per batched call
 
@@ -51,6 +43,20 @@ class Evaluator:
         except jax.errors.JAXTypeError:  # traced, e.g. the inner Jacobian of a Hessian under vmap
             self.x, self.xp = x, jnp
         self.f_scale = 1.0  # max(1, |f(x)|): the size of f's round-off, set once f(x) is known
+        self.mixed = self._mixed_dtypes()
+
+    def _mixed_dtypes(self):
+        """``(dtype of each flat coordinate, rounding of a flat point to those dtypes)`` when the leaves'
+        dtypes differ (the flat x is in the widest), else None."""
+        dtypes = {jnp.result_type(leaf) for leaf in self.leaves}
+        if len(dtypes) < 2 or self.xp is not np:
+            return None
+        per_coordinate = [jnp.result_type(leaf) for leaf in self.leaves for _ in range(int(np.size(leaf)))]
+
+        def round_to_leaves(v):
+            return np.asarray(ravel_pytree(self.unravel(jnp.asarray(v)))[0])
+
+        return per_coordinate, round_to_leaves
 
     def _row_function(self, complex_step_: bool):
         """x ↦ f at the flat point x, flattened (the imaginary part, for the complex step)."""
@@ -87,7 +93,10 @@ class Evaluator:
                   for s in range(0, idx.shape[0], chunk)]
         if self.vectorize:
             try:
-                return self._stack([jax.vmap(row)(xs) for xs in chunks])
+                if np.iscomplexobj(steps):
+                    return self._stack([jax.vmap(row)(xs) for xs in chunks])
+                concrete = self.xp is np
+                return self._stack([staged.evaluate_rows(row, self.x, xs, compile=concrete) for xs in chunks])
             except DiffCompareError:
                 raise
             except Exception:  # value-dependent control flow: jax.vmap cannot follow it, the loop can

@@ -159,14 +159,21 @@ def f_scale(out, scheme: Scheme) -> float:
     return max(1.0, float(jnp.max(jnp.abs(flat)))) if flat.size else 1.0
 
 
-def coordinate_steps(xp, x, scheme: str, step, levels, accuracy, f_scale, fname: str):
-    """The step hᵢ for every coordinate of the flat input ``x``."""
-    if step is None:
+def coordinate_steps(xp, x, scheme: str, step, levels, accuracy, f_scale, fname: str, leaves=None):
+    """The step hᵢ for every coordinate of the flat input ``x``.
+
+    ``leaves``: for inputs of mixed dtypes, ``(dtypes, round)``: each coordinate's own dtype, and a
+    function rounding a flat point to those dtypes (a float32 leaf beside a float64 one gets a
+    float32 step, exactly represented in float32)."""
+    if step is None and leaves is not None:
+        base = np.array([default_step(scheme, dtype, levels, accuracy, f_scale) for dtype in leaves[0]])
+        h = xp.asarray(base, x.dtype) * xp.maximum(1.0, xp.abs(x))
+    elif step is None:
         h = default_step(scheme, x.dtype, levels, accuracy, f_scale) * xp.maximum(1.0, xp.abs(x))
     else:
         h = xp.full(x.shape, step, dtype=x.dtype)
     if scheme != "complex":
-        h = (x + h) - x  # a step that x + h represents exactly
+        h = (leaves[1](x + h) if leaves is not None else x + h) - x  # a step that x + h represents exactly
         check_resolved(xp is np and bool(np.any(h == 0)), x, step, scheme, levels, fname)
     return h
 

@@ -302,7 +302,7 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
             return out, treedef.unflatten([t])
         out, columns = _columns(call, mode, chunk_size)
         _api.check_scalar_output(out, "forward.grad")
-        return out, _layout(columns, out, call.diff)
+        return out, _api.in_leaf_dtypes(_layout(columns, out, call.diff), call.diff)
 
     return wrapped
 

@@ -12,10 +12,8 @@ import numpy as np
 
 from .._core import EngineValue
 from ..errors import ConcretizationError
-from ._state import state_key
 from .interpreter import eval_closed
 
-_CACHE_MAX = 64
 _TRACE_ERRORS = (
     jax.errors.ConcretizationTypeError,
     jax.errors.TracerBoolConversionError,
@@ -57,8 +55,8 @@ def _static_key(leaf):
         return ("id", id(leaf))
 
 
-class Traced(collections.namedtuple("Traced", "jaxpr out_tree pins")):
-    """One traced program: the ``ClosedJaxpr``, the output structure, and what its key holds by identity.
+class Traced(collections.namedtuple("Traced", "jaxpr out_tree")):
+    """One traced program: the ``ClosedJaxpr`` and the output structure.
     (``jaxpr`` None: JAX could not trace the function, and ``out_tree`` is the error saying why.)"""
 
 
@@ -77,7 +75,6 @@ class FromJax:
         if not hasattr(self, "__name__"):
             self.__name__ = type(fun).__name__
         self.fun = fun
-        self._cache: collections.OrderedDict = collections.OrderedDict()
         self._last_call = None
 
     # ------------------------------------------------------------ calling
@@ -95,21 +92,12 @@ class FromJax:
         return jax.tree_util.tree_unflatten(traced.out_tree, outs)
 
     def _traced(self, leaves, treedef) -> Traced:
-        state, pins = state_key(self.fun)
-        avals = tuple(("dyn", _aval_key(leaf)) if _is_dynamic(leaf) else _static_key(leaf) for leaf in leaves)
-        key = (treedef, avals, state, bool(jax.config.jax_enable_x64))
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
+        """``fun`` traced afresh at this call: every global, closure cell, attribute and nested value it
+        reads is read as it is now (a cache keyed on that state could never be complete)."""
         try:
-            traced = self.trace_at(leaves, treedef)
+            return self.trace_at(leaves, treedef)
         except ConcretizationError as err:
-            traced = Traced(None, err, [])
-        self._cache[key] = Traced(traced.jaxpr, traced.out_tree, pins)
-        if len(self._cache) > _CACHE_MAX:
-            self._cache.popitem(last=False)
-        return self._cache[key]
+            return Traced(None, err)
 
     def trace_at(self, leaves, treedef) -> Traced:
         """Trace ``fun`` at the shapes and dtypes of the flattened arguments ``(args, kwargs)``."""
@@ -134,7 +122,7 @@ class FromJax:
                 "or jnp.where, or write the function with diffcompare.numpy and give it to the method directly "
                 f"(forward and reverse mode follow Python control flow). JAX said: {str(err).splitlines()[0]}"
             ) from err
-        return Traced(closed, store["out_tree"], [])
+        return Traced(closed, store["out_tree"])
 
     def _direct(self, failed: Traced, args, kwargs):
         """Python control flow on inputs, which JAX cannot trace: call ``fun`` on the engine values
@@ -165,18 +153,6 @@ class FromJax:
             raise traced.out_tree
         return traced.jaxpr
 
-    def state_key(self):
-        """A hashable summary of what ``fun`` reads besides its arguments (for caches keyed on this function)."""
-        return state_key(self.fun)[0]
-
-    # Methods that cache on the function object (finite differences' jit, symbolic's compiled derivatives)
-    # see a new key when what fun reads has changed: the hash follows the state, equality is identity.
-    def __hash__(self) -> int:
-        return hash((id(self), self.state_key()))
-
-    def __eq__(self, other) -> bool:
-        return other is self
-
     def __repr__(self) -> str:
         return f"from_jax({getattr(self.fun, '__name__', self.fun)!r})"
 
@@ -196,9 +172,10 @@ def from_jax(fun) -> FromJax:
     arrays and JAX tracers (finite differences, the JAX reference, ``jax.jit``)
     it simply calls ``f``.
 
-    Traced programs are cached per argument structure, shapes, dtypes and
-    static arguments (ints, strings, ...), and per the values of the globals,
-    closure cells and defaults ``f`` reads: change one and ``f`` is traced again.
+    ``f`` is traced afresh at every call, so every global, closure cell,
+    attribute and nested value it reads is read as it is now: a result is never
+    stale (a compiled derivative of it, e.g. symbolic's, is cached by the
+    structure of the trace, with the values passed in).
 
     Arguments:
         fun: a function of arrays and pytrees of arrays written with JAX

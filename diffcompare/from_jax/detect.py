@@ -10,12 +10,23 @@ which refuses engine values, so it is given to the methods through
 
 from __future__ import annotations
 
+import functools
 import types
 
-from ._state import _global_names
 from ._wrapper import FromJax, from_jax
 
 _MAX_DEPTH = 4
+
+
+@functools.lru_cache(maxsize=1024)
+def _global_names(code: types.CodeType) -> tuple[str, ...]:
+    """Names a code object (and the lambdas, comprehensions and functions inside it) may read as globals."""
+    names, stack = [], [code]
+    while stack:
+        c = stack.pop()
+        names.extend(c.co_names)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return tuple(dict.fromkeys(names))
 
 
 def _modules(fn, depth: int, seen: set) -> set[str]:

@@ -123,7 +123,7 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
         # the cotangent 1 needs none of vjp_fn's checks: one sweep straight away
         out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
         (gradient,) = _sweep(trace, inputs, out_leaves, [_api.one_like(out_plain)])
-        return out_plain, gradient
+        return out_plain, _api.in_leaf_dtypes(gradient, call.diff)
 
     return wrapped
 

@@ -100,9 +100,9 @@ def _reduce_extremum(g, ans, x, *, axis, keepdims):
     """max/min reductions: tied entries share the cotangent equally (JAX)."""
     x_shape = dnp.shape(x)
     kept = tuple(1 if i in axis else d for i, d in enumerate(x_shape))
-    location = jnp.equal(concrete(x), jnp.reshape(concrete(ans), kept))  # a concrete mask: a constant
-    counts = jnp.sum(location, axis=axis, keepdims=True)
-    return _expand(g, x_shape, axis, keepdims) * _mask(location / counts, g)
+    location = _mask(jnp.equal(concrete(x), jnp.reshape(concrete(ans), kept)), g)  # a concrete mask: a constant
+    # in floating point, so a NaN maximum (no entry equals it) gives 0/0 = NaN everywhere, as in JAX
+    return _expand(g, x_shape, axis, keepdims) * (location / jnp.sum(location, axis=axis, keepdims=True))
 
 
 #: up to this many entries per product, prod's VJP forms the exclusive products exactly (O(n²) work)

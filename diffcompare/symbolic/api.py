@@ -45,7 +45,7 @@ def _is_dynamic(leaf) -> bool:
     if isinstance(leaf, (float, complex)):
         return True
     dtype = getattr(leaf, "dtype", None)
-    return dtype is not None and np.issubdtype(np.dtype(dtype), np.inexact)
+    return dtype is not None and jnp.issubdtype(dtype, jnp.inexact)  # bfloat16 too
 
 
 def _variables(base: str, shape) -> np.ndarray:
@@ -94,7 +94,12 @@ class Traced:
         return [self.inputs[i] for a in argnums for i in self.arg_leaves[a]]
 
     def out_example(self):
-        return jax.tree_util.tree_unflatten(self.out_tree, [np.zeros(o.shape) for o in self.out_nodes])
+        """Zeros shaped and typed like the outputs (a comparison's output is bool, which grad refuses)."""
+        dtypes = [getattr(leaf, "dtype", None) for leaf in jax.tree_util.tree_leaves(self.outputs)]
+        if len(dtypes) != len(self.out_nodes):
+            dtypes = [None] * len(self.out_nodes)
+        return jax.tree_util.tree_unflatten(
+            self.out_tree, [np.zeros(o.shape, dtype or float) for o, dtype in zip(self.out_nodes, dtypes)])
 
 
 def trace(f: Callable, *args, prime: str | None = None) -> Traced:

@@ -162,8 +162,7 @@ def binary(op: str, a, b) -> ANode:
             return b
         if _is(b, 1.0) and a.shape == shape:
             return a
-        if _is(a, 0.0) or _is(b, 0.0):
-            return broadcast_to(const(0.0), shape)
+        # 0 ⊙ x stays: it is NaN where x is inf or nan, as in JAX
         if _is(a, -1.0):
             return unary("negative", broadcast_to(b, shape))
         if _is(b, -1.0):

@@ -198,7 +198,10 @@ def sub(a, b) -> Node:
 def mul(a, b) -> Node:
     a, b = as_node(a), as_node(b)
     if _is(a, 0.0) or _is(b, 0.0):
-        return const(0.0)
+        # 0·x is 0 only where x is finite: kept as a product (NaN at x = inf or nan, as in JAX)
+        if a.op == "const" and b.op == "const":
+            return const(a.value * b.value)
+        return make("multiply", *((a, b) if _is(a, 0.0) else (b, a)))
     if _is(a, 1.0):
         return b
     if _is(b, 1.0):

@@ -3,17 +3,17 @@
 :func:`simplify` rewrites the graph bottom-up (each shared node once):
 
 * constant folding: an operation on constants becomes a constant;
-* identities: x·1, x+0, x·0, x−x, double negation, x/x (only where x ≠ 0 is
-  known: a nonzero constant, exp, cosh, sigmoid, and products and powers of those),
-  x**0, x**1, where(c, a, a);
+* identities: x·1, x+0, double negation, x/x (only where x ≠ 0 is known: a
+  nonzero constant, exp, cosh, sigmoid, and products and powers of those),
+  x**0, x**1, where(c, a, a); x·0 and x − x become 0·x, never 0, since they are
+  NaN where x is inf or nan (as in JAX, whose zeros are values, not symbols);
 * like terms: a sum is collected into Σ cᵢ·tᵢ + c (3x − x becomes 2·x);
 * powers: a product is collected into c·Π tᵢ**eᵢ (x·x becomes x**2), merging
   integer exponents only, and cancelling to x**0 only where x ≠ 0 is known.
 
 Terms and factors are put in one order, so ``x*y`` and ``y*x`` become one node.
-Values change only by rounding (sums are reassociated). One caveat, shared with
-SymPy and JAX's symbolic zeros: ``x·0`` and ``x − x`` become 0 even where x would be
-inf or nan.
+Values change only by rounding (sums are reassociated); NaN and inf propagate as
+they do in the unsimplified expression (SymPy, by contrast, makes ``x·0`` zero).
 
 Hash-consing already makes every identical subexpression one node, so the
 graph is always in CSE form; :func:`cse` writes it out the way ``sympy.cse`` does:
@@ -142,7 +142,8 @@ class _Simplifier:
         plus, minus = [], []
         for t in sorted(terms, key=E.order_key):
             c = terms[t]
-            if c == 0.0:
+            if c == 0.0:  # x − x: 0·x, NaN where x is inf or nan
+                plus.append(E.mul(0.0, t))
                 continue
             (plus if c > 0 else minus).append(E.mul(abs(c), t))
         if constant > 0 or (constant and not plus):
@@ -195,8 +196,8 @@ class _Simplifier:
         return [sum(e for e in exps if e > 0), sum(e for e in exps if e < 0)]
 
     def build_product(self, coefficient: float, factors: dict) -> Node:
-        if coefficient == 0.0:
-            return const(0.0)
+        if coefficient == 0.0:  # 0·x: NaN where x is inf or nan, so the factors stay
+            return E.mul(0.0, self.build_product(1.0, factors)) if factors else const(0.0)
         num, den = [], []
         for base in sorted(factors, key=E.order_key):
             for e in self.merge(base, factors[base]):
