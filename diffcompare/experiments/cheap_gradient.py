@@ -115,6 +115,7 @@ def plot(rows, cfg, outdir):
             value = sel[0][fixed] if sel else ""
             ax.set(xscale="log", yscale="log", xlabel=f"parameters n ({sweep} grows, {fixed} {value})",
                    title=title)
+            plotting.data_ticks(ax, [r["n_params"] for r in sel])
         axes[0].set_ylabel("operations(gradient) / operations(loss)")
         axes[1].set_ylabel("time(gradient) / time(loss)")
         merged = {}
