@@ -69,3 +69,17 @@ def say(text: str) -> None:
         print(text)
     else:
         display(Markdown(text))
+
+
+def check(claim: str, holds: bool, found: str) -> bool:
+    """Say whether ``claim`` holds on the data shown, with what was found; returns ``holds``.
+
+    A notebook's check that can fail: instead of a bare ``assert`` (which stops the notebook
+    with no word of what it saw), it prints the claim, ✓ or ✗, and the numbers behind it::
+
+        check("reverse mode needs fewer operations than forward mode", ops_rev < ops_fwd,
+              f"{ops_rev:,} against {ops_fwd:,}")
+    """
+    mark = "✓" if holds else "✗ does not hold here:"
+    say(f"{mark} {claim} ({found})")
+    return bool(holds)
