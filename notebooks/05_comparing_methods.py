@@ -155,6 +155,11 @@ check("counted: reverse's ratio does not grow with n while FD's and forward's gr
       max(rev_ops) < 1.2 * min(rev_ops) and fd1 / fd0 > (n1 / n0) / 4 and fw1 / fw0 > (n1 / n0) / 4,
       f"reverse {num(min(rev_ops))}–{num(max(rev_ops))}, FD ×{num(fd1 / fd0)}, forward ×{num(fw1 / fw0)} "
       f"for n ×{num(n1 / n0)}")
+if "symbolic" in cost_methods:
+    sym_ops = [v for _, v in series("symbolic", "ops_ratio")]
+    say(f"The symbolic derivative ran at every n up to {int(max(n for n, _ in series('symbolic', 'ops_ratio')))}: f "
+        f"is elementwise operations and a sum, which the array-level symbolic mode covers, so its derivative is one "
+        f"array expression whatever n; counted, it costs {span(min(sym_ops), max(sym_ops))} f's operations.")
 n_big = max(n for n, _ in series("finite_diff", "ratio"))
 at = {r["method"]: r for r in cost if r["n"] == n_big}
 fd_row = at["finite_diff"]

@@ -63,7 +63,7 @@ def measure(point, cfg):
     params, x, y = make_mlp(width, depth, dtype=cfg.dtype, seed=cfg.seed)
     args = (params, x, y)
     n = sum(int(leaf.size) for leaf in jax.tree_util.tree_leaves(params))
-    rounds = cfg.pick(2, 5, 7)
+    rounds = cfg.pick(3, 15, 25)  # the minimum of many rounds: a loaded machine spoils some, rarely all
     grads = {"reverse": METHODS["reverse"].grad(mlp_loss), "jax": jax.grad(mlp_loss)}
     if n <= SMALL:
         for name in ("forward", "finite_diff"):
@@ -72,7 +72,8 @@ def measure(point, cfg):
     contenders.update({name: jax.jit(g) for name, g in grads.items()})
     contenders["reverse (eager)"] = METHODS["reverse"].grad(mlp_loss)
     rows = []
-    times, status, message = attempt(lambda: best_times(contenders, rounds, args=args))
+    # interleaved rounds, each call right after an untimed call of itself (see diffcompare.timing)
+    times, status, message = attempt(lambda: best_times(contenders, rounds, args=args, back_to_back=True))
     if status != "ok":  # time them one by one, so one failing method does not hide the others
         times = {}
         for name, fn in contenders.items():

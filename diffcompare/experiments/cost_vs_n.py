@@ -13,13 +13,14 @@ Cost is shown two ways, side by side:
   whatever n; central differences (2n evaluations of f) and forward mode (n
   tangent passes) grow like n.
 * **measured**: the wall time of the compiled gradient over the wall time of
-  the compiled f, both ``jax.jit``, best of interleaved rounds after a warm-up,
-  with the fixed cost of a compiled call (a jitted identity) timed beside
-  them. Two things make the measured ratio differ from the count, and the
-  headline says which one it saw: at small n the fixed cost of a call is most
-  of f's time; and finite differences and forward mode run their n passes as
-  one batched call (``jax.vmap``, as ``jax.jacfwd`` does), which costs less
-  than n separate calls of f.
+  the compiled f, both ``jax.jit``, best of interleaved rounds after a
+  warm-up (each call right after an untimed call of itself), with the fixed
+  cost of a compiled call (a jitted identity) timed beside them. Two things
+  make the measured ratio differ from the count, and the headline says which
+  one it saw: at small n the fixed cost of a call is most of f's time; and
+  finite differences and forward mode run their n passes as one batched call
+  (``jax.vmap``, as ``jax.jacfwd`` does), which costs less than n separate
+  calls of f.
 
 "Passes" is the theory: 2n evaluations for central differences, n forward
 passes, one forward plus one backward pass for reverse mode.
@@ -96,7 +97,7 @@ def _input(n, cfg):
 def measure(point, cfg):
     n, method = point["n"], point["method"]
     x = _input(n, cfg)
-    rounds = cfg.pick(2, 5, 7)
+    rounds = cfg.pick(3, 15, 25)  # the minimum of many rounds: a loaded machine spoils some, rarely all
     f_jit = jax.jit(smoothed_square)
     identity = jax.jit(lambda v: v)
     grad = METHODS[method].grad(smoothed_square)
@@ -105,8 +106,10 @@ def measure(point, cfg):
         call, is_compiled = compiled(grad, x)
         if not is_compiled:
             raise RuntimeError(f"{method}'s gradient did not compile: the experiment times compiled calls only")
-        # interleaved rounds: a burst of load on a shared machine hits f, the gradient and the empty call alike
-        return best_times({"f": f_jit, "grad": call, "call": identity}, rounds, args=(x,))
+        # interleaved rounds (a burst of load on a shared machine hits f, the gradient and the empty call alike),
+        # each call timed right after an untimed call of itself: a call that follows a different one pays
+        # tens of µs for the change, which at small n would be most of f's time
+        return best_times({"f": f_jit, "grad": call, "call": identity}, rounds, args=(x,), back_to_back=True)
 
     times, status, message = attempt(timed)
     ops_f = counted_operations(smoothed_square, x)
