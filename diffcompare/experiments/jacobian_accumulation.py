@@ -179,7 +179,8 @@ def plot(rows, cfg, outdir):
         ax3.add_artist(first)
         case_handles = [plotting.plt.Line2D([], [], color="k", ls=ls) for ls, _ in cases_seen.values()]
         case_labels = [f"{c.split()[0]} ({k} colours)" if k else c.split()[0] for c, (_, k) in cases_seen.items()]
-        ax3.legend(case_handles, case_labels, fontsize=8, loc="lower right", title="problem", title_fontsize=8)
+        ax3.legend(case_handles, case_labels, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.6),
+                   title="problem", title_fontsize=8)
         return plotting.save(fig, outdir, NAME)
 
 

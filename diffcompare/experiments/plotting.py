@@ -69,11 +69,11 @@ def line(ax, x, y, label: str, style_label: str | None = None, **kwargs):
 
 def log2_axis(ax, axis: str = "x"):
     """A base-2 log axis labelled with plain numbers (widths, depths: 16, 64, 256)."""
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     getattr(ax, f"set_{axis}scale")("log", base=2)
     target = getattr(ax, f"{axis}axis")
-    target.set_major_formatter(ScalarFormatter())
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 16, not 16.0; 0.5 stays 0.5
     target.set_minor_formatter(NullFormatter())
 
 
