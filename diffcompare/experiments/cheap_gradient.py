@@ -117,13 +117,16 @@ def plot(rows, cfg, outdir):
             ax.set(xscale="log", yscale="log", xlabel=f"parameters n ({sweep} grows, {fixed} {value})",
                    title=title)
             plotting.data_ticks(ax, [r["n_params"] for r in sel])
+            shown = [r[key] for r in sel if math.isfinite(r[key]) and r[key] > 0]
+            if shown:  # at least a decade, 1 and the bound included: no crowded minor labels (2×10⁰, 3×10⁰, ...)
+                ax.set_ylim(min(0.5, min(shown) / 1.5), max(10.0, max(shown) * 1.5))
         axes[0].set_ylabel("operations(gradient) / operations(loss)")
         axes[1].set_ylabel("time(gradient) / time(loss)")
         merged = {}
         for ax in axes:
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 merged.setdefault(label, handle)
-        axes[2].legend(merged.values(), merged.keys(), loc="upper left", fontsize=8)
+        axes[0].legend(merged.values(), merged.keys(), loc="center right", fontsize=8)
         fig.suptitle("Cheap gradient: gradient over loss; compiled methods over the compiled loss, "
                      "reverse (eager) over the eager loss", fontsize=10)
         return plotting.save(fig, outdir, "cheap_gradient")
