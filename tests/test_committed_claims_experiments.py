@@ -212,3 +212,14 @@ def test_jacobian_accumulation_headline_when_a_pure_mode_is_optimal():
     rows[2]["multiply_adds"] = 10.0
     line = jacobian_accumulation.headline(rows, None)[0]
     assert "10× fewer multiply-adds than the better pure mode (forward)" in line
+
+
+def test_prose_check_says_what_it_found(capsys):
+    """The notebooks' replacement for a bare assert: it reports the claim, the verdict and the numbers."""
+    from diffcompare.prose import check
+
+    assert check("reverse is cheaper", True, "2.6× against 300×") is True
+    assert check("forward is cheaper", False, "300× against 2.6×") is False
+    out = capsys.readouterr().out
+    assert "✓ reverse is cheaper (2.6× against 300×)" in out
+    assert "✗ does not hold here: forward is cheaper (300× against 2.6×)" in out
