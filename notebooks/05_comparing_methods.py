@@ -438,7 +438,7 @@ g_plain = rev.grad(deep_net)(net_params, net_x)
 g_ckpt = rev.grad(deep_net_checkpointed)(net_params, net_x)
 diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree_util.tree_leaves(g_plain),
                                                           jax.tree_util.tree_leaves(g_ckpt)))
-check("checkpointing gives the same gradient", diff < 1e-12, f"largest difference {num(diff, 2)}")
+print(f"same gradient with checkpointing: {diff < 1e-12} (largest difference between the two: {diff:.1e})")
 t_ckpt = best_times({"plain": rev.grad(deep_net), "checkpointed": rev.grad(deep_net_checkpointed)}, 3,
                     args=(net_params, net_x))
 deepest = max(tapes)
