@@ -153,7 +153,7 @@ say(f"**Counted.** From n = {int(n0)} to n = {int(n1)} ({times(n1, n0)} the inpu
     f"{span(min(rev_ops), max(rev_ops))} f's at every n: a small constant.")
 check("counted: reverse's ratio does not grow with n while FD's and forward's grow at least 4× as fast as n/4",
       max(rev_ops) < 1.2 * min(rev_ops) and fd1 / fd0 > (n1 / n0) / 4 and fw1 / fw0 > (n1 / n0) / 4,
-      f"reverse {num(min(rev_ops))}–{num(max(rev_ops))}, FD ×{num(fd1 / fd0)}, forward ×{num(fw1 / fw0)} "
+      f"reverse {span(min(rev_ops), max(rev_ops))}, FD ×{num(fd1 / fd0)}, forward ×{num(fw1 / fw0)} "
       f"for n ×{num(n1 / n0)}")
 if "symbolic" in cost_methods:
     sym_ops = [v for _, v in series("symbolic", "ops_ratio")]
@@ -465,7 +465,8 @@ if mem is not None:
     peak = {(int(r["depth"]), r["policy"]): r["peak_bytes"] for r in mem}
     every = "reverse (checkpoint every layer)"
     mem_depths = sorted({d for d, _ in peak})
-    saving = [d for d in mem_depths if peak[d, every] < peak[d, "reverse"]]
+    # the shallowest depth from which on every deeper network saves
+    saving = [d for d in mem_depths if all(peak[e, every] < peak[e, "reverse"] for e in mem_depths if e >= d)]
     first = min(saving) if saving else None
     shallow = mem_depths[0]
     shallow_words = more_or_fewer(peak[shallow, every], peak[shallow, "reverse"], "bytes")
