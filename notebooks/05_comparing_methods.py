@@ -113,7 +113,8 @@ check("the exact methods agree with JAX to rounding (below 1e-12)", exact_worst 
 #   (both `jax.jit`, the same regime), best of several calls.
 
 # %%
-cost = load("cost_vs_n", ["n", "method", "ratio", "ops_ratio", "passes", "t_f_s", "t_call_s"]) if USE_RESULTS else None
+cost_columns = ["n", "method", "ratio", "ops_ratio", "passes", "t_f_s", "t_call_s", "ops_f"]
+cost = load("cost_vs_n", cost_columns) if USE_RESULTS else None
 cost_where = machine("cost_vs_n") if cost is not None else THIS_MACHINE
 if cost is None:  # a small version of the experiment, computed here
     from diffcompare.experiments.cost_vs_n import smoothed_square
@@ -125,6 +126,7 @@ if cost is None:  # a small version of the experiment, computed here
         t = best_times({"f": jax.jit(smoothed_square), "call": jax.jit(lambda v: v), **grads}, 5, args=(x,))
         for m in grads:
             cost.append({"n": n, "method": m, "ratio": t[m] / t["f"], "t_f_s": t["f"], "t_call_s": t["call"],
+                         "ops_f": operations(smoothed_square, x),
                          "ops_ratio": operations(METHODS[m].grad(smoothed_square), x) / operations(smoothed_square, x),
                          "passes": {"finite_diff": 2 * n, "forward": n}.get(m, 2)})
 cost_methods = list(dict.fromkeys(r["method"] for r in cost))
@@ -171,11 +173,14 @@ say(f"**Measured** on {cost_where}, at n = {int(n_big)}: central differences too
 below = [r for r in cost if r["method"] in ("reverse", "jax", "symbolic") and r["ratio"] < 1]
 if below:
     r = min(below, key=lambda r: r["ratio"])
+    rate = r["ops_f"] / (1e6 * r["t_f_s"])  # f's operations per µs at that n, against its best rate in the run
+    best_rate = max(q["ops_f"] / (1e6 * q["t_f_s"]) for q in cost)
     say(f"A gradient measured *below* f: {r['method']} at n = {int(r['n'])} took {num(r['ratio'])}× f's time although "
-        f"it counts {num(r['ops_ratio'])}× f's operations. There f took {num(1e6 * r['t_f_s'])} µs, and an empty "
-        f"compiled call {num(1e6 * r['t_call_s'])} µs: "
-        + ("most of f's time is the fixed cost of a call, which a ratio of times hides."
-           if r["t_f_s"] < 5 * r["t_call_s"] else
+        f"it counts {num(r['ops_ratio'])}× f's operations. There f took {num(1e6 * r['t_f_s'])} µs (an empty "
+        f"compiled call: {num(1e6 * r['t_call_s'])} µs) and ran at {num(rate)} operations/µs, against "
+        f"{num(best_rate)} at its best in this run: "
+        + ("most of f's time there is the fixed cost of a call, not the work, and a ratio of times hides it."
+           if r["t_f_s"] < 5 * r["t_call_s"] or rate < best_rate / 4 else
            "XLA compiled f and its gradient into different loops, which run at different speeds."))
 else:
     say("No gradient was measured below f in this run.")
