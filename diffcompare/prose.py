@@ -98,3 +98,13 @@ def claim(holds: bool, statement: str, found: str = "", why: str = "") -> None:
         if why:
             lines.append(f"  expected because: {why}")
         print("\n".join(lines))
+
+
+def check(statement: str, holds: bool, found: str) -> bool:
+    """:func:`claim` with the statement first, returning ``holds`` (notebook 05's form)::
+
+        check("reverse mode needs fewer operations than forward mode", ops_rev < ops_fwd,
+              f"{ops_rev:,} against {ops_fwd:,}")
+    """
+    claim(holds, statement, found=found)
+    return bool(holds)

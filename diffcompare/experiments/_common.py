@@ -71,13 +71,35 @@ def seconds(fn: Callable, *args, repeat: int = 5) -> float:
     return best_time(fn, rounds=repeat, warmup=1, args=args)
 
 
-def fit_slope(x, y) -> float:
-    """The slope of log y against log x (least squares); nan with fewer than two usable points."""
+def fit_slope(x, y, min_points: int = 2) -> float:
+    """The slope of log y against log x (least squares); nan with fewer than ``min_points`` usable points.
+
+    The cost experiments pass ``min_points=3``: a line through two points always fits.
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    if keep.sum() < 2:
+    if keep.sum() < max(2, min_points):
         return math.nan
     return float(np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)[0])
+
+
+def counted_operations(fn: Callable, *args) -> float:
+    """Arithmetic operations in ``jax.jit(fn)`` on ``args`` as XLA counts them (flops + transcendentals).
+
+    A machine-independent count: it does not change with the machine's load or from run to run;
+    nan where XLA gives no cost analysis.
+    """
+    try:
+        cost = jax.jit(fn).lower(*args).compile().cost_analysis()
+    except DiffCompareError:
+        raise
+    except Exception:  # noqa: BLE001 - value-dependent control flow: no compiled program to count
+        return math.nan
+    if isinstance(cost, (list, tuple)):
+        cost = cost[0] if cost else {}
+    if not cost or "flops" not in cost:
+        return math.nan
+    return float(cost.get("flops", 0.0)) + float(cost.get("transcendentals", 0.0))
 
 
 def flat(tree) -> np.ndarray:

@@ -160,8 +160,15 @@ def plot(rows, cfg, outdir):
                     plotting.line(ax, h, e, label + note, style_label=label, markersize=3)
                     if a and np.isfinite(a.get("h_theory", np.nan)):
                         ax.axvline(a["h_theory"], color=plotting.color_of(label), ls=":", lw=1)
+                # the x-axis spans the steps of the real-valued schemes (the complex step runs to 1e-16 in any
+                # dtype, which would leave float32's V-curves in the right half of an empty panel)
+                real = [r["h"] for r in rows if (r["problem"], r["dtype"]) == (problem, dtype)
+                        and r["scheme"] != "complex" and r["h"] and r["h"] > 0
+                        and r["rel_error"] is not None and 0 < r["rel_error"] <= 1e2]  # what the panel shows
+                left = min(real) / 2 if real else 1e-16
+                ax.set_xlim(left, 3.0)
                 ax.axhline(eps, color="k", lw=0.8, ls="--")
-                ax.text(1e-16, eps * 1.6, "machine ε", fontsize=8)
+                ax.text(left * 1.5, eps * 1.6, "machine ε", fontsize=8)
                 # h grows to the right, so the legend's slopes read as drawn: round-off falls (−1) on the
                 # left arm, truncation rises (+p) on the right arm
                 ax.set(xscale="log", yscale="log", xlabel="step h (relative to max(1, |x|))",

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import accumulate as acc
 from ..accumulate import examples
+from ..prose import more_or_fewer, times
 from . import plotting
 from ._common import attempt, fmt
 
@@ -44,7 +45,7 @@ def _scaled(dims, cfg):
 
 
 def sizes(cfg):
-    return cfg.pick((50,), (1000, 10000), (100, 1000, 10000, 30000))
+    return cfg.pick((20, 50, 100), (1000, 3000, 10000), (100, 1000, 3000, 10000, 30000))
 
 
 def points(cfg):
@@ -157,21 +158,29 @@ def plot(rows, cfg, outdir):
             ax.set_xticklabels([_tick(c, next(r["dims"] for r in chain if r["case"] == c)) for c in cases],
                                fontsize=7)
             ax.set(yscale="log", ylabel=ylabel, title=f"{title}: chains of dense layers")
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=8)
         sparse = [r for r in rows if r["part"] == "sparse" and r["status"] == "ok"]
+        peer = {"sparsejac": {"marker": "X", "markersize": 9}, "asdex": {"marker": "P", "markersize": 9}}
+        methods_seen, cases_seen = {}, {}
         for case, ls in zip(examples.SPARSE_PROBLEMS, ("-", "--")):
             for m in SPARSE_METHODS:
                 sel = sorted((r for r in sparse if r["case"] == case and r["method"] == m), key=lambda r: r["n"])
                 if sel:
+                    (handle,) = plotting.line(ax3, [r["n"] for r in sel], [1e3 * r["t_s"] for r in sel], m,
+                                              style_label=_sparse_style(m), ls=ls, **peer.get(m, {}))
+                    methods_seen.setdefault(m, handle)
                     colours = sel[-1]["colours"]
-                    extra = f", {int(colours)} colours" if m.startswith("sparse") and colours == colours else ""
-                    peer = {"sparsejac": {"marker": "X", "markersize": 9}, "asdex": {"marker": "P", "markersize": 9}}
-                    plotting.line(ax3, [r["n"] for r in sel], [1e3 * r["t_s"] for r in sel],
-                                  f"{case.split()[0]}: {m}{extra}", style_label=_sparse_style(m), ls=ls,
-                                  **peer.get(m, {}))
+                    cases_seen.setdefault(case, (ls, int(colours) if colours == colours else None))
         ax3.set(xscale="log", yscale="log", xlabel="n (inputs = outputs)", ylabel="time of the Jacobian (ms)",
                 title="Sparse Jacobians: a few passes instead of n")
-        ax3.legend(fontsize=6)
+        # two short legends instead of one entry per (problem, method): colour = method, line style = problem
+        first = ax3.legend(methods_seen.values(), methods_seen.keys(), fontsize=8, loc="upper left",
+                           title="method", title_fontsize=8)
+        ax3.add_artist(first)
+        case_handles = [plotting.plt.Line2D([], [], color="k", ls=ls) for ls, _ in cases_seen.values()]
+        case_labels = [f"{c.split()[0]} ({k} colours)" if k else c.split()[0] for c, (_, k) in cases_seen.items()]
+        ax3.legend(case_handles, case_labels, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.6),
+                   title="problem", title_fontsize=8)
         return plotting.save(fig, outdir, NAME)
 
 
@@ -184,6 +193,11 @@ def _tick(case, dims):
 
 def _sparse_style(m):
     return {"sparse forward": "forward", "sparse reverse": "reverse", "sparse fd (CPR)": "finite_diff"}.get(m, m)
+
+
+def _factor(a, b):
+    """'3.1×' a time against another; 'as long as' when within 5%."""
+    return "as long as" if abs(a - b) <= 0.05 * max(a, b) else times(a, b)
 
 
 def _times(rows, **match):
@@ -199,11 +213,15 @@ def headline(rows, cfg):
         cost = {r["method"]: r["multiply_adds"] for r in sel}
         t = _times(rows, part="chain", case=case)
         plan = next(r["plan"] for r in sel if r["method"] == "optimal")
-        fewer = min(cost["forward"], cost["reverse"]) / cost["optimal"]
-        out.append(f"{case} ({sel[0]['dims']}): optimal {plan} needs {fmt(fewer)}× fewer multiply-adds than the "
-                   f"better pure mode; all under jax.jit, jax.jacfwd takes "
-                   f"{fmt(t['jax fwd (jacfwd)'] / t['optimal'])}× and jax.jacrev "
-                   f"{fmt(t['jax rev (jacrev)'] / t['optimal'])}× its time")
+        better = min(("forward", "reverse"), key=lambda m: cost[m])
+        if cost["optimal"] < cost[better]:
+            verdict = (f"optimal {plan} needs {more_or_fewer(cost['optimal'], cost[better], 'multiply-adds')} "
+                       f"than the better pure mode ({better})")
+        else:
+            verdict = f"the optimal bracketing {plan} is pure {better} mode itself ({cost[better]:,.0f} multiply-adds)"
+        timing = "; ".join(f"{m} took {_factor(t[m], t['optimal'])} the optimal bracketing's time"
+                           for m in ("forward", "reverse", "jax fwd (jacfwd)", "jax rev (jacrev)"))
+        out.append(f"{case} ({sel[0]['dims']}): {verdict}; measured (compiled): {timing}")
     for case in examples.SPARSE_PROBLEMS:
         sel = [r for r in rows if r["part"] == "sparse" and r["case"] == case and r["status"] == "ok"]
         if not sel:
@@ -211,9 +229,10 @@ def headline(rows, cfg):
         n = max(r["n"] for r in sel)
         t = _times(sel, n=n)
         colours = next(r["colours"] for r in sel if r["n"] == n and r["method"] == "sparse forward")
-        line = f"{case} at n = {n}: {int(colours)} colours; sparse forward {fmt(1e3 * t['sparse forward'])} ms"
+        line = (f"{case} at n = {n}: {int(colours)} colours ({int(colours)} passes instead of {n}); "
+                f"sparse forward {fmt(1e3 * t['sparse forward'])} ms")
         for other in ("jax fwd (jacfwd)", "sparsejac", "asdex"):
             if other in t:
-                line += f"; {other} takes {fmt(t[other] / t['sparse forward'])}× that"
+                line += f"; {other} took {_factor(t[other], t['sparse forward'])} that"
         out.append(line)
     return out

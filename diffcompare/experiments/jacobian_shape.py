@@ -116,6 +116,8 @@ def plot(rows, cfg, outdir):
         ax2.set(xscale="log", yscale="log", xlabel="n / m", ylabel="time(forward) / time(reverse)",
                 title="Forward wins below 1 (tall), reverse above (wide)")
         ax2.legend()
+        for ax in (ax1, ax2):
+            plotting.data_ticks(ax, qs)
         return plotting.save(fig, outdir, "jacobian_shape")
 
 

@@ -129,7 +129,7 @@ def measure(point, cfg):
 
 def plot(rows, cfg, outdir):
     with plotting.style():
-        fig, (ax1, ax2) = plotting.plt.subplots(1, 2, figsize=(11, 4.3))
+        fig, (ax1, ax2) = plotting.plt.subplots(1, 2, figsize=(12, 4.8))
         for problem in PROBLEMS:
             sel = sorted((r for r in rows if r["problem"] == problem and r["status"] == "ok"), key=lambda r: r["n"])
             if not sel:
@@ -141,12 +141,12 @@ def plot(rows, cfg, outdir):
             if scalar:
                 ax2.loglog(*zip(*scalar), "s--", color=line.get_color(), label=f"{problem}: scalar expansion")
         ax1.axhline(1, color="k", lw=0.8)
-        ax1.set(xlabel="n", ylabel="time(jax.jit(jax.hessian or grad)) / time(symbolic)",
-                title="compiled symbolic derivative vs JAX (above 1: symbolic faster)")
-        ax1.legend()
+        ax1.set(xlabel="n", ylabel="time(JAX) / time(symbolic), both compiled",
+                title="Symbolic vs JAX\n(above 1: symbolic faster)")
+        ax1.legend(fontsize=8)
         ax2.set(xlabel="n", ylabel="operations in the derivative expression",
-                title="derivative size: flat at array level, growing under scalar expansion")
-        ax2.legend(fontsize=7)
+                title="Derivative size\nflat at array level, growing under scalar expansion")
+        ax2.legend(fontsize=7.5)
         return plotting.save(fig, outdir, "matrix_calculus")
 
 

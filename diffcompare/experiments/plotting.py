@@ -71,11 +71,39 @@ def line(ax, x, y, label: str, style_label: str | None = None, **kwargs):
 
 def log2_axis(ax, axis: str = "x"):
     """A base-2 log axis labelled with plain numbers (widths, depths: 16, 64, 256)."""
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     getattr(ax, f"set_{axis}scale")("log", base=2)
     target = getattr(ax, f"{axis}axis")
-    target.set_major_formatter(ScalarFormatter())
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 16, not 16.0; 0.5 stays 0.5
+    target.set_minor_formatter(NullFormatter())
+
+
+def compact(x: float) -> str:
+    """A tick label: 0.0625, 16, 288, 1.1k, 263k, 1.2M."""
+    x = float(x)
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    if abs(x) >= 1e4:
+        return f"{x / 1e3:.3g}k"
+    if abs(x) >= 1e3:
+        return f"{x / 1e3:.2g}k"
+    return f"{x:.4g}"
+
+
+def data_ticks(ax, values, axis: str = "x"):
+    """Ticks on a log axis exactly at ``values`` (the sizes measured), labelled compactly, no minor labels.
+
+    Matplotlib labels the minor ticks of a log axis spanning less than a decade (3×10⁻¹, 4×10⁻¹, ...),
+    and those run into each other; the sizes themselves are what a reader wants to read off.
+    """
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
+    ticks = sorted({float(v) for v in values if v and v > 0})
+    target = getattr(ax, f"{axis}axis")
+    target.set_major_locator(FixedLocator(ticks))
+    target.set_major_formatter(plt.FuncFormatter(lambda v, _: compact(v)))
+    target.set_minor_locator(NullLocator())
     target.set_minor_formatter(NullFormatter())
 
 

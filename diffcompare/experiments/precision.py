@@ -70,7 +70,7 @@ def plot(rows, cfg, outdir):
             ax.axhline(float(jnp.finfo(dtype).eps), color="k", ls="--" if dtype == "float32" else ":", lw=0.9)
         ax.text(len(methods) - 0.5, float(jnp.finfo("float32").eps) * 1.5, "ε float32", ha="right", fontsize=8)
         ax.text(len(methods) - 0.5, float(jnp.finfo("float64").eps) * 1.5, "ε float64", ha="right", fontsize=8)
-        ax.set_xticks(range(len(methods)), methods, rotation=20, ha="right")
+        ax.set_xticks(range(len(methods)), methods, rotation=35, ha="right")
         ax.set(yscale="log", ylabel="relative error vs float64 JAX (dimensionless)", ylim=(1e-18, 1),
                title="float32 (hatched) against float64 (solid) for every method and FD scheme")
         ax.legend(loc="upper left")

@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import time
 
+from matplotlib.ticker import MaxNLocator
+
 from ..methods import METHODS
 from ..problems import PROBLEMS
 from . import plotting
@@ -81,6 +83,10 @@ def measure(point, cfg):
     return [row]
 
 
+#: panel titles in words (the zoo's titles are formulas, such as the raw l_{k+1} of the logistic map)
+TITLES = {"logistic_map": r"Logistic map $l_{k+1} = 4\,l_k\,(1 - l_k)$, $k$ steps from $l_0 = x$",
+          "mlp_l2": "MLP with an ℓ2 loss: ½‖y − W₂ tanh(W₁ x)‖²"}
+
 SERIES = (
     ("f_tree", "function, tree", "k", "--", "o"),
     ("f_graph", "function, graph", "k", "-", "o"),
@@ -104,12 +110,19 @@ def plot(rows, cfg, outdir):
                 if not pts:
                     continue
                 color = "k" if style_key == "k" else plotting.color_of(style_key)
+                # trees dashed with hollow markers, graphs solid with filled ones: told apart without colour
+                tree = ls == "--"
                 ax.plot([p for p, _ in pts], [max(v, 0.5) for _, v in pts], ls=ls, color=color,
-                        marker=marker or plotting.marker_of(style_key), label=label)
-            ax.set(yscale="log", xlabel=xlabel, ylabel="operations", title=PROBLEMS[family].title)
+                        marker=marker or plotting.marker_of(style_key), mfc="none" if tree else color,
+                        label=label)
+            ax.set(yscale="log", xlabel=xlabel, ylabel="operations (log scale)", title=TITLES[family])
             if family == "mlp_l2":
                 plotting.log2_axis(ax)
-        axes[0].legend(fontsize=7.5)
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        handles, labels = axes[0].get_legend_handles_labels()
+        axes[0].legend(handles, labels, fontsize=7.5, title="dashed, hollow: tree; solid, filled: graph",
+                       title_fontsize=7.5)
         fig.suptitle("Expression swell: trees grow exponentially with depth, shared graphs stay a small multiple "
                      "of the function", fontsize=10)
         return plotting.save(fig, outdir, "swell")
