@@ -1,0 +1,420 @@
+"""The pages of the site that are made from the repository at build time.
+
+Written into a staging folder (``build/docs-generated/`` by default) that the mkdocs
+hook (``docs/hooks.py``) adds to the site beside the hand-written pages of ``docs/``:
+
+* ``notebooks/NN_name.ipynb``: the seven teaching notebooks, from their jupytext
+  sources, executed top to bottom at full size (``DIFFCOMPARE_NOTEBOOK_SIZE`` unset,
+  ``MPLBACKEND=Agg``); a cell that raises stops the build;
+* ``assignments/NAME.ipynb``: each assignment as students get it, written by
+  ``diffcompare.course``'s generator (otter assign): solutions replaced by ``...``, no
+  hidden tests, no model answers; ``assignments/download/NAME.ipynb`` is the same file to
+  download;
+* ``results/``: the committed experiment runs (plots, ``data.csv``, ``meta.json``) and
+  ``results/index.md``, the gallery made from ``results/README.md``;
+* ``errors.md``: the README's table of errors and the class hierarchy of
+  ``diffcompare.errors``;
+* ``api/NAME.md``: one reference page per public module (:data:`API_PAGES`), rendered by
+  mkdocstrings from the docstrings, listing every public name the module has when the
+  site is built (its ``__all__``, or what it defines), so a module that becomes a
+  package, or a function added later, is documented without editing a page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+ASSIGNMENTS = NOTEBOOKS / "assignments"
+RESULTS = ROOT / "results"
+README = ROOT / "README.md"
+STAGING = ROOT / "build" / "docs-generated"
+#: executed notebooks kept between builds, keyed on everything that can change their outputs
+CACHE = ROOT / "build" / "docs-cache"
+KERNEL = "diffcompare-docs"
+#: the environment switch for a quick build: "0" renders the notebooks without running them
+EXECUTE_ENV = "DIFFCOMPARE_DOCS_EXECUTE"
+RESULT_SUFFIXES = {".png", ".svg", ".csv", ".json"}
+
+
+def notebook_sources() -> list[Path]:
+    """The teaching notebooks' jupytext sources, in order."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+
+
+def assignment_sources() -> list[Path]:
+    return sorted(ASSIGNMENTS.glob("a[0-9]*.py"))
+
+
+def execute_requested() -> bool:
+    return os.environ.get(EXECUTE_ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+# ---------------------------------------------------------------------------------------------
+# notebooks
+
+
+@contextmanager
+def _kernel_environment() -> Iterator[None]:
+    """A kernelspec running this interpreter with the checkout first on the path, full size, Agg."""
+    keys = ("JUPYTER_PATH", "PYTHONPATH", "DIFFCOMPARE_NOTEBOOK_SIZE", "MPLBACKEND")
+    saved = {k: os.environ.get(k) for k in keys}
+    with tempfile.TemporaryDirectory(prefix="diffcompare-docs-kernel-") as base:
+        spec = Path(base) / "kernels" / KERNEL
+        spec.mkdir(parents=True)
+        spec.joinpath("kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "diffcompare docs", "language": "python",
+        }))
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [base, saved["JUPYTER_PATH"]]))
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved["PYTHONPATH"]]))
+        os.environ.pop("DIFFCOMPARE_NOTEBOOK_SIZE", None)  # full size
+        os.environ["MPLBACKEND"] = "Agg"
+        try:
+            yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def _inputs_digest(source: Path) -> str:
+    """A digest of everything an executed notebook's outputs depend on in the checkout:
+    its source, the library, the committed results and the interpreter."""
+    h = hashlib.sha256()
+    h.update(sys.version.encode())
+    files = [source, *sorted((ROOT / "diffcompare").rglob("*.py")), *sorted(RESULTS.rglob("*"))]
+    for path in files:
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(ROOT)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised while it ran for the site."""
+
+
+def _error_outputs(nb) -> list[str]:
+    out = []
+    for i, cell in enumerate(nb.cells):
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if o.get("output_type") == "error":
+                out.append(f"cell {i}: {o.get('ename')}: {o.get('evalue')}")
+    return out
+
+
+def read_notebook(source: Path):
+    """The notebook of a jupytext source, with a Python kernelspec."""
+    import jupytext
+
+    nb = jupytext.read(source)
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    return nb
+
+
+def execute_notebook(source: Path, target: Path, *, timeout: int = 1800, reuse: bool = True, log=print) -> bool:
+    """Run ``source`` at full size and write the executed notebook to ``target``.
+
+    An executed copy is reused only when the digest of its inputs (the source, every file
+    of the library and of ``results/``) is unchanged. Returns whether it ran.
+    Raises :class:`NotebookFailed` naming the cells that raised.
+    """
+    import time
+
+    import nbclient
+    import nbformat
+
+    digest = _inputs_digest(source)
+    cached = CACHE / f"{source.stem}.{digest[:20]}.ipynb"
+    if reuse and cached.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cached, target)
+        log(f"docs: {source.name}: executed copy reused (inputs unchanged)")
+        return False
+    nb = read_notebook(source)
+    start = time.perf_counter()
+    with _kernel_environment():
+        client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, allow_errors=False,
+                                         resources={"metadata": {"path": str(source.parent)}})
+        try:
+            client.execute()
+        except nbclient.exceptions.CellExecutionError:
+            pass  # the cell's error output says what went wrong; the cells after it did not run
+    errors = _error_outputs(nb)
+    if errors:
+        failed = ROOT / "build" / "docs-failed" / f"{source.stem}.ipynb"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, failed)
+        raise NotebookFailed(f"{source.name} raised while it ran for the site: " + "; ".join(errors)
+                             + f" (the executed notebook: {failed.relative_to(ROOT)})")
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for old in CACHE.glob(f"{source.stem}.*.ipynb"):
+        old.unlink()
+    shutil.copyfile(target, cached)
+    log(f"docs: {source.name}: executed at full size in {time.perf_counter() - start:.0f} s")
+    return True
+
+
+def write_notebooks(staging: Path, *, execute: bool, log=print) -> list[Path]:
+    """The teaching notebooks as pages: executed (``execute``) or as written (a quick build)."""
+    import nbformat
+
+    pages, failures = [], []
+    for source in notebook_sources():
+        target = staging / "notebooks" / f"{source.stem}.ipynb"
+        if execute:
+            try:
+                execute_notebook(source, target, log=log)
+            except NotebookFailed as e:  # run the others too: one build names every notebook that fails
+                failures.append(str(e))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(read_notebook(source), target)
+        pages.append(target)
+    if failures:
+        raise NotebookFailed("\n".join(failures))
+    return pages
+
+
+# ---------------------------------------------------------------------------------------------
+# assignments
+
+
+def write_assignments(staging: Path) -> list[Path]:
+    """Each assignment's student version (otter assign through ``diffcompare.course``)."""
+    import nbformat
+
+    from ..course.assign import generate
+
+    pages = []
+    with tempfile.TemporaryDirectory(prefix="diffcompare-docs-assign-") as tmp:
+        for master in assignment_sources():
+            student = generate(master, tmp)["student"]
+            nb = nbformat.read(student, as_version=4)
+            name = master.stem
+            download = staging / "assignments" / "download" / f"{name}.ipynb"
+            download.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(student, download)
+            note = nbformat.v4.new_markdown_cell(
+                f"*The student version, as `python -m diffcompare.course generate` writes it: "
+                f"[download {name}.ipynb](../download/{name}.ipynb), open it in Jupyter "
+                f"(`pip install -e '.[course]'`), fill in each `...`, and run `grader.check(...)` "
+                f"for a task's public test.*")
+            nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, note)
+            page = staging / "assignments" / f"{name}.ipynb"
+            nbformat.write(nb, page)
+            pages.append(page)
+    return pages
+
+
+def student_leaks(nb) -> list[str]:
+    """What a student notebook must not contain: solutions' and hidden tests' markers."""
+    text = "\n".join(c.source for c in nb.cells)
+    markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN TESTS", "BEGIN HIDDEN", "# HIDDEN", "hidden: true",
+               "BEGIN QUESTION")
+    return [m for m in markers if m.lower() in text.lower()]
+
+
+# ---------------------------------------------------------------------------------------------
+# results gallery
+
+_SECTION = re.compile(r"^## \[(?P<name>[\w.-]+)\]\((?P=name)/\)(?P<rest>.*)$")
+
+
+def write_results(staging: Path) -> Path:
+    """Copy the committed runs and write ``results/index.md``, the gallery.
+
+    The text is ``results/README.md`` (each experiment's headlines, tables and plots), with
+    each heading's link to the run's folder replaced by links to its data and provenance.
+    """
+    out = staging / "results"
+    experiments = []
+    for folder in sorted(p for p in RESULTS.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        experiments.append(folder.name)
+        for f in folder.iterdir():
+            if f.is_file() and f.suffix in RESULT_SUFFIXES:
+                (out / folder.name).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, out / folder.name / f.name)
+    lines = []
+    seen = set()
+    for line in (RESULTS / "README.md").read_text().splitlines():
+        m = _SECTION.match(line)
+        if m:
+            name = m.group("name")
+            seen.add(name)
+            links = [f"[data.csv]({name}/data.csv)" for _ in [0] if (RESULTS / name / "data.csv").exists()]
+            links += [f"[meta.json]({name}/meta.json)" for _ in [0] if (RESULTS / name / "meta.json").exists()]
+            lines.append(f"## {name}{m.group('rest')}")
+            lines.append("")
+            lines.append("Data: " + " · ".join(links) + "." if links else "")
+            continue
+        if line.startswith("# "):
+            line = "# Results gallery"
+        lines.append(line)
+    missing = [e for e in experiments if e not in seen]
+    if missing:
+        lines += ["", "## Runs not in the index", ""]
+        lines += [f"- {e}: [data.csv]({e}/data.csv) · [meta.json]({e}/meta.json)" for e in missing]
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / "index.md"
+    page.write_text("\n".join(lines) + "\n")
+    return page
+
+
+# ---------------------------------------------------------------------------------------------
+# errors
+
+
+def readme_section(title: str) -> str:
+    """A ``## title`` section of the README, without its heading."""
+    text = README.read_text()
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    if not m:
+        raise LookupError(f"README.md has no section '## {title}'")
+    return m.group(1).strip()
+
+
+def write_errors(staging: Path) -> Path:
+    """The README's table of errors, and the hierarchy read from ``diffcompare.errors``."""
+    import inspect
+
+    from .. import errors
+
+    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass)
+               if c.__module__ == errors.__name__ and issubclass(c, Exception | Warning)]
+    table = readme_section("Errors and their fixes")
+    rows = ["| class | derives from | what it says |", "| --- | --- | --- |"]
+    for cls in sorted(classes, key=lambda c: (len(c.__mro__), c.__name__)):
+        bases = ", ".join(f"`{b.__name__}`" for b in cls.__bases__)
+        doc = " ".join((inspect.getdoc(cls) or "").split("\n\n")[0].split())
+        rows.append(f"| [`{cls.__name__}`][diffcompare.errors.{cls.__name__}] | {bases} | {doc} |")
+    page = staging / "errors.md"
+    page.write_text("\n".join([
+        "# Errors and their fixes", "", table, "",
+        "## The classes", "",
+        "Read from `diffcompare.errors` when the site is built; the "
+        "[API reference](api/errors.md) has each class in full.", "", *rows, "",
+    ]))
+    return page
+
+
+# ---------------------------------------------------------------------------------------------
+# API reference
+
+#: (page, public import path, what it is): the modules the reference documents, in order
+API_PAGES = [
+    ("diffcompare", "diffcompare", "The package: the methods by name, float64, the checker and `from_jax`."),
+    ("numpy", "diffcompare.numpy", "The function language (`import diffcompare.numpy as dnp`): on JAX arrays it is "
+     "`jax.numpy`; on an engine's values it hands each operation to that engine."),
+    ("finite_diff", "diffcompare.finite_diff", "Finite differences: perturb the inputs, take difference quotients."),
+    ("symbolic", "diffcompare.symbolic", "Symbolic differentiation: expression graphs, rules, simplification, "
+     "compilation; matrix calculus at the array level."),
+    ("forward", "diffcompare.forward", "Forward mode: dual numbers (primal, tangent) through every operation."),
+    ("reverse", "diffcompare.reverse", "Reverse mode: a tape recorded on the forward pass, one backward sweep."),
+    ("check", "diffcompare.checker", "`diffcompare.check`: every method (and your own gradient) against JAX."),
+    ("from_jax", "diffcompare.from_jax", "Plain JAX code meets every method: `from_jax(f)`."),
+    ("accumulate", "diffcompare.accumulate", "Jacobian accumulation beyond pure forward and reverse: bracketing, "
+     "vertex elimination, sparse Jacobians by colouring."),
+    ("custom", "diffcompare.custom", "User primitives with a hand-written JVP and/or VJP rule."),
+    ("errors", "diffcompare.errors", "Every error the library raises on purpose, and the precision warning."),
+]
+
+
+def public_names(module_name: str) -> list[str]:
+    """The public names of a module: its ``__all__`` (less submodules), or the functions and classes it defines."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(module_name)  # the package diffcompare.from_jax, not the function
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n, obj in vars(module).items() if not n.startswith("_")
+                 and (inspect.isfunction(obj) or inspect.isclass(obj))
+                 and getattr(obj, "__module__", "").startswith(module_name)]
+    return [n for n in names if not inspect.ismodule(getattr(module, n, None))]
+
+
+def public_functions(module_name: str) -> list[str]:
+    """The public names that are functions (the reference must show each one's signature)."""
+    import importlib
+    import inspect
+
+    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    return [n for n in public_names(module_name) if inspect.isfunction(getattr(module, n, None))]
+
+
+def shadowed(module_name: str, name: str) -> bool:
+    """Whether a public name is also a submodule (``diffcompare.symbolic.simplify`` the function and the
+    module): the reference path then means the module, so the function is documented where it is defined."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(f"{module_name}.{name}") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def reference_id(module_name: str, name: str) -> str:
+    """The anchor under which the reference documents a public name."""
+    import importlib
+
+    if not shadowed(module_name, name):
+        return f"{module_name}.{name}"
+    obj = getattr(importlib.import_module(module_name), name)
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def write_api(staging: Path) -> list[Path]:
+    out = staging / "api"
+    out.mkdir(parents=True, exist_ok=True)
+    pages = []
+    for page, module, about in API_PAGES:
+        names = public_names(module)
+        direct = [n for n in names if not shadowed(module, n)]
+        members = "\n".join(f"        - {n}" for n in direct) if direct else "        []"
+        text = f"# `{module}`\n\n{about}\n\n::: {module}\n    options:\n      members:\n{members}\n"
+        for n in names:
+            if n not in direct:  # a function that shares its name with a submodule
+                text += (f"\n::: {reference_id(module, n)}\n    options:\n      heading_level: 3\n"
+                         f"      show_root_full_path: true\n")
+        path = out / f"{page}.md"
+        path.write_text(text)
+        pages.append(path)
+    return pages
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def generate(staging: Path = STAGING, *, execute: bool | None = None, log=print) -> Path:
+    """Write every generated page into ``staging`` (emptied first) and return it."""
+    execute = execute_requested() if execute is None else execute
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    write_results(staging)
+    write_errors(staging)
+    write_api(staging)
+    write_assignments(staging)
+    write_notebooks(staging, execute=execute, log=log)
+    if not execute:
+        log(f"docs: notebooks rendered WITHOUT their outputs ({EXECUTE_ENV}=0): a quick build, not the site")
+    return staging
