@@ -47,10 +47,20 @@ def on_files(files, config):
     return files
 
 
-def on_post_build(config):
-    import jupyter_server_mathjax
+#: what the pages use of MathJax 3's browser build (the combined file, the TeX extensions it may load,
+#: its fonts, the menu and assistive MathML), copied from the django-static-mathjax package
+MATHJAX_PARTS = ("tex-chtml.js", "input", "output", "ui", "a11y", "adaptors")
 
-    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+
+def on_post_build(config):
+    import mathjax  # the django-static-mathjax package: MathJax 3.2 with nothing else
+
+    source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
     target = Path(config["site_dir"]) / "assets" / "mathjax"
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(source, target)
+    target.mkdir(parents=True)
+    for part in MATHJAX_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part)
+        else:
+            shutil.copyfile(source / part, target / part)

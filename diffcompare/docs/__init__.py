@@ -96,7 +96,7 @@ def _check(site: Path, *, browser: bool, notebooks_executed: bool) -> None:
     if browser:
         from . import browser as chrome
 
-        failures = chrome.check_pages(site, SCREENSHOTS)
+        failures = chrome.check_pages(site, SCREENSHOTS, executed=notebooks_executed)
         for p in failures:
             typer.echo(f"docs browser: {p}", err=True)
         if failures:

@@ -107,12 +107,26 @@ class NotebookFailed(RuntimeError):
     """A notebook raised while it ran for the site."""
 
 
+def _failed_claim_marker() -> str | None:
+    """What a notebook prints when a claim it checks does not hold (``diffcompare.prose.FAILS``), if it has one."""
+    from .. import prose
+
+    return getattr(prose, "FAILS", None)
+
+
 def _error_outputs(nb) -> list[str]:
+    """The cells that raised, and the claims that did not hold: the page must not show either."""
+    marker = _failed_claim_marker()
     out = []
     for i, cell in enumerate(nb.cells):
         for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
             if o.get("output_type") == "error":
                 out.append(f"cell {i}: {o.get('ename')}: {o.get('evalue')}")
+            text = o.get("text", "") + "".join(v for k, v in o.get("data", {}).items()
+                                                if k.startswith("text/") and isinstance(v, str))
+            if marker and marker in text:
+                line = next(x for x in text.splitlines() if marker in x)
+                out.append(f"cell {i}: {line.strip()}")
     return out
 
 
@@ -226,10 +240,10 @@ def write_assignments(staging: Path) -> list[Path]:
 
 
 def student_leaks(nb) -> list[str]:
-    """What a student notebook must not contain: solutions' and hidden tests' markers."""
+    """What a student notebook must not contain: solutions' and hidden tests' markers (otter keeps an
+    HTML comment ``<!-- BEGIN QUESTION -->`` around hand-graded questions, which is no leak)."""
     text = "\n".join(c.source for c in nb.cells)
-    markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN TESTS", "BEGIN HIDDEN", "# HIDDEN", "hidden: true",
-               "BEGIN QUESTION")
+    markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN TESTS", "BEGIN HIDDEN", "# HIDDEN", "hidden: true")
     return [m for m in markers if m.lower() in text.lower()]
 
 
@@ -338,6 +352,17 @@ API_PAGES = [
 ]
 
 
+API_INTRO = """# API reference
+
+Generated from the docstrings when the site is built (mkdocstrings), one page per public
+module, each listing every public function and class the module has with its real
+signature. Every method module offers the same six functions with JAX's names and calling
+conventions: `grad`, `value_and_grad`, `jvp`, `vjp`, `jacobian`, `hessian`; options that
+belong to one method (finite differences' `scheme` and `step`, symbolic's `expand`,
+forward mode's `chunk_size`) are keyword arguments. The [errors page](../errors.md) has
+every error with its fix."""
+
+
 def public_names(module_name: str) -> list[str]:
     """The public names of a module: its ``__all__`` (less submodules), or the functions and classes it defines."""
     import importlib
@@ -386,11 +411,12 @@ def write_api(staging: Path) -> list[Path]:
     out = staging / "api"
     out.mkdir(parents=True, exist_ok=True)
     pages = []
-    for page, module, about in API_PAGES:
+    for page, module, _ in API_PAGES:
         names = public_names(module)
         direct = [n for n in names if not shadowed(module, n)]
         members = "\n".join(f"        - {n}" for n in direct) if direct else "        []"
-        text = f"# `{module}`\n\n{about}\n\n::: {module}\n    options:\n      members:\n{members}\n"
+        text = (f"# `{module}`\n\n::: {module}\n    options:\n      show_root_heading: false\n"
+                f"      members:\n{members}\n")
         for n in names:
             if n not in direct:  # a function that shares its name with a submodule
                 text += (f"\n::: {reference_id(module, n)}\n    options:\n      heading_level: 3\n"
@@ -398,7 +424,10 @@ def write_api(staging: Path) -> list[Path]:
         path = out / f"{page}.md"
         path.write_text(text)
         pages.append(path)
-    return pages
+    rows = "\n".join(f"| [{page}]({page}.md) | `{module}` | {about} |" for page, module, about in API_PAGES)
+    index = out / "index.md"
+    index.write_text(f"{API_INTRO}\n\n| page | module | what it is |\n| --- | --- | --- |\n{rows}\n")
+    return [index, *pages]
 
 
 # ---------------------------------------------------------------------------------------------
