@@ -228,3 +228,35 @@ def test_browser_check_sees_a_broken_image_and_a_console_error(tmp_path):
     assert "bad/: 1 image(s) not drawn" in text
     assert not any(p.startswith("good/") for p in problems), problems
     assert {p.name for p in shots.glob("*.png")} == {"landing.png", "good.png", "bad.png"}
+
+
+def test_a_run_from_elsewhere_is_used_only_when_it_is_this_notebook_run_cleanly(tmp_path):
+    import nbformat
+
+    source = pages.notebook_sources()[0]
+    ran = pages.read_notebook(source)
+    for i, cell in enumerate(c for c in ran.cells if c.cell_type == "code"):
+        cell.execution_count = i + 1
+    folder, target = tmp_path / "ran", tmp_path / "out" / "nb.ipynb"
+    folder.mkdir()
+    path = folder / f"{source.stem}.ipynb"
+    logged = []
+    nbformat.write(ran, path)
+    assert pages.take_executed(source, folder, target, log=logged.append) and target.is_file()
+
+    code = [c for c in ran.cells if c.cell_type == "code"]
+    code[-1].execution_count = None
+    nbformat.write(ran, path)
+    assert not pages.take_executed(source, folder, target, log=logged.append)
+    code[-1].execution_count = 99
+    code[-1].outputs = [nbformat.v4.new_output("error", ename="E", evalue="x", traceback=[])]
+    nbformat.write(ran, path)
+    assert not pages.take_executed(source, folder, target, log=logged.append)
+    code[-1].outputs = []
+    code[-1].source += "\n# edited since"
+    nbformat.write(ran, path)
+    assert not pages.take_executed(source, folder, target, log=logged.append)
+    assert [m.rpartition("(")[2] for m in logged[1:]] == [
+        "not every cell ran); running " + source.name, "it shows errors); running " + source.name,
+        "its code is not the source's); running " + source.name]
+    assert not pages.take_executed(source, tmp_path / "nowhere", target)

@@ -44,6 +44,9 @@ CACHE = ROOT / "build" / "docs-cache"
 KERNEL = "diffcompare-docs"
 #: the environment switch for a quick build: "0" renders the notebooks without running them
 EXECUTE_ENV = "DIFFCOMPARE_DOCS_EXECUTE"
+#: a folder of notebooks another step already ran at full size (the notebook tests, in CI): used when
+#: their code is the sources' code and they ran without error, so the build need not run them again
+EXECUTED_ENV = "DIFFCOMPARE_DOCS_EXECUTED"
 RESULT_SUFFIXES = {".png", ".svg", ".csv", ".json"}
 
 
@@ -187,14 +190,42 @@ def execute_notebook(source: Path, target: Path, *, timeout: int = 1800, reuse: 
     return True
 
 
+def take_executed(source: Path, folder: Path, target: Path, log=print) -> bool:
+    """Use ``folder/NAME.ipynb`` for ``source`` if it is that notebook run at full size: the same code,
+    every code cell executed, no error and no failed claim. Returns whether it was taken."""
+    import nbformat
+
+    path = Path(folder) / f"{source.stem}.ipynb"
+    if not path.is_file():
+        return False
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    wanted = [c.source for c in read_notebook(source).cells if c.cell_type == "code"]
+    why = ("its code is not the source's" if [c.source for c in code] != wanted
+           else "not every cell ran" if any(c.get("execution_count") is None for c in code if c.source.strip())
+           else "it shows errors" if _error_outputs(nb)
+           else "")
+    if why:
+        log(f"docs: {path} not used ({why}); running {source.name}")
+        return False
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    log(f"docs: {source.name}: the run in {path} used")
+    return True
+
+
 def write_notebooks(staging: Path, *, execute: bool, log=print) -> list[Path]:
     """The teaching notebooks as pages: executed (``execute``) or as written (a quick build)."""
     import nbformat
 
+    executed = os.environ.get(EXECUTED_ENV)
     pages, failures = [], []
     for source in notebook_sources():
         target = staging / "notebooks" / f"{source.stem}.ipynb"
-        if execute:
+        if execute and executed and take_executed(source, Path(executed), target, log=log):
+            pass
+        elif execute:
             try:
                 execute_notebook(source, target, log=log)
             except NotebookFailed as e:  # run the others too: one build names every notebook that fails
