@@ -3,6 +3,9 @@
 * A function made by a factory and decorated (``dnp.tril``, ``dnp.deg2rad``) has its
   docstring on the decorated function only, where griffe's inspector (which unwraps)
   does not look: it is taken from the object Python imports.
+* An argument entry that names several parameters at once (``f, argnums, scheme: as
+  value_and_grad``), which Google style has no form for, becomes one entry per name, so
+  each parameter of the signature has its row in the table of arguments.
 * The library's docstrings say ``Example:`` where Google style says ``Examples:``:
   renamed before griffe parses them, so their ``>>>`` lines render as code (an
   ``Example:`` heading makes them Markdown prose, where ``x**2`` turns bold and
@@ -18,6 +21,41 @@ import re
 import griffe
 
 _EXAMPLE = re.compile(r"^(\s*)Example:\s*$", re.M)
+_ARGUMENTS = re.compile(
+    r"^(\s*)(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Other Parameters):\s*$")
+_SEVERAL = re.compile(r"^(\s+)(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)+)\s*:(.*)$")
+
+
+def split_entries(text: str) -> str:
+    """``a, b: what`` (and its continuation lines) in an arguments section -> ``a: what`` and ``b: what``."""
+    lines = text.splitlines()
+    out, i, section = [], 0, None
+    while i < len(lines):
+        line = lines[i]
+        header = _ARGUMENTS.match(line)
+        if header:
+            section = len(header.group(1))
+            out.append(line)
+            i += 1
+            continue
+        indent = len(line) - len(line.lstrip())
+        if section is not None and line.strip() and indent <= section:
+            section = None
+        several = _SEVERAL.match(line) if section is not None else None
+        if several:
+            body = [several.group(3)]
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
+                if not lines[i].strip():
+                    break
+                body.append("\n" + lines[i])
+                i += 1
+            for name in (n.strip() for n in several.group(2).split(",")):
+                out.append(f"{several.group(1)}{name}:" + "".join(body))
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
 
 
 def _runtime_doc(path: str) -> str | None:
@@ -37,4 +75,4 @@ class RuntimeDocstrings(griffe.Extension):
                 obj.docstring = griffe.Docstring(doc, parent=obj, parser="google",
                                                  parser_options={"warn_missing_types": False})
         if obj.docstring is not None:
-            obj.docstring.value = _EXAMPLE.sub(r"\1Examples:", obj.docstring.value)
+            obj.docstring.value = _EXAMPLE.sub(r"\1Examples:", split_entries(obj.docstring.value))

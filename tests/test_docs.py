@@ -109,6 +109,33 @@ def test_check_api_finds_a_missing_function_option_and_docstring(tmp_path, fake_
     assert "docs_fake_module.grad's docstring" in problems
 
 
+def test_check_api_refuses_options_hidden_in_a_methods_signature(tmp_path, fake_module, monkeypatch):
+    def grad(f, argnums=0, **options):
+        """A function returning the gradient by finite differences."""
+
+    fake_module.grad = grad
+    site = _site(tmp_path, _api_page(
+        _block("docs_fake_module.grad", "grad(f, argnums=0, **options)", "A function returning the gradient by "
+               "finite differences.") + _block("docs_fake_module.shown", "shown(x)", "Shown with its docstring.")))
+    assert linkcheck.check_api(site) == []  # not a method module: allowed
+    monkeypatch.setattr(linkcheck, "METHOD_MODULES", {"docs_fake_module"})
+    assert linkcheck.check_api(site) == ["api/fake: docs_fake_module.grad takes **options: its options must be "
+                                         "named in its signature, where the reference shows them"]
+
+
+def test_griffe_extension_splits_an_entry_naming_several_parameters():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("griffe_extensions", ROOT / "docs" / "griffe_extensions.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    text = "Sum.\n\nArguments:\n    f, step: as value_and_grad\n        (step=None: chosen).\n    x: one.\nReturns:\n" \
+           "    a, b: not arguments.\n"
+    assert ext.split_entries(text) == ("Sum.\n\nArguments:\n    f: as value_and_grad\n        (step=None: chosen).\n"
+                                       "    step: as value_and_grad\n        (step=None: chosen).\n    x: one.\n"
+                                       "Returns:\n    a, b: not arguments.")
+
+
 def test_public_names_follow_the_modules():
     import diffcompare.finite_diff as fd
     import diffcompare.numpy as dnp

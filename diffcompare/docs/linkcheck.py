@@ -135,9 +135,14 @@ def _words(docstring: str, n: int = 6) -> str:
     return " ".join(_plain(docstring.strip().split("\n\n")[0]).split()[:n])
 
 
+#: the method modules, whose six functions must name every option they take (no ``**options``)
+METHOD_MODULES = {"diffcompare.finite_diff", "diffcompare.symbolic", "diffcompare.forward", "diffcompare.reverse"}
+METHOD_FUNCTIONS = {"grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian"}
+
+
 def check_api(site: Path) -> list[str]:
     """Every public function of every module of the reference is on its page, with its signature
-    (every parameter named) and its docstring."""
+    (every parameter named) and its docstring; a method's functions name their options."""
     import importlib
     import inspect
 
@@ -167,6 +172,10 @@ def check_api(site: Path) -> list[str]:
                 params = inspect.signature(inspect.unwrap(obj)).parameters
             except (TypeError, ValueError):
                 params = {}
+            hidden = [p.name for p in params.values() if p.kind is p.VAR_KEYWORD]
+            if hidden and module_name in METHOD_MODULES and name in METHOD_FUNCTIONS:
+                problems.append(f"api/{page}: {ident} takes **{hidden[0]}: its options must be named in its "
+                                "signature, where the reference shows them")
             missing = [p for p in params if p not in sig_text]
             if missing:
                 problems.append(f"api/{page}: the signature of {ident} shown as {sig_text!r} lacks {missing}")
