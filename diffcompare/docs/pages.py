@@ -95,12 +95,13 @@ def _kernel_environment() -> Iterator[None]:
 
 def _inputs_digest(source: Path) -> str:
     """A digest of everything an executed notebook's outputs depend on in the checkout:
-    its source, the library, the committed results and the interpreter."""
+    its source, the library (less this package), the committed results and the interpreter."""
     h = hashlib.sha256()
     h.update(sys.version.encode())
+    site_code = Path(__file__).parent  # this package makes pages; the notebooks never import it
     files = [source, *sorted((ROOT / "diffcompare").rglob("*.py")), *sorted(RESULTS.rglob("*"))]
     for path in files:
-        if path.is_file() and "__pycache__" not in path.parts:
+        if path.is_file() and "__pycache__" not in path.parts and not path.is_relative_to(site_code):
             h.update(str(path.relative_to(ROOT)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()
