@@ -2,7 +2,10 @@
 
 * A function made by a factory and decorated (``dnp.tril``, ``dnp.deg2rad``) has its
   docstring on the decorated function only, where griffe's inspector (which unwraps)
-  does not look: it is taken from the object Python imports.
+  does not look: it is taken from the object Python imports. Where such a function is
+  imported from another module, griffe's alias points at the factory's local function
+  (``_scale.<locals>.fn``), which it cannot document: the member is then made anew
+  from the object Python imports, its real signature and docstring.
 * An argument entry that names several parameters at once (``f, argnums, scheme: as
   value_and_grad``), which Google style has no form for, becomes one entry per name, so
   each parameter of the signature has its row in the table of arguments.
@@ -67,7 +70,49 @@ def _runtime_doc(path: str) -> str | None:
     return inspect.getdoc(obj)
 
 
+_KINDS = {
+    inspect.Parameter.POSITIONAL_ONLY: griffe.ParameterKind.positional_only,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: griffe.ParameterKind.positional_or_keyword,
+    inspect.Parameter.VAR_POSITIONAL: griffe.ParameterKind.var_positional,
+    inspect.Parameter.KEYWORD_ONLY: griffe.ParameterKind.keyword_only,
+    inspect.Parameter.VAR_KEYWORD: griffe.ParameterKind.var_keyword,
+}
+
+
+def _function_from_runtime(name: str, obj) -> griffe.Function:
+    sig = inspect.signature(obj)
+
+    def text(value):
+        return None if value is inspect.Parameter.empty else (value if isinstance(value, str) else repr(value))
+
+    parameters = griffe.Parameters(*[
+        griffe.Parameter(p.name, kind=_KINDS[p.kind], annotation=text(p.annotation), default=text(p.default))
+        for p in sig.parameters.values()])
+    doc = inspect.getdoc(obj)
+    function = griffe.Function(name, parameters=parameters, returns=text(sig.return_annotation))
+    if doc:
+        function.docstring = griffe.Docstring(doc, parent=function, parser="google",
+                                              parser_options={"warn_missing_types": False})
+    return function
+
+
 class RuntimeDocstrings(griffe.Extension):
+    def on_package(self, *, pkg, **kwargs) -> None:
+        self._local_aliases(pkg)
+
+    def on_module(self, *, mod, **kwargs) -> None:
+        self._local_aliases(mod)
+
+    def _local_aliases(self, module) -> None:
+        for name, member in list(module.members.items()):
+            if member.is_alias and "<locals>" in member.target_path and not name.startswith("_"):
+                try:
+                    obj = getattr(importlib.import_module(module.path), name)
+                except (ImportError, AttributeError):
+                    continue
+                if callable(obj):
+                    module.set_member(name, _function_from_runtime(name, obj))
+
     def on_object(self, *, obj, **kwargs) -> None:
         if obj.docstring is None and obj.is_function:
             doc = _runtime_doc(obj.path)
