@@ -287,3 +287,34 @@ def test_a_run_from_elsewhere_is_used_only_when_it_is_this_notebook_run_cleanly(
         "not every cell ran); running " + source.name, "it shows errors); running " + source.name,
         "its code is not the source's); running " + source.name]
     assert not pages.take_executed(source, tmp_path / "nowhere", target)
+
+
+def test_check_notebooks_wants_every_output_and_a_figure_from_a_notebook_that_draws(tmp_path, monkeypatch):
+    import nbformat
+
+    source = tmp_path / "01_plot.py"
+    source.write_text("# %%\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n")
+    monkeypatch.setattr(pages, "notebook_sources", lambda: [source])
+    staging, site = tmp_path / "staging", tmp_path / "site"
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("plt.plot([1, 2])", execution_count=1)
+    nb.cells = [cell]
+    (staging / "notebooks").mkdir(parents=True)
+    page = site / "notebooks" / "01_plot" / "index.html"
+    page.parent.mkdir(parents=True)
+
+    def run(outputs, html):
+        cell.outputs = outputs
+        nbformat.write(nb, staging / "notebooks" / "01_plot.ipynb")
+        page.write_text(html)
+        return linkcheck.check_notebooks(site, staging)
+
+    figure = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    shown = '<div class="jp-OutputArea-output"><img src="data:image/png;base64,iVBORw0KGgo="></div>'
+    assert run([figure], shown) == []
+    assert "shows 0 of the notebook's 1 figures" in run([figure], "<p>no output</p>")[0]
+    text = nbformat.v4.new_output("stream", text="[<matplotlib.lines.Line2D>]\n")
+    assert "draws with matplotlib but shows no figure" in "\n".join(
+        run([text], '<div class="jp-OutputArea-output">text</div>'))
+    cell.execution_count = None
+    assert "were not executed" in run([figure], shown)[0]

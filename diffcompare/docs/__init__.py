@@ -39,7 +39,7 @@ def _mkdocs(*args: str, execute: bool) -> int:
     env[EXECUTE_ENV] = "1" if execute else "0"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.pop("DIFFCOMPARE_NOTEBOOK_SIZE", None)  # the site shows the notebooks at full size
-    env["MPLBACKEND"] = "Agg"
+    env["MPLBACKEND"] = "Agg"  # mkdocs itself draws nothing; the notebooks' kernels draw inline (pages.INLINE)
     return subprocess.call([sys.executable, "-m", "mkdocs", *args, "-f", str(ROOT / "mkdocs.yml")], cwd=ROOT, env=env)
 
 

@@ -189,6 +189,11 @@ def check_api(site: Path) -> list[str]:
 # notebooks
 
 
+def draws(source: Path) -> bool:
+    """Whether a notebook's code makes figures (matplotlib, or the library's drawings)."""
+    return bool(re.search(r"\bplt\.|matplotlib|\bdrawing\b|\.plot\(", source.read_text()))
+
+
 def check_notebooks(site: Path, staging: Path | None = None) -> list[str]:
     """Every notebook page was executed and shows every output and figure of its notebook."""
     import nbformat
@@ -217,6 +222,9 @@ def check_notebooks(site: Path, staging: Path | None = None) -> list[str]:
         shown_images = len(re.findall(r'<img[^>]+src="data:image/png', body)) + body.count("<svg")
         if outputs == 0:
             problems.append(f"notebooks/{name}: no outputs")
+        if images == 0 and draws(source):
+            problems.append(f"notebooks/{name}: it draws with matplotlib but shows no figure (was a non-inline "
+                            "MPLBACKEND in force?)")
         if shown_images < images:
             problems.append(f"notebooks/{name}: the page shows {shown_images} of the notebook's {images} figures")
         output_areas = body.count("jp-OutputArea-output")

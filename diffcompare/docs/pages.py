@@ -4,8 +4,9 @@ Written into a staging folder (``build/docs-generated/`` by default) that the mk
 hook (``docs/hooks.py``) adds to the site beside the hand-written pages of ``docs/``:
 
 * ``notebooks/NN_name.ipynb``: the seven teaching notebooks, from their jupytext
-  sources, executed top to bottom at full size (``DIFFCOMPARE_NOTEBOOK_SIZE`` unset,
-  ``MPLBACKEND=Agg``); a cell that raises stops the build;
+  sources, executed top to bottom at full size (``DIFFCOMPARE_NOTEBOOK_SIZE`` unset) with
+  matplotlib's inline backend (:data:`INLINE`), so every figure is an output of its cell;
+  a cell that raises stops the build;
 * ``assignments/NAME.ipynb``: each assignment as students get it, written by
   ``diffcompare.course``'s generator (otter assign): solutions replaced by ``...``, no
   hidden tests, no model answers; ``assignments/download/NAME.ipynb`` is the same file to
@@ -48,6 +49,9 @@ EXECUTE_ENV = "DIFFCOMPARE_DOCS_EXECUTE"
 #: their code is the sources' code and they ran without error, so the build need not run them again
 EXECUTED_ENV = "DIFFCOMPARE_DOCS_EXECUTED"
 RESULT_SUFFIXES = {".png", ".svg", ".csv", ".json"}
+#: the kernel's matplotlib backend: Jupyter's inline one (headless, it draws with Agg), whatever the
+#: caller's MPLBACKEND says; with MPLBACKEND=Agg a kernel would draw its figures and show none of them
+INLINE = "module://matplotlib_inline.backend_inline"
 
 
 def notebook_sources() -> list[Path]:
@@ -69,7 +73,7 @@ def execute_requested() -> bool:
 
 @contextmanager
 def _kernel_environment() -> Iterator[None]:
-    """A kernelspec running this interpreter with the checkout first on the path, full size, Agg."""
+    """A kernelspec running this interpreter with the checkout first on the path, at full size, figures inline."""
     keys = ("JUPYTER_PATH", "PYTHONPATH", "DIFFCOMPARE_NOTEBOOK_SIZE", "MPLBACKEND")
     saved = {k: os.environ.get(k) for k in keys}
     with tempfile.TemporaryDirectory(prefix="diffcompare-docs-kernel-") as base:
@@ -82,7 +86,7 @@ def _kernel_environment() -> Iterator[None]:
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [base, saved["JUPYTER_PATH"]]))
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved["PYTHONPATH"]]))
         os.environ.pop("DIFFCOMPARE_NOTEBOOK_SIZE", None)  # full size
-        os.environ["MPLBACKEND"] = "Agg"
+        os.environ["MPLBACKEND"] = INLINE
         try:
             yield
         finally:
@@ -98,6 +102,7 @@ def _inputs_digest(source: Path) -> str:
     its source, the library (less this package), the committed results and the interpreter."""
     h = hashlib.sha256()
     h.update(sys.version.encode())
+    h.update(INLINE.encode())
     site_code = Path(__file__).parent  # this package makes pages; the notebooks never import it
     files = [source, *sorted((ROOT / "diffcompare").rglob("*.py")), *sorted(RESULTS.rglob("*"))]
     for path in files:
