@@ -9,6 +9,8 @@
 * An argument entry that names several parameters at once (``f, argnums, scheme: as
   value_and_grad``), which Google style has no form for, becomes one entry per name, so
   each parameter of the signature has its row in the table of arguments.
+* Sphinx roles (``:func:`value_and_grad```, ``:data:`SCHEMES```) read as code, not as
+  ``:data:`` followed by code.
 * The library's docstrings say ``Example:`` where Google style says ``Examples:``:
   renamed before griffe parses them, so their ``>>>`` lines render as code (an
   ``Example:`` heading makes them Markdown prose, where ``x**2`` turns bold and
@@ -24,6 +26,7 @@ import re
 import griffe
 
 _EXAMPLE = re.compile(r"^(\s*)Example:\s*$", re.M)
+_ROLE = re.compile(r":(?:py:)?(?:func|data|mod|class|meth|attr|exc|obj|const):`~?\.?([^`]+)`")
 _ARGUMENTS = re.compile(
     r"^(\s*)(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Other Parameters):\s*$")
 _SEVERAL = re.compile(r"^(\s+)(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)+)\s*:(.*)$")
@@ -120,4 +123,5 @@ class RuntimeDocstrings(griffe.Extension):
                 obj.docstring = griffe.Docstring(doc, parent=obj, parser="google",
                                                  parser_options={"warn_missing_types": False})
         if obj.docstring is not None:
-            obj.docstring.value = _EXAMPLE.sub(r"\1Examples:", split_entries(obj.docstring.value))
+            text = _ROLE.sub(r"``\1``", split_entries(obj.docstring.value))
+            obj.docstring.value = _EXAMPLE.sub(r"\1Examples:", text)
