@@ -261,6 +261,7 @@ def test_a_run_from_elsewhere_is_used_only_when_it_is_this_notebook_run_cleanly(
     import nbformat
 
     source = pages.notebook_sources()[0]
+    assert pages.draws(source)
     ran = pages.read_notebook(source)
     for i, cell in enumerate(c for c in ran.cells if c.cell_type == "code"):
         cell.execution_count = i + 1
@@ -268,6 +269,11 @@ def test_a_run_from_elsewhere_is_used_only_when_it_is_this_notebook_run_cleanly(
     folder.mkdir()
     path = folder / f"{source.stem}.ipynb"
     logged = []
+    nbformat.write(ran, path)  # run with MPLBACKEND=Agg: no figure
+    assert not pages.take_executed(source, folder, target, log=logged.append)
+    assert "shows no figure" in logged.pop()
+    figure = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    next(c for c in ran.cells if c.cell_type == "code").outputs = [figure]
     nbformat.write(ran, path)
     assert pages.take_executed(source, folder, target, log=logged.append) and target.is_file()
 

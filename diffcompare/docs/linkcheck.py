@@ -189,16 +189,11 @@ def check_api(site: Path) -> list[str]:
 # notebooks
 
 
-def draws(source: Path) -> bool:
-    """Whether a notebook's code makes figures (matplotlib, or the library's drawings)."""
-    return bool(re.search(r"\bplt\.|matplotlib|\bdrawing\b|\.plot\(", source.read_text()))
-
-
 def check_notebooks(site: Path, staging: Path | None = None) -> list[str]:
     """Every notebook page was executed and shows every output and figure of its notebook."""
     import nbformat
 
-    from .pages import STAGING, notebook_sources
+    from .pages import STAGING, draws, figures, notebook_sources
 
     staging = staging or STAGING
     problems = []
@@ -214,9 +209,7 @@ def check_notebooks(site: Path, staging: Path | None = None) -> list[str]:
         unrun = [i for i, c in enumerate(code) if c.get("execution_count") is None]
         if unrun:
             problems.append(f"notebooks/{name}: {len(unrun)} of {len(code)} code cells were not executed")
-        images = sum(1 for c in code for o in c.get("outputs", [])
-                     if o.get("output_type") in ("display_data", "execute_result")
-                     and ("image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})))
+        images = figures(nb)
         outputs = sum(1 for c in code if c.get("outputs"))
         body = page.read_text(encoding="utf-8")
         shown_images = len(re.findall(r'<img[^>]+src="data:image/png', body)) + body.count("<svg")

@@ -196,9 +196,21 @@ def execute_notebook(source: Path, target: Path, *, timeout: int = 1800, reuse: 
     return True
 
 
+def draws(source: Path) -> bool:
+    """Whether a notebook's code makes figures (matplotlib, or the library's drawings)."""
+    return bool(re.search(r"\bplt\.|matplotlib|\bdrawing\b|\.plot\(", source.read_text()))
+
+
+def figures(nb) -> int:
+    """How many figures (PNG or SVG outputs) an executed notebook shows."""
+    return sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if o.get("output_type") in ("display_data", "execute_result")
+               and ("image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})))
+
+
 def take_executed(source: Path, folder: Path, target: Path, log=print) -> bool:
     """Use ``folder/NAME.ipynb`` for ``source`` if it is that notebook run at full size: the same code,
-    every code cell executed, no error and no failed claim. Returns whether it was taken."""
+    every code cell executed, no error and no failed claim, its figures shown. Returns whether it was taken."""
     import nbformat
 
     path = Path(folder) / f"{source.stem}.ipynb"
@@ -210,6 +222,7 @@ def take_executed(source: Path, folder: Path, target: Path, log=print) -> bool:
     why = ("its code is not the source's" if [c.source for c in code] != wanted
            else "not every cell ran" if any(c.get("execution_count") is None for c in code if c.source.strip())
            else "it shows errors" if _error_outputs(nb)
+           else "it shows no figure (run with matplotlib's inline backend)" if draws(source) and not figures(nb)
            else "")
     if why:
         log(f"docs: {path} not used ({why}); running {source.name}")
