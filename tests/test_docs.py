@@ -324,3 +324,11 @@ def test_check_notebooks_wants_every_output_and_a_figure_from_a_notebook_that_dr
         run([text], '<div class="jp-OutputArea-output">text</div>'))
     cell.execution_count = None
     assert "were not executed" in run([figure], shown)[0]
+
+
+def test_teachers_page_is_the_readme_section_with_the_sandbox_note(tmp_path):
+    text = pages.write_teachers(tmp_path).read_text()
+    assert text.startswith("# For teachers\n") and "bubblewrap" in text
+    for command in ("course generate", "course grade ", "course grade-class"):
+        assert command in text, command
+    assert "](assignments/)" not in text  # a folder link, rewritten to the assignments page

@@ -15,6 +15,7 @@ hook (``docs/hooks.py``) adds to the site beside the hand-written pages of ``doc
   ``results/index.md``, the gallery made from ``results/README.md``;
 * ``errors.md``: the README's table of errors and the class hierarchy of
   ``diffcompare.errors``;
+* ``teachers.md``: the teachers' section of ``notebooks/README.md``;
 * ``api/NAME.md``: one reference page per public module (:data:`API_PAGES`), rendered by
   mkdocstrings from the docstrings, listing every public name the module has when the
   site is built (its ``__all__``, or what it defines), so a module that becomes a
@@ -347,12 +348,12 @@ def write_results(staging: Path) -> Path:
 # errors
 
 
-def readme_section(title: str) -> str:
-    """A ``## title`` section of the README, without its heading."""
-    text = README.read_text()
-    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+def readme_section(title: str, readme: Path = README) -> str:
+    """The section of a README whose ``## `` heading starts with ``title``, without its heading."""
+    text = readme.read_text()
+    m = re.search(rf"^## {re.escape(title)}[^\n]*\n(.*?)(?=^## |\Z)", text, re.M | re.S)
     if not m:
-        raise LookupError(f"README.md has no section '## {title}'")
+        raise LookupError(f"{readme.relative_to(ROOT)} has no section '## {title}...'")
     return m.group(1).strip()
 
 
@@ -377,6 +378,30 @@ def write_errors(staging: Path) -> Path:
         "Read from `diffcompare.errors` when the site is built; the "
         "[API reference](api/errors.md) has each class in full.", "", *rows, "",
     ]))
+    return page
+
+
+# ---------------------------------------------------------------------------------------------
+# teachers
+
+SANDBOX_NOTE = """!!! warning "Grading needs bubblewrap"
+    Every submission is graded in a throwaway **bubblewrap** sandbox (`bwrap`, the sandbox
+    Flatpak uses), with no view of the hidden tests, the other submissions, the output folder
+    or the grader. Bubblewrap must be installed on the grading machine (Debian/Ubuntu:
+    `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install bubblewrap`); without it the
+    grader refuses to grade, and `--no-sandbox` is only for checking your own solutions."""
+
+
+def write_teachers(staging: Path) -> Path:
+    """``teachers.md``: the teachers' section of ``notebooks/README.md`` (generate, grade one, grade a
+    class, the sandbox), under a note that grading needs bubblewrap."""
+    body = readme_section("For teachers", NOTEBOOKS / "README.md")
+    body = body.replace("](assignments/)", "](assignments/index.md)")
+    page = staging / "teachers.md"
+    page.write_text("\n\n".join([
+        "# For teachers", SANDBOX_NOTE,
+        "The [assignment pages](assignments/index.md) of this site are the student versions that "
+        "`python -m diffcompare.course generate` writes.", body]) + "\n")
     return page
 
 
@@ -491,6 +516,7 @@ def generate(staging: Path = STAGING, *, execute: bool | None = None, log=print)
     staging.mkdir(parents=True)
     write_results(staging)
     write_errors(staging)
+    write_teachers(staging)
     write_api(staging)
     write_assignments(staging)
     write_notebooks(staging, execute=execute, log=log)
