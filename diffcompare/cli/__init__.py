@@ -8,6 +8,7 @@
     diffcompare bench NAME           a benchmark (finite-diff, forward, reverse, symbolic, ...), each with --help
     diffcompare problems             the problem zoo, one line each
     diffcompare course ...           the teacher's commands: generate, grade, grade-class
+    diffcompare docs build|serve     the documentation site (the ``docs`` extra)
 
 Names of experiments, benchmarks and problems take hyphens or underscores alike
 (``fd-step`` is ``fd_step``), and a misspelt one gets a "did you mean".
@@ -27,6 +28,7 @@ import typer
 
 from ._common import check_seed, console, fail, one_line_warning
 from .bench import app as bench_app
+from ..docs import app as docs_app
 from .course import app as course_app
 
 #: command and option names: ``run_all`` and ``run-all`` alike (click normalizes every token it matches)
@@ -36,6 +38,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=C
                   help="Compare ways of differentiating programs.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(course_app, name="course")
+app.add_typer(docs_app, name="docs")
 
 RESULTS = Path("results")
 
