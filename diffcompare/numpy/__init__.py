@@ -25,12 +25,12 @@ import jax
 import jax.numpy as jnp
 import numpy as _np
 
-from . import _core
-from ._core import ArrayImpl as _ArrayImpl
-from ._core import bind, concrete
-from .errors import InvalidOptionError, ShapeMismatchError, UnsupportedOperationError
-from .primitives import PRIMITIVES as _P
-from .primitives import _jax_logsumexp
+from .. import _core
+from .._core import ArrayImpl as _ArrayImpl
+from .._core import bind, concrete
+from ..errors import InvalidOptionError, ShapeMismatchError, UnsupportedOperationError
+from ..primitives import PRIMITIVES as _P
+from ..primitives import _jax_logsumexp
 
 pi = math.pi
 e = math.e
