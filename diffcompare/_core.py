@@ -1,4 +1,4 @@
-"""Dispatch from ``diffcompare.numpy`` to the engines.
+"""The core: traces, ``bind``, concrete values, and the engines' abstract value.
 
 An engine's own values (dual numbers, tape nodes, symbolic expressions, ...)
 subclass :class:`EngineValue` and belong to a :class:`Trace`: one run of one

@@ -2,8 +2,9 @@
 
 Those libraries would turn the value into a plain number or array and silently
 drop its derivative. An engine value refuses instead (the refusals are among the
-methods :mod:`diffcompare.numpy._methods` installs), and these helpers write the message: which function the user called (read from
-the user's line of code when the library does not say) and what to write instead.
+methods :mod:`diffcompare.numpy._methods` installs), and these helpers write the
+message: which function the user called (read from the user's line of code when
+the library does not say) and what to write instead.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ def full_like(x, fill_value, dtype=None):
     return full(_shape(x), fill_value, dtype or _dtype(x))
 
 
-def full(shape, fill_value, dtype=None):  # noqa: F811 - NumPy's name; the module's shape() is _shape
+def full(shape, fill_value, dtype=None):
     """An array of ``shape`` filled with ``fill_value``, which may be an engine value (broadcast)."""
     if not _core.any_engine_value(fill_value):
         return jnp.full(shape, fill_value, dtype)

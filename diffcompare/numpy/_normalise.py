@@ -100,7 +100,7 @@ def composite(jax_fn, name: str | None = None):
     return decorate
 
 
-#: name -> composite function defined in this module.
+#: name -> composite function of ``dnp`` (:func:`composite` registers each, in every part of the package).
 COMPOSITES: dict[str, object] = {}
 
 
