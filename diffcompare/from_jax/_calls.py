@@ -62,6 +62,7 @@ def eval_closed(closed, args) -> list:
     """The outputs of a ``ClosedJaxpr`` at ``args``."""
     return _eval_jaxpr(closed.jaxpr, closed.consts, args)
 
+
 # derived jaxprs (a custom rule traced once), keyed by the equation's id; the equation is kept alive with them
 _DERIVED: dict[tuple, tuple] = {}
 _DERIVED_MAX = 4096
