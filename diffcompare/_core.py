@@ -1,4 +1,4 @@
-"""Dispatch from ``diffcompare.numpy`` to the engines.
+"""The core: traces, ``bind``, concrete values, and the engines' abstract value.
 
 An engine's own values (dual numbers, tape nodes, symbolic expressions, ...)
 subclass :class:`EngineValue` and belong to a :class:`Trace`: one run of one
@@ -13,12 +13,10 @@ autodidax.
 from __future__ import annotations
 
 import itertools
-import sys
 from typing import Any
 
 import jax.numpy as jnp
 
-from . import _foreign
 from .errors import UnsupportedOperationError
 from .primitives import ArrayImpl, Primitive, register_engine  # noqa: F401 - ArrayImpl re-exported
 
@@ -118,20 +116,20 @@ def any_engine_value(*trees) -> bool:
 
 
 class EngineValue:
-    """Base of every engine's values: Python operators call ``diffcompare.numpy``.
+    """Base of every engine's values: abstract, with no arithmetic of its own.
 
-    Subclasses set ``_trace`` and provide ``shape`` and ``dtype``. Comparisons,
-    ``bool()`` and ``int()`` use the concrete value, as JAX does outside jit, so
+    Subclasses set ``_trace`` and provide ``shape`` and ``dtype``. ``bool()``
+    and ``int()`` use the concrete value, as JAX does outside jit, so
     value-dependent ``if``, ``while`` and loop counts work (derivative 0, like
-    JAX: they are piecewise constant). ``float()``, ``complex()``,
-    ``.item()``, ``math.*`` and NumPy / ``jax.numpy`` functions would drop the
-    derivative silently: they refuse (``_foreign``).
+    JAX: they are piecewise constant). Python's operators, the NumPy-style
+    methods, ``.at[]`` and the refusals of ``float()``, NumPy and ``jax.numpy``
+    are installed by the function language, :mod:`diffcompare.numpy._methods`
+    (as autograd's ``numpy_boxes`` gives ``ArrayBox`` its operators).
     """
 
     __slots__ = ("_trace",)
     __array_priority__ = 1000
 
-    # shape and dtype
     @property
     def shape(self) -> tuple[int, ...]:
         raise NotImplementedError
@@ -156,175 +154,13 @@ class EngineValue:
             raise TypeError("len() of a 0-d value")
         return self.shape[0]
 
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    # arithmetic
-    def __add__(self, other):
-        return _dnp().add(self, other)
-
-    def __radd__(self, other):
-        return _dnp().add(other, self)
-
-    def __sub__(self, other):
-        return _dnp().subtract(self, other)
-
-    def __rsub__(self, other):
-        return _dnp().subtract(other, self)
-
-    def __mul__(self, other):
-        return _dnp().multiply(self, other)
-
-    def __rmul__(self, other):
-        return _dnp().multiply(other, self)
-
-    def __truediv__(self, other):
-        return _dnp().divide(self, other)
-
-    def __rtruediv__(self, other):
-        return _dnp().divide(other, self)
-
-    def __pow__(self, other):
-        return _dnp().power(self, other)
-
-    def __rpow__(self, other):
-        return _dnp().power(other, self)
-
-    def __matmul__(self, other):
-        return _dnp().matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _dnp().matmul(other, self)
-
-    def __neg__(self):
-        return _dnp().negative(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return _dnp().abs(self)
-
-    def __getitem__(self, index):
-        return _dnp().getitem(self, index)
-
-    # comparisons act on concrete values, as in JAX outside jit
-    def __lt__(self, other):
-        return _dnp().less(self, other)
-
-    def __le__(self, other):
-        return _dnp().less_equal(self, other)
-
-    def __gt__(self, other):
-        return _dnp().greater(self, other)
-
-    def __ge__(self, other):
-        return _dnp().greater_equal(self, other)
-
-    def __eq__(self, other):
-        return _dnp().equal(self, other)
-
-    def __ne__(self, other):
-        return _dnp().not_equal(self, other)
-
-    __hash__ = object.__hash__  # engines keep values in id-keyed tables
-
-    # Turning an engine value into a plain array or number would silently drop its derivative: refuse.
-    def __array__(self, dtype=None, copy=None):
-        raise UnsupportedOperationError(
-            "conversion to a NumPy/JAX array",
-            self._trace.engine,
-            "the derivative would be lost; write the function with diffcompare.numpy (dnp) instead of "
-            "numpy or jax.numpy, and use dnp.index_add(x, i, y) for x.at[i].add(y) on a plain array",
-        )
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method == "__call__" and not kwargs and ufunc.__name__ in _OPERATORS:
-            # numpy_array <op> value: NumPy hands Python's operators to us
-            return getattr(_dnp(), _OPERATORS[ufunc.__name__])(*inputs)
-        called = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
-        raise _foreign.foreign(self._trace.engine, called)
-
-    def __array_function__(self, func, types, args, kwargs):
-        if func.__name__ in ("shape", "ndim", "size"):
-            return getattr(_dnp(), func.__name__)(*args, **kwargs)
-        raise _foreign.foreign(self._trace.engine, f"numpy.{func.__name__}")
-
-    @property
-    def __jax_array__(self):
-        if sys._getframe(1).f_code.co_name.startswith("_operator_"):
-            raise AttributeError("__jax_array__")  # jax_array <op> value: let Python call our operator
-        what = _foreign.jax_function_called()
-        if what.startswith("jax_array.at"):
-            self.__array__()  # refuses, pointing to dnp.index_add
-        raise _foreign.foreign(self._trace.engine, what)
-
     def __bool__(self):
         return bool(concrete(self))
-
-    def __float__(self):
-        raise _foreign.dropped(self, "float()")
 
     def __int__(self):
         # piecewise constant: its derivative is 0 where it exists, so nothing is lost (JAX allows it too,
         # e.g. for a loop count taken from a value)
         return int(concrete(self))
-
-    def __complex__(self):
-        raise _foreign.dropped(self, "complex()")
-
-    def item(self):
-        raise _foreign.dropped(self, ".item()")
-
-    # NumPy-style methods
-    @property
-    def T(self):
-        return _dnp().transpose(self)
-
-    @property
-    def at(self):
-        return _IndexUpdate(self)
-
-    def sum(self, axis=None, keepdims=False):
-        return _dnp().sum(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _dnp().mean(self, axis=axis, keepdims=keepdims)
-
-    def prod(self, axis=None, keepdims=False):
-        return _dnp().prod(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return _dnp().max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _dnp().min(self, axis=axis, keepdims=keepdims)
-
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = shape[0]
-        return _dnp().reshape(self, shape)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = axes[0]
-        return _dnp().transpose(self, axes or None)
-
-    def ravel(self):
-        return _dnp().ravel(self)
-
-    def flatten(self):
-        return _dnp().ravel(self)
-
-    def squeeze(self, axis=None):
-        return _dnp().squeeze(self, axis=axis)
-
-    def dot(self, other):
-        return _dnp().dot(self, other)
-
-    def astype(self, dtype):
-        return _dnp().astype(self, dtype)
 
 
 class ArrayValue(EngineValue):
@@ -347,52 +183,3 @@ class ArrayValue(EngineValue):
 
     def __repr__(self):
         return f"{type(self).__name__}({self.value!r})"
-
-
-class _IndexUpdate:
-    """``x.at[index].add(y)`` on engine values, as on JAX arrays."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def __getitem__(self, index):
-        return _IndexUpdateRef(self._value, index)
-
-
-class _IndexUpdateRef:
-    def __init__(self, value, index):
-        self._value, self._index = value, index
-
-    def add(self, update):
-        return _dnp().index_add(self._value, self._index, update)
-
-    def set(self, update):
-        return _dnp().index_set(self._value, self._index, update)
-
-    def multiply(self, update):
-        return _dnp().index_multiply(self._value, self._index, update)
-
-    def min(self, update):
-        return _dnp().index_min(self._value, self._index, update)
-
-    def max(self, update):
-        return _dnp().index_max(self._value, self._index, update)
-
-
-# the NumPy ufuncs that Python's operators call when a NumPy array is the left operand
-_OPERATORS = {name: name for name in ("add", "subtract", "multiply", "divide", "power", "matmul", "less",
-                                      "less_equal", "greater", "greater_equal", "equal", "not_equal")}
-_OPERATORS["true_divide"] = "divide"
-
-
-def _dnp():
-    # late import (diffcompare.numpy imports this module), looked up once: operators call it on every use
-    global _dnp_module
-    if _dnp_module is None:
-        from . import numpy as dnp
-
-        _dnp_module = dnp
-    return _dnp_module
-
-
-_dnp_module = None

@@ -1,9 +1,10 @@
 """What an engine value says when plain NumPy, ``jax.numpy`` or ``math`` meets it.
 
 Those libraries would turn the value into a plain number or array and silently
-drop its derivative. :class:`~diffcompare._core.EngineValue` refuses instead,
-and these helpers write the message: which function the user called (read from
-the user's line of code when the library does not say) and what to write instead.
+drop its derivative. An engine value refuses instead (the refusals are among the
+methods :mod:`diffcompare.numpy._methods` installs), and these helpers write the
+message: which function the user called (read from the user's line of code when
+the library does not say) and what to write instead.
 """
 
 from __future__ import annotations
@@ -122,10 +123,18 @@ def jax_function_called() -> str:
     return called_in_user_code(jnp) or "a jax.numpy function"
 
 
-def _dnp_has(name: str) -> bool:
-    from . import numpy as dnp
+#: the functions ``diffcompare.numpy`` offers, by name: it tells this module when it is imported
+#: (:func:`offer`), so a refusal can say "call dnp.f instead" without this module importing it
+_OFFERED: set[str] = set()
 
-    return callable(getattr(dnp, name, None)) and not name.startswith("_")
+
+def offer(names) -> None:
+    """Record ``names`` as functions of ``diffcompare.numpy`` (called by it, once, on import)."""
+    _OFFERED.update(names)
+
+
+def _dnp_has(name: str) -> bool:
+    return name in _OFFERED
 
 
 def nesting_error(outer: str, inner_hint: str = "") -> NestingError:

@@ -21,9 +21,10 @@ Each engine uses the rule of its own kind: forward mode the JVP rule, reverse
 mode the VJP rule, JAX ``jax.custom_jvp`` (``jax.custom_vjp`` when only a VJP
 rule is given). Where an engine's kind of rule is missing, it is derived by
 transposing the other one (both are linear in the tangent / cotangent; the
-reverse engine does the transposing), and if that fails the error says which
-rule to give. Engines without the ``process_user_primitive`` hook (symbolic,
-the complex step) differentiate the body.
+reverse engine does the transposing, handed in by :mod:`diffcompare.mixed`, which
+sits above both engines), and if that fails the error says which rule to give.
+Engines without the ``process_user_primitive`` hook (symbolic, the complex step)
+differentiate the body.
 
 Operands are positional arrays. Outputs may be arrays or tuples of arrays for
 forward mode and JAX; the reverse engine records one array.
@@ -118,11 +119,8 @@ class UserPrimitive:
         return out, lambda g: self._transpose(push, zeros, g, engine, "JVP", "VJP")
 
     def _transpose(self, linear, example: tuple, vector, engine: str, have: str, need: str):
-        from .reverse.api import vjp  # the reverse engine transposes a linear function by one sweep
-
         try:
-            _, pull = vjp(linear, *example)
-            return pull(vector)
+            return _transpose_linear(linear, example, vector)
         except DiffCompareError as err:
             give = f"@{self.name}.defjvp" if need == "JVP" else f"{self.name}.defvjp(fwd, bwd)"
             raise UnsupportedOperationError(
@@ -132,6 +130,22 @@ class UserPrimitive:
 
     def __repr__(self) -> str:
         return f"UserPrimitive({self.name})"
+
+
+def _no_transposer(linear, example, vector):
+    raise UnsupportedOperationError("transposing a linear rule", "custom",
+                                    "no engine that transposes is loaded; import diffcompare (diffcompare.mixed)")
+
+
+#: ``transpose(linear, example, vector)``: the transpose of a linear function applied to ``vector``. It takes
+#: the reverse engine, which sits above this module: :mod:`diffcompare.mixed` hands it in (:func:`transpose_with`).
+_transpose_linear = _no_transposer
+
+
+def transpose_with(transpose: Callable) -> None:
+    """Set how a rule is transposed (called once by :mod:`diffcompare.mixed`, the layer above both engines)."""
+    global _transpose_linear
+    _transpose_linear = transpose
 
 
 def _zeros_for_none(cotangents, primals) -> tuple:

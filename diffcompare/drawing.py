@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._dag import topological
+
 
 def layered_layout(nodes, edges, sweeps: int = 4):
     """Positions for a DAG given in topological order.
@@ -120,8 +122,6 @@ def draw_dag(boxes, edges, edge_labels=None, ax=None, title: str = "", width: fl
 
 def expression_nodes(roots) -> list:
     """The nodes reachable from ``roots`` (symbolic expression nodes), operands before users; each once."""
-    from .symbolic.graph import topological
-
     return topological(list(roots))
 
 

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 
 from .. import numpy as dnp
 from .._core import EngineValue, Trace
+from .custom import apply_jvp_rule
 from .rules import RULES, UNSUPPORTED
 
 #: objects told ``count(passes, directions, primitives)`` for every pass and primitive (teaching.counting)
@@ -92,8 +93,6 @@ class ForwardTrace(Trace):
 
     def process_user_primitive(self, prim, args):
         """A user-defined primitive (:mod:`diffcompare.custom`) applies its JVP rule."""
-        from .custom import apply_jvp_rule
-
         out = apply_jvp_rule(self, prim, args)
         self._note(prim.name, args, {}, out)
         return out

@@ -14,9 +14,9 @@ from one written with ``dnp`` (the CLI's ``diffcompare check module:f``);
 
 from __future__ import annotations
 
+from ._source import UnsupportedJaxPrimitiveError
 from ._wrapper import FromJax, from_jax
 from .detect import auto_wrap, is_jax_function
-from .interpreter import UnsupportedJaxPrimitiveError
 from .show import side_by_side
 
 __all__ = ["FromJax", "UnsupportedJaxPrimitiveError", "auto_wrap", "from_jax", "is_jax_function", "side_by_side"]

@@ -29,10 +29,39 @@ import jax.numpy as jnp
 
 from .. import numpy as dnp
 from .._core import EngineValue, concrete, top_trace
-from ..errors import ConcretizationError
-from .interpreter import Tracer, eval_closed, eval_jaxpr, user_line
+from ..errors import ConcretizationError, UnsupportedOperationError
+from ..forward.custom import apply_jvp_rule
+from ..forward.dual import ForwardTrace
+from ..reverse import api as reverse_api
+from ..reverse.tape import Node, ReverseTrace
+from ._source import Tracer, user_line
 
 RULES: dict = {}
+
+
+def _no_evaluator(jaxpr, consts, args):
+    raise RuntimeError("from_jax: the interpreter has not handed its evaluator to the table (import from_jax)")
+
+
+#: ``eval_jaxpr(jaxpr, consts, args)``: how a nested jaxpr is evaluated with ``dnp``. The interpreter, which looks
+#: these rules up, hands itself in (:func:`evaluate_with`), so the table does not import its interpreter.
+_eval_jaxpr = _no_evaluator
+
+
+def evaluate_with(eval_jaxpr) -> None:
+    """Set the evaluator the higher-order rules use (called once by :mod:`.interpreter`)."""
+    global _eval_jaxpr
+    _eval_jaxpr = eval_jaxpr
+
+
+def eval_jaxpr(jaxpr, consts, args) -> list:
+    return _eval_jaxpr(jaxpr, consts, args)
+
+
+def eval_closed(closed, args) -> list:
+    """The outputs of a ``ClosedJaxpr`` at ``args``."""
+    return _eval_jaxpr(closed.jaxpr, closed.consts, args)
+
 
 # derived jaxprs (a custom rule traced once), keyed by the equation's id; the equation is kept alive with them
 _DERIVED: dict[tuple, tuple] = {}
@@ -148,9 +177,6 @@ def _zeros_like(v):
 def _pullbacks(trace, args, outs, name, linear_map, nconsts):
     """One tape node per output; node i's pullback is the VJP of ``linear_map`` (of the primal
     inputs' tangents or cotangents) at the cotangent g in slot i."""
-    from ..reverse import api as reverse_api
-    from ..reverse.tape import Node
-
     def pullback_for(i):
         def pullback(g):
             zeros = [_zeros_like(v) for v in args[nconsts:]]
@@ -182,10 +208,6 @@ def _custom_jvp_call(eqn, *args):
         nonzero = iter(out[n_out:])
         return out[:n_out], [_zeros_like(o) if z else next(nonzero) for o, z in zip(out[:n_out], out_zeros)]
 
-    from ..forward.custom import apply_jvp_rule
-    from ..forward.dual import ForwardTrace
-    from ..reverse.tape import ReverseTrace
-
     trace = top_trace(args)
     if isinstance(trace, ForwardTrace):
         return list(apply_jvp_rule(trace, types.SimpleNamespace(jvp=jvp_rule), tuple(primals)))
@@ -204,8 +226,6 @@ def _refuse_without_rule(trace, eqn, kind: str, rule: str) -> None:
     """Symbolic differentiation cannot apply a user's rule: differentiating the primal instead could differ
     from JAX (at a kink, or where the rule is not the primal's derivative), so it refuses."""
     if trace.engine == "forward" or trace.engine.startswith("symbolic"):  # the array level too
-        from ..errors import UnsupportedOperationError
-
         raise UnsupportedOperationError(
             f"{kind} function '{custom_name(eqn)}'", trace.engine,
             f"it has a custom {rule} rule (at {user_line(eqn) or 'the JAX function'}) that this engine cannot "
@@ -215,8 +235,6 @@ def _refuse_without_rule(trace, eqn, kind: str, rule: str) -> None:
 
 
 def _custom_vjp_call(eqn, *args):
-    from ..reverse.tape import ReverseTrace
-
     p = eqn.params
     nconsts, call = p["num_consts"], p["call_jaxpr"]
     consts, primals = list(args[:nconsts]), list(args[nconsts:])
@@ -236,8 +254,6 @@ def _custom_vjp_call(eqn, *args):
     outs = res_and_out[n_res:]
     bwd = _derived(eqn, "bwd", lambda: _trace_bwd(p["bwd"], res, outs))
     name = f"custom_vjp({custom_name(eqn)})"
-
-    from ..reverse.tape import Node
 
     def pullback_for(i):
         def pullback(g):

@@ -19,7 +19,7 @@ from jax.lax import GatherScatterMode
 from .. import numpy as dnp
 from .._core import EngineValue, concrete
 from ..errors import UnsupportedOperationError
-from .interpreter import Tracer
+from ._source import Tracer
 
 RULES: dict = {}
 

@@ -12,61 +12,21 @@ for each equation
 
 A primitive with no rule that meets an engine value is refused by name and by
 the line of user code it came from; nothing is silently treated as a constant.
+
+The table's higher-order rules (nested jaxprs, control flow, custom rules)
+evaluate jaxprs themselves: this module hands them :func:`eval_jaxpr` when it is
+imported, so the table never imports its interpreter.
 """
 
 from __future__ import annotations
 
-import linecache
-import os
-
-from jax._src import source_info_util
-from jax._src.core import Tracer  # noqa: F401 - a traced value (under jax.jit, jax.vmap): no concrete value
 from jax.extend.core import Literal
 
 from .._core import EngineValue
-from ..errors import DiffCompareError, UnsupportedOperationError
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_USER_PARTS = (os.path.join(_PACKAGE, "problems") + os.sep,)
-
-
-class UnsupportedJaxPrimitiveError(UnsupportedOperationError):
-    """A JAX primitive that ``from_jax`` cannot map to ``diffcompare.numpy`` met a differentiated value.
-
-    Attributes:
-        primitive: the JAX primitive's name, e.g. ``"cumprod"``.
-        where: ``file:line (function): source`` of the user's code that emitted it, or "".
-    """
-
-    def __init__(self, primitive: str, where: str = "", reason: str = ""):
-        self.primitive, self.where = primitive, where
-        place = f" at {where}" if where else ""
-        super().__init__(
-            f"JAX primitive {primitive}",
-            "from_jax",
-            f"the JAX function applies '{primitive}'{place} to a value being differentiated, and from_jax's "
-            "table has no mapping for it to diffcompare.numpy"
-            + (f" ({reason})" if reason else "")
-            + "; write that step with diffcompare.numpy, or with JAX operations that the table lists "
-            "(diffcompare.from_jax.table.supported())",
-        )
-
-
-def _is_library(filename: str) -> bool:
-    path = os.path.abspath(filename)
-    return path.startswith(_PACKAGE + os.sep) and not path.startswith(_USER_PARTS)
-
-
-def user_line(eqn) -> str:
-    """``file:line (function): source`` of the innermost user frame that emitted ``eqn``, or ""."""
-    frames = source_info_util.user_frames(eqn.source_info.traceback)
-    for frame in frames:
-        if _is_library(frame.file_name):
-            continue
-        source = linecache.getline(frame.file_name, frame.start_line).strip()
-        text = f"{os.path.basename(frame.file_name)}:{frame.start_line} (in {frame.function_name})"
-        return text + (f": `{source}`" if source else "")
-    return ""
+from ..errors import DiffCompareError
+from . import _calls
+from ._source import UnsupportedJaxPrimitiveError, user_line
+from .table import TABLE
 
 
 def _read(env, var):
@@ -75,8 +35,6 @@ def _read(env, var):
 
 def eval_jaxpr(jaxpr, consts, args) -> list:
     """The outputs of the open ``jaxpr`` at ``consts`` and ``args`` (arrays or engine values)."""
-    from .table import TABLE  # the table's higher-order rules call back into this module
-
     env = {}
     for var, value in zip(jaxpr.constvars, consts):
         env[var] = value
@@ -119,3 +77,6 @@ def _note_once(err: BaseException, eqn) -> None:
     else:
         err.add_note(note)
     err._from_jax_noted = True
+
+
+_calls.evaluate_with(eval_jaxpr)  # the table's higher-order rules (jit, cond, scan, custom rules) evaluate with it

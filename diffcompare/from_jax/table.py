@@ -11,7 +11,7 @@ values and have derivative 0, as in JAX. Indexing and convolution live in
 :mod:`._indexing`, call-like and control-flow primitives in :mod:`._calls`.
 
 ``supported()`` lists what the table maps; a primitive outside it that meets an
-engine value raises :class:`~.interpreter.UnsupportedJaxPrimitiveError`. Some
+engine value raises :class:`~._source.UnsupportedJaxPrimitiveError`. Some
 entries take ``dnp``'s function when it exists (``erf``, ``cumsum``, ...), so
 the table grows with the function language.
 """
@@ -27,7 +27,7 @@ from .. import numpy as dnp
 from .._core import concrete
 from ..errors import UnsupportedOperationError
 from . import _calls, _indexing
-from .interpreter import Tracer
+from ._source import Tracer, UnsupportedJaxPrimitiveError, user_line
 
 TABLE: dict = {}
 
@@ -113,8 +113,6 @@ def _from_dnp(jax_name: str, dnp_name: str):
     def rule(eqn, *xs):
         fn = getattr(dnp, dnp_name, None)
         if fn is None:
-            from .interpreter import UnsupportedJaxPrimitiveError, user_line
-
             raise UnsupportedJaxPrimitiveError(jax_name, user_line(eqn), f"diffcompare.numpy has no {dnp_name}")
         return _fit(eqn, fn(*xs))
 

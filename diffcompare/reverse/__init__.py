@@ -5,7 +5,8 @@ The forward pass records every primitive applied to the inputs on a tape
 reverse topological order, each node's VJP rule taken from one table
 (:mod:`.rules`). On top of it: the method interface (:mod:`.api`), user VJPs
 (:mod:`.custom`), tape statistics and checkpointing (:mod:`.memory`),
-and drawing the graph (:mod:`.graph`). Training an MLP on the digits is an
+and drawing the graph (:mod:`.graph`). ``hvp`` (forward over reverse) needs both
+engines: :mod:`diffcompare.mixed` defines it and offers it here as ``rev.hvp``. Training an MLP on the digits is an
 application: :mod:`diffcompare.apps.train`.
 
     >>> import diffcompare.reverse as rev
@@ -21,7 +22,7 @@ Benchmark: ``diffcompare bench reverse``; training:
 from __future__ import annotations
 
 from . import graph, memory
-from .api import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .api import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .custom import custom_vjp
 from .memory import TapeStats, checkpoint, tape_stats
 from .rules import RULES, UNSUPPORTED, unbroadcast
@@ -47,7 +48,6 @@ __all__ = [
     "graph",
     "grad",
     "hessian",
-    "hvp",
     "jacobian",
     "jvp",
     "memory",

@@ -14,7 +14,9 @@ built from it:
   tangent ``v`` gives ``(Jᵀ)ᵀ v = J v``. Cost: one forward pass and two
   backward sweeps (about 3-4 forward passes' work), against one pass for the
   forward engine: forward mode is the right tool for a JVP.
-* ``hvp``: forward over reverse (``diffcompare.forward.jvp`` of this ``grad``).
+
+``hvp`` (forward over reverse) needs the forward engine too: it lives in
+:mod:`diffcompare.mixed`, which also offers it as ``diffcompare.reverse.hvp``.
 
 All of them run under ``jax.jit``: the tape is built at trace time from
 tracers, and XLA compiles the whole backward pass.
@@ -32,7 +34,6 @@ from .. import _api
 from .. import numpy as dnp
 from .._core import EngineValue, any_engine_value
 from ..errors import InvalidOptionError
-from ..forward.api import jvp as forward_jvp
 from .tape import Node, ReverseTrace, backward
 
 _is_node = lambda v: isinstance(v, Node)  # noqa: E731
@@ -225,21 +226,5 @@ def hessian(f: Callable, argnums=0) -> Callable:
     def wrapped(call):
         nums = call.sel.jax_argnums
         return jacobian(jacobian(f, nums), nums)(*call.args, **call.kwargs)
-
-    return wrapped
-
-
-def hvp(f: Callable, argnums=0) -> Callable:
-    """Hessian-vector products ``hvp(f)(*args, v) = H v`` without forming ``H``.
-
-    Forward over reverse (Pearlmutter): the forward engine's ``jvp`` of this
-    engine's ``grad``, one forward and one backward pass on dual numbers.
-    ``v`` has the structure of the differentiated argument(s).
-    """
-    @_api.wraps(f, "reverse.hvp")
-    def wrapped(*args_and_v, **kwargs):
-        *args, v = args_and_v
-        call = _api.prepare(f, tuple(args), kwargs, argnums, "reverse.hvp")
-        return forward_jvp(grad(call.fun), (call.diff,), (v,))[1]
 
     return wrapped

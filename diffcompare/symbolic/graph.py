@@ -3,31 +3,13 @@ simplifying, differentiating, converting, compiling) visits nodes in the order g
 here, so a chain thousands of operations deep is as easy as a shallow one.
 
 A node is anything with ``args`` (its operands) and ``serial`` (a unique number).
+The walk itself, :func:`topological`, knows nothing of expressions and lives in
+:mod:`diffcompare._dag`, where the drawing of graphs finds it too.
 """
 
 from __future__ import annotations
 
-
-def topological(outputs) -> list:
-    """Every node ``outputs`` reach, each once, operands before the nodes using them."""
-    order, seen = [], set()
-    for root in outputs:
-        if root.serial in seen:
-            continue
-        stack = [(root, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if node.serial in seen:
-                continue
-            seen.add(node.serial)
-            stack.append((node, True))
-            for a in reversed(node.args):
-                if a.serial not in seen:
-                    stack.append((a, False))
-    return order
+from .._dag import topological  # noqa: F401 - the walk every part of the engine imports from here
 
 
 def use_counts(order, roots=()) -> dict[int, int]:
