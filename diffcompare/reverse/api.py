@@ -28,11 +28,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _api
+from .. import _api, staging
 from .. import numpy as dnp
 from .._core import EngineValue, any_engine_value
 from ..errors import InvalidOptionError
 from ..forward.api import jvp as forward_jvp
+from .rules import RULES
 from .tape import Node, ReverseTrace, backward
 
 _is_node = lambda v: isinstance(v, Node)  # noqa: E731
@@ -101,12 +102,28 @@ def vjp(f: Callable, *primals):
     return _pullback(trace, inputs, out, "reverse.vjp")
 
 
-def value_and_grad(f: Callable, argnums=0) -> Callable:
+def _value_and_grad_body(fun, diff, extra, name):
+    """``(fun(diff), gradient)``: one recording, one sweep (run op by op, or staged as one program)."""
+    trace, inputs, out = _record(fun, (diff,))
+    out_plain = _strip(trace, out)
+    _api.check_scalar_output(out_plain, name)
+    # the cotangent 1 needs none of vjp_fn's checks: one sweep straight away
+    out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
+    (gradient,) = _sweep(trace, inputs, out_leaves, [_api.one_like(out_plain)])
+    return out_plain, gradient
+
+
+def value_and_grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
     """A function returning ``(f(*args), gradient)``: one forward pass, one sweep.
 
     Arguments:
         f: scalar-valued function written with ``diffcompare.numpy``.
         argnums: which positional argument(s) to differentiate (int or tuple).
+        staged: on concrete inputs, record ``f`` abstractly on every call and run this engine's
+            recording and sweep as one compiled program, cached by the recording's structure
+            (:mod:`diffcompare.staging`; the same answer, never stale). ``False`` runs every
+            primitive op by op, as the tape printouts show it. ``f`` that needs a concrete value
+            (an ``if`` on a value) runs op by op either way.
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s) (a tuple when ``argnums`` is a tuple).
@@ -117,25 +134,23 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
 
     @_api.differentiating(f, argnums, "reverse.value_and_grad")
     def wrapped(call):
-        trace, inputs, out = _record(call.fun, (call.diff,))
-        out_plain = _strip(trace, out)
-        _api.check_scalar_output(out_plain, call.name)
-        # the cotangent 1 needs none of vjp_fn's checks: one sweep straight away
-        out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
-        (gradient,) = _sweep(trace, inputs, out_leaves, [_api.one_like(out_plain)])
-        return out_plain, gradient
+        if staged:
+            result = staging.stage(_value_and_grad_body, call.fun, call.diff, "reverse", RULES, (call.name,))
+            if result is not staging.FALLBACK:
+                return result
+        return _value_and_grad_body(call.fun, call.diff, None, call.name)
 
     return wrapped
 
 
-def grad(f: Callable, argnums=0) -> Callable:
-    """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`).
+def grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
+    """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`, also for ``staged``).
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    return _api.gradient_of(f, value_and_grad(f, argnums), "reverse.grad")
+    return _api.gradient_of(f, value_and_grad(f, argnums, staged=staged), "reverse.grad")
 
 
 def jvp(f: Callable, primals, tangents):
