@@ -70,6 +70,9 @@ MAX_PROGRAMS = 256
 #: once (a notebook cell, a test) pays no compilation; from the next call of the same structure on,
 #: one compiled program runs (0: compile on the first call)
 COMPILE_AFTER = 1
+#: recordings longer than this run op by op: compiling them (an unrolled Hessian, a long loop) could
+#: cost more than the dispatches it saves
+MAX_OPS = 2000
 #: output shapes of primitives kept (cleared when full)
 MAX_SHAPES = 20000
 
@@ -176,6 +179,8 @@ class StagingTrace(Trace):
             if len(_SHAPES) >= MAX_SHAPES:
                 _SHAPES.clear()
             _SHAPES[key] = aval
+        if len(self.ops) >= MAX_OPS:
+            self.fail(f"more than {MAX_OPS} primitives")
         ref = self.n_inputs + len(self.ops)
         self.ops.append((prim.name, refs, frozen))
         self.params.append(params)

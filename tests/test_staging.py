@@ -73,6 +73,29 @@ def test_the_zoo_staged_is_the_op_by_op_answer(inst, method):
         assert n.staged == 1
 
 
+def _vector_instances():
+    for name in ("tall_map", "wide_map", "polar_map", "logistic_map", "attention"):
+        problem = PROBLEMS[name]
+        inst = problem.make(seed=None if problem.default_size is None else 0)
+        if not inst.scalar_output:
+            yield pytest.param(inst, id=name)
+
+
+@pytest.mark.parametrize("inst", list(_vector_instances()))
+def test_jacobians_and_jvps_staged_are_the_op_by_op_answer(inst):
+    tangents = jax.tree_util.tree_map(lambda a: jnp.linspace(-1.0, 1.0, a.size).reshape(a.shape), inst.args)
+    cases = {
+        "reverse.jacobian": lambda **kw: reverse.jacobian(inst.fun, inst.argnums, **kw)(*inst.args),
+        "forward.jacobian": lambda **kw: forward.jacobian(inst.fun, inst.argnums, **kw)(*inst.args),
+        "forward.jvp": lambda **kw: forward.jvp(inst.fun, inst.args, tangents, **kw),
+    }
+    for name, run in cases.items():
+        with Counted() as n:
+            staged = run()
+        _close(staged, run(staged=False))
+        assert n.staged == 1, name
+
+
 def _mlp(params, x):
     h = x
     for w, b in params:
@@ -263,8 +286,10 @@ def test_hessians_nesting_and_jax_transformations_around_our_derivatives():
     ref = lambda x: jnp.sum(jnp.sin(x) * x**2)  # noqa: E731
     x = jnp.asarray([0.3, -0.7, 1.1])
     v = jnp.asarray([1.0, 0.5, -2.0])
-    _close(reverse.hessian(f)(x), jax.hessian(ref)(x), rtol=1e-12)
-    _close(forward.hessian(f)(x), jax.hessian(ref)(x), rtol=1e-12)
+    for method in (reverse, forward):
+        with Counted() as n:
+            _close(method.hessian(f)(x), jax.hessian(ref)(x), rtol=1e-12)
+        assert n.staged == 1  # the outer Jacobian is staged, the inner one runs on its abstract values
     _close(reverse.hvp(f)(x, v), jax.hessian(ref)(x) @ v, rtol=1e-12)
     # grad of grad: the outer call is staged, the inner engine runs on its abstract values
     gg = lambda y: dnp.sum(reverse.grad(f)(y) ** 2)  # noqa: E731
@@ -287,6 +312,21 @@ def test_jvp_of_a_staged_grad_and_a_tape_printout_are_op_by_op():
     out, t = forward.jvp(reverse.grad(f), (x,), (jnp.ones(2),))
     _, t_ref = jax.jvp(jax.grad(lambda y: jnp.sum(jnp.exp(y) / y**2)), (x,), (jnp.ones(2),))
     _close(t, t_ref, rtol=1e-12)
+
+
+def test_a_recording_too_long_to_compile_runs_op_by_op(monkeypatch):
+    monkeypatch.setattr(staging, "MAX_OPS", 10)
+
+    def f(x):
+        for _ in range(20):
+            x = dnp.sin(x)
+        return dnp.sum(x)
+
+    x = jnp.asarray([0.5, 1.0])
+    for method in (reverse, forward):
+        with Counted() as n:
+            _close(method.grad(f)(x), method.grad(f, staged=False)(x))
+        assert n.staged == 0 and n.fallback == 1
 
 
 def test_staged_false_and_disabled_compile_nothing():

@@ -2,15 +2,20 @@
 
 Students call the engines eagerly on small functions, where Python around the
 arithmetic, not the arithmetic, sets the time. For the scalar course example
-(d/dx exp(x)/x² at 1.5), an R³ → R⁴ map and tanh MLPs (depth 4, batch 64) of
-width 16, 64, 256 and 1024, this prints the best eager time per derivative call of
-forward mode, reverse mode, ``jax.grad``/``jax.jacfwd`` (eager, no jit) and
-PyTorch autograd when ``torch`` is installed (optional), the ratios to both, the
-time per recorded primitive, and (``--profile``) the share of each engine's time
-spent inside JAX's dispatch rather than in diffcompare's own Python. Forward
-mode's gradient is left out above :data:`FORWARD_MAX_INPUTS` inputs (one pass
-per input: minutes per call). Each call is timed right after an untimed call of
-itself, in interleaved rounds (``timing.best_times(back_to_back=True)``).
+(d/dx exp(x)/x² at 1.5), an R³ → R⁴ map and tanh MLPs of depth 4 (width = batch
+= 16, 64, 256; width 1024 at batch 64), this prints the best eager time per
+derivative call of forward mode and reverse mode (staged: one compiled program
+per recording structure, :mod:`diffcompare.staging`; and op by op,
+``staged=False``), beside the peers measured in the same run: eager
+``jax.grad``/``jax.jacfwd`` (no jit), HIPS autograd and PyTorch eager where they
+are installed (``pip install diffcompare[compare]``), with the ratios to each.
+It also prints the time per recorded primitive, the first calls of a staged
+derivative (the first runs op by op, the second traces and compiles), and
+(``--profile``) the share of each engine's time spent inside JAX's dispatch
+rather than in diffcompare's own Python. Forward mode's gradient is left out
+above :data:`FORWARD_MAX_INPUTS` inputs (one pass per input: minutes per call).
+Each call is timed right after an untimed call of itself, in interleaved rounds
+(``timing.best_times(back_to_back=True)``).
 
     python -m diffcompare.benchmarks.overhead [--quick] [--profile]
 """
@@ -21,13 +26,14 @@ import argparse
 import cProfile
 import os
 import pstats
+import time
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import forward, reverse
+from .. import forward, reverse, staging
 from .. import numpy as dnp
 from ..reverse.memory import tape_stats
 from ..timing import best_times
@@ -41,7 +47,8 @@ def _r3_to_r4(x):
     return dnp.stack([x[0] * x[1], dnp.sin(x[2]) + x[0], dnp.exp(x[1]) * x[2], x[0] ** 2 - x[1] * x[2]])
 
 
-def _mlp_problem(width: int, depth: int = 4, batch: int = 64, seed: int = 0):
+def _mlp_problem(width: int, depth: int = 4, batch: int | None = None, seed: int = 0):
+    batch = width if batch is None else batch
     rng = np.random.default_rng(seed)
     params = [(jnp.asarray(rng.normal(size=(width, width)) / np.sqrt(width)), jnp.asarray(np.zeros(width)))
               for _ in range(depth)]
@@ -62,9 +69,9 @@ def problems(quick: bool) -> list[dict]:
         dict(name="exp(x)/x² at 1.5", f=_exp_over_square, arg=jnp.asarray(1.5), kind="grad"),
         dict(name="R³ → R⁴ map", f=_r3_to_r4, arg=jnp.asarray([0.3, -1.2, 0.7]), kind="jacobian"),
     ]
-    for width in (16,) if quick else (16, 64, 256, 1024):
-        loss, params, data = _mlp_problem(width)
-        rows.append(dict(name=f"tanh MLP width {width}", f=loss, arg=params, kind="grad", mlp=data))
+    for width, batch in ((16, 16),) if quick else ((16, 16), (64, 64), (256, 256), (1024, 64)):
+        loss, params, data = _mlp_problem(width, batch=batch)
+        rows.append(dict(name=f"tanh MLP width {width}, batch {batch}", f=loss, arg=params, kind="grad", mlp=data))
     return rows
 
 
@@ -81,15 +88,47 @@ def _derivatives(problem: dict) -> dict[str, Callable[[], object]]:
     calls = {
         "forward": (forward.grad if kind == "grad" else forward.jacobian)(f),
         "reverse": (reverse.grad if kind == "grad" else reverse.jacobian)(f),
-        "jax eager": (jax.grad if kind == "grad" else jax.jacfwd)(f),
     }
+    if kind == "grad":  # the teaching path: every primitive one JAX dispatch
+        calls["forward op by op"] = forward.grad(f, staged=False)
+        calls["reverse op by op"] = reverse.grad(f, staged=False)
+    calls["jax eager"] = (jax.grad if kind == "grad" else jax.jacfwd)(f)
     if _inputs(problem) > FORWARD_MAX_INPUTS:
-        del calls["forward"]
+        calls = {name: d for name, d in calls.items() if not name.startswith("forward")}
     out = {name: (lambda d=d: d(arg)) for name, d in calls.items()}
-    torch_call = _torch_derivative(problem)
-    if torch_call is not None:
-        out["torch eager"] = torch_call
+    for name, peer in (("autograd", _autograd_derivative), ("torch eager", _torch_derivative)):
+        call = peer(problem)
+        if call is not None:
+            out[name] = call
     return out
+
+
+def _autograd_derivative(problem: dict):
+    """HIPS autograd (a tape over plain NumPy: the closest peer of a hand-written engine), or None."""
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        return None
+    if problem["name"].startswith("exp"):
+        g = autograd.grad(lambda x: anp.exp(x) / x**2)
+        return lambda: g(1.5)
+    if problem["name"].startswith("R³"):
+        jac = autograd.jacobian(lambda x: anp.stack([x[0] * x[1], anp.sin(x[2]) + x[0], anp.exp(x[1]) * x[2],
+                                                     x[0] ** 2 - x[1] * x[2]]))
+        x = np.asarray(problem["arg"])
+        return lambda: jac(x)
+    x_np, params_np = problem["mlp"]
+    x = np.asarray(x_np)
+
+    def loss(params):
+        h = x
+        for w, b in params:
+            h = anp.tanh(anp.dot(h, w) + b)
+        return anp.sum(h**2)
+
+    g = autograd.grad(loss)
+    return lambda: g(params_np)
 
 
 def _torch_derivative(problem: dict):
@@ -146,21 +185,62 @@ def dispatch_share(call: Callable[[], object], repeat: int = 50) -> float:
     return in_jax / total if total else 0.0
 
 
+def first_calls(make: Callable[[], Callable[[], object]]) -> tuple[float, float]:
+    """Seconds of the first two calls of a freshly made staged derivative, nothing cached: the first
+    runs op by op (and records the structure), the second traces and compiles its program."""
+    staging.clear()
+    call = make()
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        jax.block_until_ready(call())
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
 def measure(quick: bool, profile: bool, repeat: int) -> list[dict]:
     rows = []
     for problem in problems(quick):
         prims = _primitives(problem)
         calls = _derivatives(problem)
+        firsts = {method: first_calls(lambda m=method, p=problem: _derivatives(p)[m])
+                  for method in ("forward", "reverse") if method in calls}
         # interleaved rounds (load hits every method alike), each call timed right after one of its own
         times = best_times(calls, rounds=repeat, back_to_back=True)
         for method, call in calls.items():
             seconds = times[method]
             row = dict(problem=problem["name"], method=method, ms=1e3 * seconds, primitives=prims,
                        us_per_primitive=1e6 * seconds / prims)
+            if method in firsts:
+                row["first_ms"], row["compile_ms"] = (1e3 * t for t in firsts[method])
             if profile and method in ("forward", "reverse"):
                 row["jax_share"] = dispatch_share(call, repeat=10 if quick else 30)
             rows.append(row)
     return rows
+
+
+#: the peers each row is compared with, and their column headings
+PEERS = {"jax eager": "vs jax eager", "autograd": "vs autograd", "torch eager": "vs torch"}
+
+
+def table(rows: list[dict]):
+    """The measurements as a ``rich`` table: one row per problem and method, ratios to each peer."""
+    from rich.table import Table
+
+    device = jax.devices()[0]
+    table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats)")
+    columns = ("problem", "method", "ms / call", "primitives", "µs / primitive", *PEERS.values(),
+               "1st call ms", "2nd (compile) ms", "in JAX")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("problem", "method") else "right")
+    peer_ms = {peer: {r["problem"]: r["ms"] for r in rows if r["method"] == peer} for peer in PEERS}
+    for r in rows:
+        share = f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—"
+        ratios = [f"{r['ms'] / ms[r['problem']]:.2f}×" if r["problem"] in ms else "—" for ms in peer_ms.values()]
+        firsts = [f"{r[k]:.1f}" if k in r else "—" for k in ("first_ms", "compile_ms")]
+        table.add_row(r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]),
+                      f"{r['us_per_primitive']:.1f}", *ratios, *firsts, share)
+    return table
 
 
 def main(argv=None) -> list[dict]:
@@ -173,21 +253,8 @@ def main(argv=None) -> list[dict]:
     rows = measure(args.quick, args.profile, repeat=5 if args.quick else 20)
 
     from rich.console import Console
-    from rich.table import Table
 
-    device = jax.devices()[0]
-    table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats)")
-    columns = ("problem", "method", "ms / call", "primitives", "µs / primitive", "vs jax eager", "vs torch", "in JAX")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("problem", "method") else "right")
-    reference = {r["problem"]: r["ms"] for r in rows if r["method"] == "jax eager"}
-    torch_ms = {r["problem"]: r["ms"] for r in rows if r["method"] == "torch eager"}
-    for r in rows:
-        share = f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—"
-        vs_torch = f"{r['ms'] / torch_ms[r['problem']]:.2f}×" if r["problem"] in torch_ms else "—"
-        table.add_row(r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]),
-                      f"{r['us_per_primitive']:.1f}", f"{r['ms'] / reference[r['problem']]:.2f}×", vs_torch, share)
-    Console(width=140).print(table)
+    Console(width=180).print(table(rows))
     return rows
 
 

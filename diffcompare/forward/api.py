@@ -196,7 +196,7 @@ def _layout(columns, out, diff):
 # ---------------------------------------------------------------- the method interface
 
 
-def jvp(f: Callable, primals, tangents, *, batched: bool = False):
+def jvp(f: Callable, primals, tangents, *, batched: bool = False, staged: bool = True):
     """``(f(*primals), J · tangents)`` in one forward pass.
 
     Arguments:
@@ -205,6 +205,7 @@ def jvp(f: Callable, primals, tangents, *, batched: bool = False):
         tangents: tuple of the same structure. With ``batched=True`` each
             tangent leaf has an extra leading axis of length k, and one pass
             gives k JVPs (vector mode); the output tangents then have that axis too.
+        staged: as for :func:`value_and_grad`.
     Returns:
         ``(out, tangent_out)``, each with ``f``'s output structure.
     Example:
@@ -217,7 +218,17 @@ def jvp(f: Callable, primals, tangents, *, batched: bool = False):
     tangents = jax.tree_util.tree_map(
         lambda p, t: t if isinstance(t, EngineValue) else jnp.asarray(t, dtype=_dtype(_as_primal(p))), primals, tangents
     )
-    return _push(lambda p: f(*p), primals, tangents, batch)
+    fun = lambda p: f(*p)  # noqa: E731
+    if staged and not LISTENERS:
+        result = staging.stage(_jvp_body, fun, primals, "forward", RULES, (batch,), extra=tangents)
+        if result is not staging.FALLBACK:
+            return result
+    return _push(fun, primals, tangents, batch)
+
+
+def _jvp_body(fun, primals, tangents, batch):
+    """The staged program's body: one forward pass of ``fun`` (the replay) with these tangents."""
+    return _push(fun, primals, tangents, batch)
 
 
 def _check_batched(primals, tangents):
@@ -235,7 +246,8 @@ def _check_batched(primals, tangents):
     return ks.pop()
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
+def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
+             staged: bool = True) -> Callable:
     """The full Jacobian, column by column (``jax.jacfwd``).
 
     Arguments:
@@ -247,6 +259,7 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | 
         chunk_size: how many unit tangents one pass carries (``"vector"`` and
             ``"batched"``); None chooses from n and the free memory
             (:func:`default_chunk_size`). Results do not depend on it.
+        staged: as for :func:`value_and_grad`.
     Returns:
         A callable returning the Jacobian in ``jax.jacobian``'s layout: for an
         output leaf of shape ``so`` and an input leaf of shape ``si``, a block
@@ -259,10 +272,23 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | 
 
     @_api.differentiating(f, argnums, "forward.jacobian", allow_complex=False)
     def wrapped(call):
-        out, columns = _columns(call, mode, chunk_size)
-        return _layout(columns, out, call.diff)
+        if staged and not LISTENERS:
+            result = staging.stage(_jacobian_body, call.fun, call.diff, "forward", RULES, (mode, chunk_size))
+            if result is not staging.FALLBACK:
+                return result
+        return _jacobian_of(call, mode, chunk_size)
 
     return wrapped
+
+
+def _jacobian_body(fun, diff, extra, mode, chunk_size):
+    """The staged program's body (see :func:`_value_and_grad_body`)."""
+    return _jacobian_of(_api.Call(fun, (diff,), {}, _WHOLE, "forward.jacobian"), mode, chunk_size)
+
+
+def _jacobian_of(call, mode, chunk_size):
+    out, columns = _columns(call, mode, chunk_size)
+    return _layout(columns, out, call.diff)
 
 
 jacfwd = jacobian

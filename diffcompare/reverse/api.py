@@ -182,7 +182,7 @@ def _flat(tree):
     return jnp.concatenate([jnp.ravel(jnp.asarray(leaf)) for leaf in leaves])
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = True) -> Callable:
+def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = True, staged: bool = True) -> Callable:
     """The full Jacobian, laid out as ``jax.jacobian``: one forward pass, one sweep per output entry.
 
     Arguments:
@@ -192,40 +192,49 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = Tru
             one batched sweep with ``jax.vmap``, as ``jax.jacrev`` does: the
             same arithmetic, one Python pass. ``False``, or a tape holding
             another engine's values (nested derivatives), sweeps row by row.
+        staged: as for :func:`value_and_grad`.
     """
     if mode != "rev":
         raise InvalidOptionError(f"reverse.jacobian: mode must be 'rev', got {mode!r}; use diffcompare.forward")
 
     @_api.differentiating(f, argnums, "reverse.jacobian")
     def wrapped(call):
-        diff = call.diff
-        trace, inputs, out = _record(call.fun, (diff,))
-        out_plain, pull = _pullback(trace, inputs, out, call.name)
-        out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
-        n = sum(dnp.size(leaf) for leaf in jax.tree_util.tree_leaves(diff))
-        m = sum(dnp.size(o) for o in out_leaves)
-        if not m or not n:  # an empty Jacobian, as JAX gives
-            dtype = jnp.result_type(*[dnp.dtype_of(v) for v in jax.tree_util.tree_leaves(diff)])
-            return _api.layout_jacobian(jnp.zeros((m, n), dtype), out_plain, diff)
-        nested = any_engine_value(out_leaves, [node.value for node in trace.tape])
-        if vectorize and not nested:
-            dtype = jnp.result_type(*out_leaves)
-            basis = jnp.eye(m, dtype=dtype)  # row i is the cotangent e_i, cut into the output's leaves
-            cuts = np.cumsum([0] + [dnp.size(o) for o in out_leaves])
-            cts = [basis[:, cuts[k] : cuts[k + 1]].reshape((m,) + dnp.shape(o)).astype(dnp.dtype_of(o))
-                   for k, o in enumerate(out_leaves)]
-            jac = jax.vmap(lambda *c: _flat(pull(jax.tree_util.tree_unflatten(out_tree, list(c)))[0]))(*cts)
-            return _api.layout_jacobian(jac, out_plain, diff)
-        rows = []
-        for k, o in enumerate(out_leaves):  # one sweep per output entry: a row of the Jacobian
-            for i in range(dnp.size(o)):
-                cts = [jnp.zeros(dnp.shape(leaf), dnp.dtype_of(leaf)) for leaf in out_leaves]
-                cts[k] = cts[k].reshape(-1).at[i].set(1).reshape(dnp.shape(o))
-                (row,) = pull(jax.tree_util.tree_unflatten(out_tree, cts))
-                rows.append(_flat(row))
-        return _api.layout_jacobian(dnp.stack(rows), out_plain, diff)
+        if staged:
+            result = staging.stage(_jacobian_body, call.fun, call.diff, "reverse", RULES, (call.name, vectorize))
+            if result is not staging.FALLBACK:
+                return result
+        return _jacobian_body(call.fun, call.diff, None, call.name, vectorize)
 
     return wrapped
+
+
+def _jacobian_body(fun, diff, extra, name, vectorize):
+    """The Jacobian of ``fun`` at ``diff``: one recording, one sweep per output entry (batched or row by row)."""
+    trace, inputs, out = _record(fun, (diff,))
+    out_plain, pull = _pullback(trace, inputs, out, name)
+    out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
+    n = sum(dnp.size(leaf) for leaf in jax.tree_util.tree_leaves(diff))
+    m = sum(dnp.size(o) for o in out_leaves)
+    if not m or not n:  # an empty Jacobian, as JAX gives
+        dtype = jnp.result_type(*[dnp.dtype_of(v) for v in jax.tree_util.tree_leaves(diff)])
+        return _api.layout_jacobian(jnp.zeros((m, n), dtype), out_plain, diff)
+    nested = any_engine_value(out_leaves, [node.value for node in trace.tape])
+    if vectorize and not nested:
+        dtype = jnp.result_type(*out_leaves)
+        basis = jnp.eye(m, dtype=dtype)  # row i is the cotangent e_i, cut into the output's leaves
+        cuts = np.cumsum([0] + [dnp.size(o) for o in out_leaves])
+        cts = [basis[:, cuts[k] : cuts[k + 1]].reshape((m,) + dnp.shape(o)).astype(dnp.dtype_of(o))
+               for k, o in enumerate(out_leaves)]
+        jac = jax.vmap(lambda *c: _flat(pull(jax.tree_util.tree_unflatten(out_tree, list(c)))[0]))(*cts)
+        return _api.layout_jacobian(jac, out_plain, diff)
+    rows = []
+    for k, o in enumerate(out_leaves):  # one sweep per output entry: a row of the Jacobian
+        for i in range(dnp.size(o)):
+            cts = [jnp.zeros(dnp.shape(leaf), dnp.dtype_of(leaf)) for leaf in out_leaves]
+            cts[k] = cts[k].reshape(-1).at[i].set(1).reshape(dnp.shape(o))
+            (row,) = pull(jax.tree_util.tree_unflatten(out_tree, cts))
+            rows.append(_flat(row))
+    return _api.layout_jacobian(dnp.stack(rows), out_plain, diff)
 
 
 def hessian(f: Callable, argnums=0) -> Callable:
