@@ -144,7 +144,7 @@ if cheap is None:
         labels = jnp.arange(32) % 10
         n_params = sum(p.size for p in jax.tree_util.tree_leaves(params))
         t_f = timeit(train.loss, params, xb, labels)
-        t_rev = timeit(rev.grad(train.loss), params, xb, labels, repeat=3)
+        t_rev = timeit(rev.grad(train.loss, staged=False), params, xb, labels, repeat=3)  # op by op, as f
         t_jax = timeit(jax.jit(jax.grad(train.loss)), params, xb, labels)
         t_fjit = timeit(jax.jit(train.loss), params, xb, labels)
         cheap += [{"width": width, "depth": 3, "method": "reverse (eager)", "n_params": n_params, "ratio": t_rev / t_f},
@@ -276,8 +276,8 @@ same = all(bool(jnp.allclose(a, b, rtol=1e-12)) for a, b in zip(jax.tree_util.tr
                                                                  jax.tree_util.tree_leaves(g_ckpt)))
 print("same gradient with checkpointing:", same)
 assert same
-t_plain = timeit(rev.grad(deep_net), params, xb, repeat=3)
-t_ckpt = timeit(rev.grad(deep_net_checkpointed), params, xb, repeat=3)
+t_plain = timeit(rev.grad(deep_net, staged=False), params, xb, repeat=3)  # both op by op (a checkpoint always is)
+t_ckpt = timeit(rev.grad(deep_net_checkpointed, staged=False), params, xb, repeat=3)
 print(f"time: checkpointed / plain = {t_ckpt / t_plain:.2f}")
 
 # %% [markdown]

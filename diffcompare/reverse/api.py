@@ -253,17 +253,18 @@ def hessian(f: Callable, argnums=0) -> Callable:
     return wrapped
 
 
-def hvp(f: Callable, argnums=0) -> Callable:
+def hvp(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
     """Hessian-vector products ``hvp(f)(*args, v) = H v`` without forming ``H``.
 
     Forward over reverse (Pearlmutter): the forward engine's ``jvp`` of this
     engine's ``grad``, one forward and one backward pass on dual numbers.
-    ``v`` has the structure of the differentiated argument(s).
+    ``v`` has the structure of the differentiated argument(s). ``staged``: as for
+    :func:`value_and_grad` (the forward pass over the gradient is what is staged).
     """
     @_api.wraps(f, "reverse.hvp")
     def wrapped(*args_and_v, **kwargs):
         *args, v = args_and_v
         call = _api.prepare(f, tuple(args), kwargs, argnums, "reverse.hvp")
-        return forward_jvp(grad(call.fun), (call.diff,), (v,))[1]
+        return forward_jvp(grad(call.fun, staged=staged), (call.diff,), (v,), staged=staged)[1]
 
     return wrapped
