@@ -143,6 +143,7 @@ class StagingTrace(Trace):
         self.const_avals: list = []
         self._const_ids: dict[int, int] = {}
         self.failed: str | None = None
+        self.x64 = _X64()  # dtypes (and so shapes' cache entries and programs) depend on it
 
     def fail(self, why: str):
         self.failed = why
@@ -172,7 +173,7 @@ class StagingTrace(Trace):
                 avals.append(aval)
         frozen = _freeze_params(params, self) if params else ()
         refs, avals = tuple(refs), tuple(avals)
-        key = (prim.name, avals, frozen, _X64())
+        key = (prim.name, avals, frozen, self.x64)
         aval = _SHAPES.get(key)
         if aval is None:
             aval = _out_aval(prim, refs, avals, params)
@@ -278,14 +279,15 @@ def _freeze(v, trace):
         return ("slice", _freeze(v.start, trace), _freeze(v.stop, trace), _freeze(v.step, trace))
     if t is list:
         return ("list", tuple(_freeze(x, trace) for x in v))
-    if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, np.generic)):
-        return ("dtype", np.dtype(v).str)
     if isinstance(v, np.integer):
         return int(v)
     if t is ArrayImpl or isinstance(v, np.ndarray):  # an index array: kept in the structure, by value
         a = np.asarray(v)
-        return ("array", a.shape, a.dtype.str, a.tobytes())
-    trace.fail(f"a parameter of type {t.__name__}")
+        return ("array", a.shape, a.dtype, a.tobytes())
+    try:  # a dtype, however it is spelled (np.float32, jnp.float32, np.dtype("float32"), float)
+        return ("dtype", np.dtype(v))
+    except TypeError:
+        trace.fail(f"a parameter of type {t.__name__}")
 
 
 def _input_aval(leaf):
@@ -344,6 +346,7 @@ def _run(body, static, program, leaves, extra, consts):
     return body(program.replay(consts), diff, program.extra_tree.unflatten(extra), *static)
 
 
+_NO_EXTRA = jax.tree_util.tree_structure(None)
 #: why the last call that fell back ran op by op (for the curious and the tests)
 LAST_FALLBACK = [""]
 
@@ -370,7 +373,7 @@ def stage(body: Callable, fun: Callable, diff, engine: str, rules: dict, static:
     if not _ENABLED[0]:
         return FALLBACK
     leaves, in_tree = jax.tree_util.tree_flatten(diff)
-    extra_leaves, extra_tree = jax.tree_util.tree_flatten(extra)
+    extra_leaves, extra_tree = ([], _NO_EXTRA) if extra is None else jax.tree_util.tree_flatten(extra)
     in_avals = [_input_aval(leaf) for leaf in leaves]
     extra_avals = [_input_aval(leaf) for leaf in extra_leaves]
     if None in in_avals or None in extra_avals:  # a tracer or another engine's value: op by op
@@ -392,7 +395,7 @@ def stage(body: Callable, fun: Callable, diff, engine: str, rules: dict, static:
         return _fall_back(trace.failed or f"{type(err).__name__}: {err}")  # op by op: its answer or its error
     if trace.failed:  # f caught our signal itself: its answer may differ from the op-by-op path's
         return _fall_back(trace.failed)
-    key = (body, static, _X64(), in_tree, tuple(in_avals), extra_tree, tuple(extra_avals), tuple(trace.ops),
+    key = (body, static, trace.x64, in_tree, tuple(in_avals), extra_tree, tuple(extra_avals), tuple(trace.ops),
            tuple(trace.const_avals), out_tree, tuple(out_refs))
     compiled = _PROGRAMS.get(key)
     if compiled is None:
