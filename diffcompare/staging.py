@@ -32,10 +32,9 @@ answer (or the same error) as it always has. Nothing is remembered from a
 fallback. (``f`` then runs twice in that call: once abstractly up to the
 point where the value was needed, once for real.)
 
-Compilation costs tens to hundreds of milliseconds, so a structure's first
-call runs op by op (:data:`COMPILE_AFTER`): a function differentiated once (a
-notebook cell, a test) costs what it always did; from the second call of the
-same structure on, one compiled program runs.
+A structure's first call traces and compiles (tens to hundreds of
+milliseconds); later calls of the same structure run the kept program
+(:data:`COMPILE_AFTER` can defer compiling to a structure's second call).
 
 Comparisons are recorded too (``dnp.where(x > 0, ...)`` stages): their result
 is a condition the replay computes from the engine's concrete values, as the
@@ -66,10 +65,11 @@ from .primitives import PRIMITIVES, Primitive
 FALLBACK = object()
 #: compiled programs kept (least recently used dropped first)
 MAX_PROGRAMS = 256
-#: how many calls of one structure run op by op before it is compiled: a function differentiated
-#: once (a notebook cell, a test) pays no compilation; from the next call of the same structure on,
-#: one compiled program runs (0: compile on the first call)
-COMPILE_AFTER = 1
+#: how many calls of one structure run op by op before it is compiled. 0 (the default): every call
+#: of a stageable function is staged, so repeated calls give the same bits and ``f`` runs once per
+#: call; 1 would spare a function differentiated only once its compilation (tens of milliseconds),
+#: at the price of a first call that differs from the later ones by rounding
+COMPILE_AFTER = 0
 #: recordings longer than this run op by op: compiling them (an unrolled Hessian, a long loop) could
 #: cost more than the dispatches it saves
 MAX_OPS = 2000

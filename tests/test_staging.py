@@ -1,7 +1,7 @@
 """Staged eager derivatives (issue 28) give the op-by-op answer, and are never stale.
 
-Each test runs a method staged (one compiled program per recording structure, compiled from
-the first call: ``COMPILE_AFTER = 0``) and again with ``staged=False`` (every primitive op by
+Each test runs a method staged (one compiled program per recording structure, compiled on
+its first call) and again with ``staged=False`` (every primitive op by
 op, the teaching path) and compares: to rounding (XLA may fuse the same operations), and the
 staged path must really have run (``staging.COUNTS``) where the function allows it.
 """
@@ -17,11 +17,6 @@ import diffcompare.numpy as dnp
 from diffcompare import custom, forward, reverse, staging
 from diffcompare.problems import PROBLEMS
 from diffcompare.reverse.memory import checkpoint
-
-
-@pytest.fixture(autouse=True)
-def _compile_at_once(monkeypatch):
-    monkeypatch.setattr(staging, "COMPILE_AFTER", 0)
 
 
 def _close(a, b, rtol=1e-12):
@@ -340,7 +335,7 @@ def test_staged_false_and_disabled_compile_nothing():
         assert n.staged == 0 and n.compiled == 0
 
 
-def test_a_structure_is_compiled_on_its_second_call_by_default(monkeypatch):
+def test_compiling_can_wait_for_a_structure_s_second_call(monkeypatch):
     monkeypatch.setattr(staging, "COMPILE_AFTER", 1)
     f = lambda x: dnp.sum(dnp.arctan(x) * 1.25)  # noqa: E731
     x = jnp.asarray([0.1, 0.4, 0.9])

@@ -9,8 +9,8 @@ per recording structure, :mod:`diffcompare.staging`; and op by op,
 ``staged=False``), beside the peers measured in the same run: eager
 ``jax.grad``/``jax.jacfwd`` (no jit), HIPS autograd and PyTorch eager where they
 are installed (``pip install diffcompare[compare]``), with the ratios to each.
-It also prints the time per recorded primitive, the first calls of a staged
-derivative (the first runs op by op, the second traces and compiles), and
+It also prints the time per recorded primitive, the first two calls of a
+staged derivative (the first traces and compiles, nothing cached), and
 (``--profile``) the share of each engine's time spent inside JAX's dispatch
 rather than in diffcompare's own Python. Forward mode's gradient is left out
 above :data:`FORWARD_MAX_INPUTS` inputs (one pass per input: minutes per call).
@@ -189,7 +189,8 @@ def dispatch_share(call: Callable[[], object], repeat: int = 50) -> float:
 
 def first_calls(make: Callable[[], Callable[[], object]]) -> tuple[float, float]:
     """Seconds of the first two calls of a freshly made staged derivative, nothing cached: the first
-    runs op by op (and records the structure), the second traces and compiles its program."""
+    traces and compiles its program (after :data:`staging.COMPILE_AFTER` op-by-op calls: the second
+    then compiles), the second runs it."""
     staging.clear()
     call = make()
     times = []
@@ -214,7 +215,7 @@ def measure(quick: bool, profile: bool, repeat: int) -> list[dict]:
             row = dict(problem=problem["name"], method=method, ms=1e3 * seconds, primitives=prims,
                        us_per_primitive=1e6 * seconds / prims)
             if method in firsts:
-                row["first_ms"], row["compile_ms"] = (1e3 * t for t in firsts[method])
+                row["first_ms"], row["second_ms"] = (1e3 * t for t in firsts[method])
             if profile and method in ("forward", "reverse"):
                 row["jax_share"] = dispatch_share(call, repeat=10 if quick else 30)
             rows.append(row)
@@ -232,14 +233,14 @@ def table(rows: list[dict]):
     device = jax.devices()[0]
     table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats)")
     columns = ("problem", "method", "ms / call", "primitives", "µs / primitive", *PEERS.values(),
-               "1st call ms", "2nd (compile) ms", "in JAX")
+               "1st call ms", "2nd call ms", "in JAX")
     for column in columns:
         table.add_column(column, justify="left" if column in ("problem", "method") else "right")
     peer_ms = {peer: {r["problem"]: r["ms"] for r in rows if r["method"] == peer} for peer in PEERS}
     for r in rows:
         share = f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—"
         ratios = [f"{r['ms'] / ms[r['problem']]:.2f}×" if r["problem"] in ms else "—" for ms in peer_ms.values()]
-        firsts = [f"{r[k]:.1f}" if k in r else "—" for k in ("first_ms", "compile_ms")]
+        firsts = [f"{r[k]:.1f}" if k in r else "—" for k in ("first_ms", "second_ms")]
         table.add_row(r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]),
                       f"{r['us_per_primitive']:.1f}", *ratios, *firsts, share)
     return table
