@@ -15,7 +15,7 @@ staged derivative (the first traces and compiles, nothing cached), and
 rather than in diffcompare's own Python. Forward mode's gradient is left out
 above :data:`FORWARD_MAX_INPUTS` inputs (one pass per input: minutes per call).
 Each call is timed right after an untimed call of itself, in interleaved rounds
-(``timing.best_times(back_to_back=True)``).
+(``timing.best_times(back_to_back=True)``), half of them in reverse order.
 
     python -m diffcompare.benchmarks.overhead [--quick] [--profile]
 """
@@ -208,8 +208,12 @@ def measure(quick: bool, profile: bool, repeat: int) -> list[dict]:
         calls = _derivatives(problem)
         firsts = {method: first_calls(lambda m=method, p=problem: _derivatives(p)[m])
                   for method in ("forward", "reverse") if method in calls}
-        # interleaved rounds (load hits every method alike), each call timed right after one of its own
-        times = best_times(calls, rounds=repeat, back_to_back=True)
+        # interleaved rounds (load hits every method alike), each call timed right after one of its own; half the
+        # rounds in reverse order: a call that follows a very different one (PyTorch after JAX) pays for the switch
+        # even after its own untimed call, so each method keeps its time in the better of its two neighbourhoods
+        forth = best_times(calls, rounds=max(1, repeat // 2), back_to_back=True)
+        back = best_times(dict(reversed(calls.items())), rounds=max(1, repeat - repeat // 2), back_to_back=True)
+        times = {method: min(forth[method], back[method]) for method in calls}
         for method, call in calls.items():
             seconds = times[method]
             row = dict(problem=problem["name"], method=method, ms=1e3 * seconds, primitives=prims,
