@@ -27,7 +27,7 @@ from .forward.api import jvp as forward_jvp
 from .reverse.api import grad, vjp
 
 
-def hvp(f: Callable, argnums=0) -> Callable:
+def hvp(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
     """Hessian-vector products ``hvp(f)(*args, v) = H v`` without forming ``H``.
 
     Forward over reverse (Pearlmutter): the forward engine's ``jvp`` of the
@@ -36,6 +36,8 @@ def hvp(f: Callable, argnums=0) -> Callable:
     Arguments:
         f: a scalar-valued function written with ``diffcompare.numpy``.
         argnums: the argument(s) differentiated, as in JAX.
+        staged: run the forward pass over the gradient as one compiled program (the default), or
+            op by op (``False``: what the notebooks time, pass by pass).
     Returns:
         ``hvp(f)(*args, v)``: ``v`` has the structure of the differentiated argument(s).
     """
@@ -43,7 +45,7 @@ def hvp(f: Callable, argnums=0) -> Callable:
     def wrapped(*args_and_v, **kwargs):
         *args, v = args_and_v
         call = _api.prepare(f, tuple(args), kwargs, argnums, "reverse.hvp")
-        return forward_jvp(grad(call.fun), (call.diff,), (v,))[1]
+        return forward_jvp(grad(call.fun, staged=staged), (call.diff,), (v,), staged=staged)[1]
 
     return wrapped
 

@@ -237,7 +237,8 @@ if cheap is None:
         params, xb, yb = make_mlp(width, 3, dtype=jnp.float64)
         n_params = sum(p.size for p in jax.tree_util.tree_leaves(params))
         grads = {"reverse": rev.grad(mlp_loss), "jax": jax.grad(mlp_loss), "forward": fwd.grad(mlp_loss)}
-        t = best_times({"f (jit)": jax.jit(mlp_loss), "f (eager)": mlp_loss, "reverse (eager)": rev.grad(mlp_loss),
+        t = best_times({"f (jit)": jax.jit(mlp_loss), "f (eager)": mlp_loss,
+                        "reverse (eager)": rev.grad(mlp_loss, staged=False),  # op by op, as the eager f
                         "call": jax.jit(lambda *a: a[1]), **{m: jax.jit(g) for m, g in grads.items()}}, 5,
                        args=(params, xb, yb))
         ops_f = operations(mlp_loss, params, xb, yb)
@@ -444,7 +445,8 @@ g_ckpt = rev.grad(deep_net_checkpointed)(net_params, net_x)
 diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree_util.tree_leaves(g_plain),
                                                           jax.tree_util.tree_leaves(g_ckpt)))
 print(f"same gradient with checkpointing: {diff < 1e-12} (largest difference between the two: {diff:.1e})")
-t_ckpt = best_times({"plain": rev.grad(deep_net), "checkpointed": rev.grad(deep_net_checkpointed)}, 3,
+t_ckpt = best_times({"plain": rev.grad(deep_net, staged=False),  # both op by op (a checkpoint always is)
+                     "checkpointed": rev.grad(deep_net_checkpointed, staged=False)}, 3,
                     args=(net_params, net_x))
 deepest = max(tapes)
 say(f"At depth {deepest} the checkpointed tape holds {times(tapes[deepest][1], tapes[deepest][0])} the plain tape's "

@@ -141,9 +141,10 @@ def test_overhead_notes_explain_every_missing_column():
 
     rows = [{"problem": "p", "method": "jax eager"}, {"problem": "q", "method": "jax eager"},
             {"problem": "p", "method": "torch eager"}]
-    plain = " ".join(notes(rows, torch_installed=False, profile=False))
-    assert "diffcompare[compare]" in plain and "--profile" in plain
-    with_all = " ".join(notes(rows, torch_installed=True, profile=True))
+    plain = " ".join(notes(rows, profile=False))
+    assert "diffcompare[compare]" in plain and "HIPS autograd" in plain and "--profile" in plain
+    rows.append({"problem": "p", "method": "autograd"})
+    with_all = " ".join(notes(rows, profile=True))
     assert "no like-for-like" in with_all and "in JAX" in with_all and "compare]" not in with_all
 
 

@@ -2,15 +2,20 @@
 
 Students call the engines eagerly on small functions, where Python around the
 arithmetic, not the arithmetic, sets the time. For the scalar course example
-(d/dx exp(x)/x² at 1.5), an R³ → R⁴ map and tanh MLPs (depth 4, batch 64) of
-width 16, 64, 256 and 1024, this prints the best eager time per derivative call of
-forward mode, reverse mode, ``jax.grad``/``jax.jacfwd`` (eager, no jit) and
-PyTorch autograd when ``torch`` is installed (optional), the ratios to both, the
-time per recorded primitive, and (``--profile``) the share of each engine's time
-spent inside JAX's dispatch rather than in diffcompare's own Python. Forward
-mode's gradient is left out above :data:`FORWARD_MAX_INPUTS` inputs (one pass
-per input: minutes per call). Each call is timed right after an untimed call of
-itself, in interleaved rounds (``timing.best_times(back_to_back=True)``).
+(d/dx exp(x)/x² at 1.5), an R³ → R⁴ map and tanh MLPs of depth 4 (width = batch
+= 16, 64, 256; width 1024 at batch 64), this prints the best eager time per
+derivative call of forward mode and reverse mode (staged: one compiled program
+per recording structure, :mod:`diffcompare.staging`; and op by op,
+``staged=False``), beside the peers measured in the same run: eager
+``jax.grad``/``jax.jacfwd`` (no jit), HIPS autograd and PyTorch eager where they
+are installed (``pip install diffcompare[compare]``), with the ratios to each.
+It also prints the time per recorded primitive, the first two calls of a
+staged derivative (the first traces and compiles, nothing cached), and
+(``--profile``) the share of each engine's time spent inside JAX's dispatch
+rather than in diffcompare's own Python. Forward mode's gradient is left out
+above :data:`FORWARD_MAX_INPUTS` inputs (one pass per input: minutes per call).
+Each call is timed right after an untimed call of itself, in interleaved rounds
+(``timing.best_times(back_to_back=True)``), half of them in reverse order.
 
     diffcompare bench overhead [--quick] [--profile]
 """
@@ -20,13 +25,14 @@ from __future__ import annotations
 import cProfile
 import os
 import pstats
+import time
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import forward, reverse
+from .. import forward, reverse, staging
 from .. import numpy as dnp
 from ..reverse.memory import tape_stats
 from ..timing import best_times
@@ -40,7 +46,8 @@ def _r3_to_r4(x):
     return dnp.stack([x[0] * x[1], dnp.sin(x[2]) + x[0], dnp.exp(x[1]) * x[2], x[0] ** 2 - x[1] * x[2]])
 
 
-def _mlp_problem(width: int, depth: int = 4, batch: int = 64, seed: int = 0):
+def _mlp_problem(width: int, depth: int = 4, batch: int | None = None, seed: int = 0):
+    batch = width if batch is None else batch
     rng = np.random.default_rng(seed)
     params = [(jnp.asarray(rng.normal(size=(width, width)) / np.sqrt(width)), jnp.asarray(np.zeros(width)))
               for _ in range(depth)]
@@ -61,9 +68,9 @@ def problems(quick: bool) -> list[dict]:
         dict(name="exp(x)/x² at 1.5", f=_exp_over_square, arg=jnp.asarray(1.5), kind="grad"),
         dict(name="R³ → R⁴ map", f=_r3_to_r4, arg=jnp.asarray([0.3, -1.2, 0.7]), kind="jacobian"),
     ]
-    for width in (16,) if quick else (16, 64, 256, 1024):
-        loss, params, data = _mlp_problem(width)
-        rows.append(dict(name=f"tanh MLP width {width}", f=loss, arg=params, kind="grad", mlp=data))
+    for width, batch in ((16, 16),) if quick else ((16, 16), (64, 64), (256, 256), (1024, 64)):
+        loss, params, data = _mlp_problem(width, batch=batch)
+        rows.append(dict(name=f"tanh MLP width {width}, batch {batch}", f=loss, arg=params, kind="grad", mlp=data))
     return rows
 
 
@@ -80,15 +87,49 @@ def _derivatives(problem: dict) -> dict[str, Callable[[], object]]:
     calls = {
         "forward": (forward.grad if kind == "grad" else forward.jacobian)(f),
         "reverse": (reverse.grad if kind == "grad" else reverse.jacobian)(f),
-        "jax eager": (jax.grad if kind == "grad" else jax.jacfwd)(f),
     }
+    if kind == "grad":  # the teaching path: every primitive one JAX dispatch
+        calls["forward op by op"] = forward.grad(f, staged=False)
+        calls["reverse op by op"] = reverse.grad(f, staged=False)
+    calls["jax eager"] = (jax.grad if kind == "grad" else jax.jacfwd)(f)
     if _inputs(problem) > FORWARD_MAX_INPUTS:
-        del calls["forward"]
+        calls = {name: d for name, d in calls.items() if not name.startswith("forward")}
     out = {name: (lambda d=d: d(arg)) for name, d in calls.items()}
-    torch_call = _torch_derivative(problem)
-    if torch_call is not None:
-        out["torch eager"] = torch_call
+    for name, peer in (("autograd", _autograd_derivative), ("torch eager", _torch_derivative)):
+        call = peer(problem)
+        if call is not None:
+            out[name] = call
     return out
+
+
+def _autograd_derivative(problem: dict):
+    """HIPS autograd (a tape over plain NumPy: the closest peer of a hand-written engine), or None."""
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        return None
+    if problem["name"].startswith("exp"):
+        g = autograd.grad(lambda x: anp.exp(x) / x**2)
+        return lambda: g(1.5)
+    if problem["name"].startswith("R³"):
+        jac = autograd.jacobian(lambda x: anp.stack([x[0] * x[1], anp.sin(x[2]) + x[0], anp.exp(x[1]) * x[2],
+                                                     x[0] ** 2 - x[1] * x[2]]))
+        x = np.asarray(problem["arg"])
+        return lambda: jac(x)
+    if "mlp" not in problem:
+        return None  # no like-for-like call
+    x_np, params_np = problem["mlp"]
+    x = np.asarray(x_np)
+
+    def loss(params):
+        h = x
+        for w, b in params:
+            h = anp.tanh(anp.dot(h, w) + b)
+        return anp.sum(h**2)
+
+    g = autograd.grad(loss)
+    return lambda: g(params_np)
 
 
 def _torch_derivative(problem: dict):
@@ -145,32 +186,60 @@ def dispatch_share(call: Callable[[], object], repeat: int = 50) -> float:
     return in_jax / total if total else 0.0
 
 
+def first_calls(make: Callable[[], Callable[[], object]]) -> tuple[float, float]:
+    """Seconds of the first two calls of a freshly made staged derivative, nothing cached: the first
+    traces and compiles its program (after :data:`staging.COMPILE_AFTER` op-by-op calls: the second
+    then compiles), the second runs it."""
+    staging.clear()
+    call = make()
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        jax.block_until_ready(call())
+        times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
 def measure(quick: bool, profile: bool, repeat: int) -> list[dict]:
     rows = []
     for problem in problems(quick):
         prims = _primitives(problem)
         calls = _derivatives(problem)
-        # interleaved rounds (load hits every method alike), each call timed right after one of its own
-        times = best_times(calls, rounds=repeat, back_to_back=True)
+        firsts = {method: first_calls(lambda m=method, p=problem: _derivatives(p)[m])
+                  for method in ("forward", "reverse") if method in calls}
+        # interleaved rounds (load hits every method alike), each call timed right after one of its own; half the
+        # rounds in reverse order: a call that follows a very different one (PyTorch after JAX) pays for the switch
+        # even after its own untimed call, so each method keeps its time in the better of its two neighbourhoods
+        forth = best_times(calls, rounds=max(1, repeat // 2), back_to_back=True)
+        back = best_times(dict(reversed(calls.items())), rounds=max(1, repeat - repeat // 2), back_to_back=True)
+        times = {method: min(forth[method], back[method]) for method in calls}
         for method, call in calls.items():
             seconds = times[method]
             row = dict(problem=problem["name"], method=method, ms=1e3 * seconds, primitives=prims,
                        us_per_primitive=1e6 * seconds / prims)
+            if method in firsts:
+                row["first_ms"], row["second_ms"] = (1e3 * t for t in firsts[method])
             if profile and method in ("forward", "reverse"):
                 row["jax_share"] = dispatch_share(call, repeat=10 if quick else 30)
             rows.append(row)
     return rows
 
 
-def notes(rows: list[dict], torch_installed: bool, profile: bool) -> list[str]:
+#: the peers each row is compared with, and their column headings
+PEERS = {"jax eager": "vs jax eager", "autograd": "vs autograd", "torch eager": "vs torch eager"}
+
+
+def notes(rows: list[dict], profile: bool) -> list[str]:
     """One line for every column that is left out or holds a "—"."""
+    present = {r["method"] for r in rows}
     out = []
-    if not torch_installed:
-        out.append("PyTorch is not installed, so there is no 'vs torch eager' column: "
+    if "autograd" not in present or "torch eager" not in present:
+        missing = [name for name, method in (("HIPS autograd", "autograd"), ("PyTorch", "torch eager"))
+                   if method not in present]
+        out.append(f"{' and '.join(missing)} not installed, so its column is left out: "
                    "pip install 'diffcompare[compare]' adds it.")
-    elif any(r["method"] == "jax eager" and r["problem"] not in {t["problem"] for t in rows
-                                                                 if t["method"] == "torch eager"} for r in rows):
-        out.append("'vs torch eager' is '—' where PyTorch has no like-for-like eager call (the R³ → R⁴ Jacobian).")
+    out.append("'—' in a peer's column: that peer has no like-for-like call for the problem (e.g. the R³ → R⁴ "
+               "Jacobian); '1st call' is trace + compile of a staged derivative, '2nd call' the first cached one.")
     if profile:
         out.append("'in JAX' (forward and reverse rows only): the share of the call's time spent inside JAX's "
                    "dispatch rather than in diffcompare's own Python (cProfile).")
@@ -179,35 +248,38 @@ def notes(rows: list[dict], torch_installed: bool, profile: bool) -> list[str]:
     return out
 
 
+def table(rows: list[dict], profile: bool = False):
+    """The measurements as a ``rich`` table: one row per problem and method, ratios to each peer measured."""
+    from rich.table import Table
+
+    device = jax.devices()[0]
+    table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats); "
+                        "every row eager, none under jax.jit")
+    present = {r["method"] for r in rows}
+    peers = {peer: heading for peer, heading in PEERS.items() if peer in present}
+    columns = ("problem", "method", "ms / call", "primitives", "µs / primitive", *peers.values(),
+               "1st call ms", "2nd call ms", *(("in JAX",) if profile else ()))
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("problem", "method") else "right", no_wrap=True)
+    peer_ms = {peer: {r["problem"]: r["ms"] for r in rows if r["method"] == peer} for peer in peers}
+    for r in rows:
+        ratios = [f"{r['ms'] / ms[r['problem']]:.2f}×" if r["problem"] in ms else "—" for ms in peer_ms.values()]
+        firsts = [f"{r[k]:.1f}" if k in r else "—" for k in ("first_ms", "second_ms")]
+        share = [f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—"] if profile else []
+        table.add_row(r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]),
+                      f"{r['us_per_primitive']:.1f}", *ratios, *firsts, *share)
+    return table
+
+
 def main(quick: bool = False, profile: bool = False) -> list[dict]:
     """Measure and print the table (``diffcompare bench overhead``); returns its rows."""
     jax.config.update("jax_enable_x64", True)
     rows = measure(quick, profile, repeat=5 if quick else 20)
 
-    from rich.table import Table
-
     from .. import _output as output
 
-    device = jax.devices()[0]
-    torch_ms = {r["problem"]: r["ms"] for r in rows if r["method"] == "torch eager"}
-    table = Table(title=f"eager time per derivative call on {device.platform}, float64 (best of repeats); "
-                        "every row eager, none under jax.jit")
-    columns = ["problem", "method", "ms / call", "primitives", "µs / primitive", "vs jax eager"]
-    columns += ["vs torch eager"] if torch_ms else []
-    columns += ["in JAX"] if profile else []
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("problem", "method") else "right", no_wrap=True)
-    reference = {r["problem"]: r["ms"] for r in rows if r["method"] == "jax eager"}
-    for r in rows:
-        cells = [r["problem"], r["method"], f"{r['ms']:.3f}", str(r["primitives"]), f"{r['us_per_primitive']:.1f}",
-                 f"{r['ms'] / reference[r['problem']]:.2f}×"]
-        if torch_ms:
-            cells.append(f"{r['ms'] / torch_ms[r['problem']]:.2f}×" if r["problem"] in torch_ms else "—")
-        if profile:
-            cells.append(f"{100 * r['jax_share']:.0f}%" if "jax_share" in r else "—")
-        table.add_row(*cells)
     console = output.console()
-    console.print(table)
-    for line in notes(rows, bool(torch_ms), profile):
+    console.print(table(rows, profile))
+    for line in notes(rows, profile):
         console.print(line)
     return rows

@@ -41,6 +41,7 @@ def measure(width: int, depth: int = 4, dtype=jnp.float32, rounds: int = 5) -> d
         "jax_eager_s": jax_grad,
         "engine_jit_s": jax.jit(engine_grad),
         "jax_jit_s": jax.jit(jax_grad),
+        "engine_op_s": rev.grad(mlp_loss, staged=False),  # op by op, as a checkpointed gradient runs
         "ckpt_s": rev.grad(checkpointed_loss),
     }
     row = {"width": width, "depth": depth, "batch": width}
@@ -71,8 +72,9 @@ def main(widths: list[int] | None = None, depth: int = 4, quick: bool = False, d
         print(f"{w:>6} {1e3 * r['forward_s']:>9.2f} {r['engine_s'] / r['forward_s']:>9.2f} "
               f"{r['engine_jit_s'] / r['jax_jit_s']:>13.3f} {r['engine_s'] / r['jax_eager_s']:>15.3f} "
               f"{r['jax_eager_s'] / r['forward_s']:>13.2f} {r['nodes']:>6} {r['bytes'] / 2**20:>10.2f} "
-              f"{r['ckpt_bytes'] / 2**20:>9.2f} {r['ckpt_s'] / r['engine_s']:>9.2f}x", flush=True)
+              f"{r['ckpt_bytes'] / 2**20:>9.2f} {r['ckpt_s'] / r['engine_op_s']:>9.2f}x", flush=True)
     print("grad/fwd: eager engine gradient over eager forward pass; jit: jax.jit(reverse.grad) over "
           "jax.jit(jax.grad); eager: engine over un-jitted jax.grad; ckpt: every hidden layer checkpointed "
-          "(saved bytes of the tape, and gradient time relative to no checkpointing)")
+          "(saved bytes of the tape, and gradient time relative to no checkpointing, both op by op: a staged "
+          "gradient runs as one compiled program, a checkpointed one op by op)")
     return rows

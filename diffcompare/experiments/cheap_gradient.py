@@ -70,7 +70,8 @@ def measure(point, cfg):
             grads[name] = METHODS[name].grad(mlp_loss)
     contenders = {"f (jit)": jax.jit(mlp_loss), "f (eager)": mlp_loss, "call": jax.jit(lambda *a: a[1])}
     contenders.update({name: jax.jit(g) for name, g in grads.items()})
-    contenders["reverse (eager)"] = METHODS["reverse"].grad(mlp_loss)
+    # op by op, as the eager f is (a staged call runs one compiled program: compare it with f (jit))
+    contenders["reverse (eager)"] = METHODS["reverse"].grad(mlp_loss, staged=False)
     rows = []
     # interleaved rounds, each call right after an untimed call of itself (see diffcompare.timing)
     times, status, message = attempt(lambda: best_times(contenders, rounds, args=args, back_to_back=True))

@@ -87,7 +87,7 @@ def measure(point, cfg):
         if status == "ok":
             tape, extra = value
             row.update(nodes=tape.nodes, tape_bytes=tape.bytes, peak_bytes=tape.bytes + extra)
-            grads[policy] = rev.grad(loss)
+            grads[policy] = rev.grad(loss, staged=False)  # the tape measured above, swept op by op
         rows.append(row)
     times, status, message = attempt(lambda: best_times(grads, cfg.pick(2, 5, 7), args=(params, x, y)))
     base = times.get("reverse") if status == "ok" else None

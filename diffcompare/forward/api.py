@@ -33,11 +33,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _api
+from .. import _api, staging
 from .. import numpy as dnp
 from .._core import EngineValue, any_engine_value
 from ..errors import InvalidOptionError, ShapeMismatchError
-from .dual import Dual, ForwardTrace, counted_if_kept
+from .dual import LISTENERS, Dual, ForwardTrace, counted_if_kept
+from .rules import RULES
 
 MODES = ("vector", "batched", "passes")
 #: tangent bytes one chunk of unit tangents may take by default
@@ -195,7 +196,7 @@ def _layout(columns, out, diff):
 # ---------------------------------------------------------------- the method interface
 
 
-def jvp(f: Callable, primals, tangents, *, batched: bool = False):
+def jvp(f: Callable, primals, tangents, *, batched: bool = False, staged: bool = True):
     """``(f(*primals), J · tangents)`` in one forward pass.
 
     Arguments:
@@ -204,6 +205,7 @@ def jvp(f: Callable, primals, tangents, *, batched: bool = False):
         tangents: tuple of the same structure. With ``batched=True`` each
             tangent leaf has an extra leading axis of length k, and one pass
             gives k JVPs (vector mode); the output tangents then have that axis too.
+        staged: as for :func:`value_and_grad`.
     Returns:
         ``(out, tangent_out)``, each with ``f``'s output structure.
     Example:
@@ -216,7 +218,17 @@ def jvp(f: Callable, primals, tangents, *, batched: bool = False):
     tangents = jax.tree_util.tree_map(
         lambda p, t: t if isinstance(t, EngineValue) else jnp.asarray(t, dtype=_dtype(_as_primal(p))), primals, tangents
     )
-    return _push(lambda p: f(*p), primals, tangents, batch)
+    fun = lambda p: f(*p)  # noqa: E731
+    if staged and not LISTENERS:
+        result = staging.stage(_jvp_body, fun, primals, "forward", RULES, (batch,), extra=tangents)
+        if result is not staging.FALLBACK:
+            return result
+    return _push(fun, primals, tangents, batch)
+
+
+def _jvp_body(fun, primals, tangents, batch):
+    """The staged program's body: one forward pass of ``fun`` (the replay) with these tangents."""
+    return _push(fun, primals, tangents, batch)
 
 
 def _check_batched(primals, tangents):
@@ -234,7 +246,8 @@ def _check_batched(primals, tangents):
     return ks.pop()
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
+def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
+             staged: bool = True) -> Callable:
     """The full Jacobian, column by column (``jax.jacfwd``).
 
     Arguments:
@@ -246,6 +259,7 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | 
         chunk_size: how many unit tangents one pass carries (``"vector"`` and
             ``"batched"``); None chooses from n and the free memory
             (:func:`default_chunk_size`). Results do not depend on it.
+        staged: as for :func:`value_and_grad`.
     Returns:
         A callable returning the Jacobian in ``jax.jacobian``'s layout: for an
         output leaf of shape ``so`` and an input leaf of shape ``si``, a block
@@ -258,16 +272,30 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | 
 
     @_api.differentiating(f, argnums, "forward.jacobian", allow_complex=False)
     def wrapped(call):
-        out, columns = _columns(call, mode, chunk_size)
-        return _layout(columns, out, call.diff)
+        if staged and not LISTENERS:
+            result = staging.stage(_jacobian_body, call.fun, call.diff, "forward", RULES, (mode, chunk_size))
+            if result is not staging.FALLBACK:
+                return result
+        return _jacobian_of(call, mode, chunk_size)
 
     return wrapped
+
+
+def _jacobian_body(fun, diff, extra, mode, chunk_size):
+    """The staged program's body (see :func:`_value_and_grad_body`)."""
+    return _jacobian_of(_api.Call(fun, (diff,), {}, _WHOLE, "forward.jacobian"), mode, chunk_size)
+
+
+def _jacobian_of(call, mode, chunk_size):
+    out, columns = _columns(call, mode, chunk_size)
+    return _layout(columns, out, call.diff)
 
 
 jacfwd = jacobian
 
 
-def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
+                   staged: bool = True) -> Callable:
     """A function returning ``(f(*args), gradient)`` for scalar-valued ``f``.
 
     Forward mode needs one Jacobian column per input coordinate: n passes
@@ -279,6 +307,10 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
         argnums: which positional argument(s) to differentiate (int or tuple).
         mode: ``"vector"`` (default), ``"batched"`` or ``"passes"``.
         chunk_size: unit tangents per pass (see :func:`jacobian`).
+        staged: on concrete inputs, record ``f`` abstractly on every call and run this engine's
+            passes as one compiled program, cached by the recording's structure
+            (:mod:`diffcompare.staging`; the same answer, never stale). ``False`` runs every
+            primitive op by op. ``f`` that needs a concrete value runs op by op either way.
     Returns:
         A callable returning ``(value, gradient)``; the gradient has the
         structure of the differentiated argument(s).
@@ -291,30 +323,51 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
 
     @_api.differentiating(f, argnums, "forward.grad", allow_complex=False)
     def wrapped(call):
-        leaves, treedef = jax.tree_util.tree_flatten(call.diff)
-        if len(leaves) == 1 and dnp.size(leaves[0]) == 1:  # one input: one plain pass, its tangent is the gradient
-            primal = _as_primal(leaves[0])
-            out, tangent = _push(call.fun, treedef.unflatten([primal]), treedef.unflatten([_api.one_like(primal)]))
-            _api.check_scalar_output(out, "forward.grad")
-            (t,) = jax.tree_util.tree_leaves(tangent)
-            if dnp.shape(t) != dnp.shape(primal):
-                t = dnp.reshape(t, dnp.shape(primal))
-            return out, treedef.unflatten([t])
-        out, columns = _columns(call, mode, chunk_size)
-        _api.check_scalar_output(out, "forward.grad")
-        return out, _api.in_leaf_dtypes(_layout(columns, out, call.diff), call.diff)
+        if staged and not LISTENERS:  # the teaching counters count primitives op by op
+            result = staging.stage(_value_and_grad_body, call.fun, call.diff, "forward", RULES, (mode, chunk_size))
+            if result is not staging.FALLBACK:
+                return result[0], _api.in_leaf_dtypes(result[1], call.diff)
+        out, gradient = _value_and_grad_of(call, mode, chunk_size)
+        return out, _api.in_leaf_dtypes(gradient, call.diff)
 
     return wrapped
 
 
-def grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
-    """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`).
+def _value_and_grad_body(fun, diff, extra, mode, chunk_size):
+    """The staged program's body: ``fun`` is the replay of ``f``'s recording, ``diff`` the arrays."""
+    return _value_and_grad_of(_api.Call(fun, (diff,), {}, _WHOLE, "forward.grad"), mode, chunk_size)
+
+
+def _value_and_grad_of(call, mode, chunk_size):
+    """``(f(...), gradient)`` by forward passes (run op by op, or staged as one program)."""
+    leaves, treedef = jax.tree_util.tree_flatten(call.diff)
+    if len(leaves) == 1 and dnp.size(leaves[0]) == 1:  # one input: one plain pass, its tangent is the gradient
+        primal = _as_primal(leaves[0])
+        out, tangent = _push(call.fun, treedef.unflatten([primal]), treedef.unflatten([_api.one_like(primal)]))
+        _api.check_scalar_output(out, "forward.grad")
+        (t,) = jax.tree_util.tree_leaves(tangent)
+        if dnp.shape(t) != dnp.shape(primal):
+            t = dnp.reshape(t, dnp.shape(primal))
+        return out, treedef.unflatten([t])
+    out, columns = _columns(call, mode, chunk_size)
+    _api.check_scalar_output(out, "forward.grad")
+    return out, _layout(columns, out, call.diff)
+
+
+#: ``fun``'s one argument is the whole differentiated pytree
+_WHOLE = _api.Selection((0,), False)
+
+
+def grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
+         staged: bool = True) -> Callable:
+    """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`, also for ``staged``).
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    return _api.gradient_of(f, value_and_grad(f, argnums, mode=mode, chunk_size=chunk_size), "forward.grad")
+    return _api.gradient_of(f, value_and_grad(f, argnums, mode=mode, chunk_size=chunk_size, staged=staged),
+                            "forward.grad")
 
 
 def hessian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:

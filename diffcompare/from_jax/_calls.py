@@ -209,6 +209,8 @@ def _custom_jvp_call(eqn, *args):
         return out[:n_out], [_zeros_like(o) if z else next(nonzero) for o, z in zip(out[:n_out], out_zeros)]
 
     trace = top_trace(args)
+    if getattr(trace, "staging", False):  # a staged recording cannot apply the rule: the call runs op by op
+        trace.fail("custom_jvp")
     if isinstance(trace, ForwardTrace):
         return list(apply_jvp_rule(trace, types.SimpleNamespace(jvp=jvp_rule), tuple(primals)))
     if isinstance(trace, ReverseTrace):
@@ -239,6 +241,8 @@ def _custom_vjp_call(eqn, *args):
     nconsts, call = p["num_consts"], p["call_jaxpr"]
     consts, primals = list(args[:nconsts]), list(args[nconsts:])
     trace = top_trace(args)
+    if getattr(trace, "staging", False):  # a staged recording cannot apply the rule: the call runs op by op
+        trace.fail("custom_vjp")
     if not isinstance(trace, ReverseTrace):  # JAX refuses forward mode here too; the complex step sees the primal
         _refuse_without_rule(trace, eqn, "custom_vjp", "VJP")
         return eval_closed(call, args)

@@ -166,6 +166,8 @@ TABLE["rem"] = _rem
 def _select_n(eqn, which, *cases):
     # the case index is concrete (or, on the symbolic engine, a condition kept as an expression);
     # a scalar index picks a case outright, an array one selects elementwise
+    if getattr(getattr(which, "_trace", None), "staging", False) and not which.ndim:
+        which._trace.fail("a scalar select")  # op by op picks one case outright: the other gets no cotangent
     if dnp.is_symbolic_condition(which) and len(cases) == 2:
         return _fit(eqn, dnp.where(which, cases[1], cases[0]))
     which = jnp.asarray(concrete(which))

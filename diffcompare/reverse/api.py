@@ -30,10 +30,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _api
+from .. import _api, staging
 from .. import numpy as dnp
 from .._core import EngineValue, any_engine_value
 from ..errors import InvalidOptionError
+from .rules import RULES
 from .tape import Node, ReverseTrace, backward
 
 _is_node = lambda v: isinstance(v, Node)  # noqa: E731
@@ -102,12 +103,28 @@ def vjp(f: Callable, *primals):
     return _pullback(trace, inputs, out, "reverse.vjp")
 
 
-def value_and_grad(f: Callable, argnums=0) -> Callable:
+def _value_and_grad_body(fun, diff, extra, name):
+    """``(fun(diff), gradient)``: one recording, one sweep (run op by op, or staged as one program)."""
+    trace, inputs, out = _record(fun, (diff,))
+    out_plain = _strip(trace, out)
+    _api.check_scalar_output(out_plain, name)
+    # the cotangent 1 needs none of vjp_fn's checks: one sweep straight away
+    out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
+    (gradient,) = _sweep(trace, inputs, out_leaves, [_api.one_like(out_plain)])
+    return out_plain, gradient
+
+
+def value_and_grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
     """A function returning ``(f(*args), gradient)``: one forward pass, one sweep.
 
     Arguments:
         f: scalar-valued function written with ``diffcompare.numpy``.
         argnums: which positional argument(s) to differentiate (int or tuple).
+        staged: on concrete inputs, record ``f`` abstractly on every call and run this engine's
+            recording and sweep as one compiled program, cached by the recording's structure
+            (:mod:`diffcompare.staging`; the same answer, never stale). ``False`` runs every
+            primitive op by op, as the tape printouts show it. ``f`` that needs a concrete value
+            (an ``if`` on a value) runs op by op either way.
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s) (a tuple when ``argnums`` is a tuple).
@@ -118,25 +135,24 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
 
     @_api.differentiating(f, argnums, "reverse.value_and_grad")
     def wrapped(call):
-        trace, inputs, out = _record(call.fun, (call.diff,))
-        out_plain = _strip(trace, out)
-        _api.check_scalar_output(out_plain, call.name)
-        # the cotangent 1 needs none of vjp_fn's checks: one sweep straight away
-        out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
-        (gradient,) = _sweep(trace, inputs, out_leaves, [_api.one_like(out_plain)])
-        return out_plain, _api.in_leaf_dtypes(gradient, call.diff)
+        if staged:
+            result = staging.stage(_value_and_grad_body, call.fun, call.diff, "reverse", RULES, (call.name,))
+            if result is not staging.FALLBACK:
+                return result[0], _api.in_leaf_dtypes(result[1], call.diff)
+        out, gradient = _value_and_grad_body(call.fun, call.diff, None, call.name)
+        return out, _api.in_leaf_dtypes(gradient, call.diff)
 
     return wrapped
 
 
-def grad(f: Callable, argnums=0) -> Callable:
-    """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`).
+def grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
+    """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`, also for ``staged``).
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    return _api.gradient_of(f, value_and_grad(f, argnums), "reverse.grad")
+    return _api.gradient_of(f, value_and_grad(f, argnums, staged=staged), "reverse.grad")
 
 
 def jvp(f: Callable, primals, tangents):
@@ -168,7 +184,7 @@ def _flat(tree):
     return jnp.concatenate([jnp.ravel(jnp.asarray(leaf)) for leaf in leaves])
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = True) -> Callable:
+def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = True, staged: bool = True) -> Callable:
     """The full Jacobian, laid out as ``jax.jacobian``: one forward pass, one sweep per output entry.
 
     Arguments:
@@ -178,40 +194,49 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = Tru
             one batched sweep with ``jax.vmap``, as ``jax.jacrev`` does: the
             same arithmetic, one Python pass. ``False``, or a tape holding
             another engine's values (nested derivatives), sweeps row by row.
+        staged: as for :func:`value_and_grad`.
     """
     if mode != "rev":
         raise InvalidOptionError(f"reverse.jacobian: mode must be 'rev', got {mode!r}; use diffcompare.forward")
 
     @_api.differentiating(f, argnums, "reverse.jacobian")
     def wrapped(call):
-        diff = call.diff
-        trace, inputs, out = _record(call.fun, (diff,))
-        out_plain, pull = _pullback(trace, inputs, out, call.name)
-        out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
-        n = sum(dnp.size(leaf) for leaf in jax.tree_util.tree_leaves(diff))
-        m = sum(dnp.size(o) for o in out_leaves)
-        if not m or not n:  # an empty Jacobian, as JAX gives
-            dtype = jnp.result_type(*[dnp.dtype_of(v) for v in jax.tree_util.tree_leaves(diff)])
-            return _api.layout_jacobian(jnp.zeros((m, n), dtype), out_plain, diff)
-        nested = any_engine_value(out_leaves, [node.value for node in trace.tape])
-        if vectorize and not nested:
-            dtype = jnp.result_type(*out_leaves)
-            basis = jnp.eye(m, dtype=dtype)  # row i is the cotangent e_i, cut into the output's leaves
-            cuts = np.cumsum([0] + [dnp.size(o) for o in out_leaves])
-            cts = [basis[:, cuts[k] : cuts[k + 1]].reshape((m,) + dnp.shape(o)).astype(dnp.dtype_of(o))
-                   for k, o in enumerate(out_leaves)]
-            jac = jax.vmap(lambda *c: _flat(pull(jax.tree_util.tree_unflatten(out_tree, list(c)))[0]))(*cts)
-            return _api.layout_jacobian(jac, out_plain, diff)
-        rows = []
-        for k, o in enumerate(out_leaves):  # one sweep per output entry: a row of the Jacobian
-            for i in range(dnp.size(o)):
-                cts = [jnp.zeros(dnp.shape(leaf), dnp.dtype_of(leaf)) for leaf in out_leaves]
-                cts[k] = cts[k].reshape(-1).at[i].set(1).reshape(dnp.shape(o))
-                (row,) = pull(jax.tree_util.tree_unflatten(out_tree, cts))
-                rows.append(_flat(row))
-        return _api.layout_jacobian(dnp.stack(rows), out_plain, diff)
+        if staged:
+            result = staging.stage(_jacobian_body, call.fun, call.diff, "reverse", RULES, (call.name, vectorize))
+            if result is not staging.FALLBACK:
+                return result
+        return _jacobian_body(call.fun, call.diff, None, call.name, vectorize)
 
     return wrapped
+
+
+def _jacobian_body(fun, diff, extra, name, vectorize):
+    """The Jacobian of ``fun`` at ``diff``: one recording, one sweep per output entry (batched or row by row)."""
+    trace, inputs, out = _record(fun, (diff,))
+    out_plain, pull = _pullback(trace, inputs, out, name)
+    out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
+    n = sum(dnp.size(leaf) for leaf in jax.tree_util.tree_leaves(diff))
+    m = sum(dnp.size(o) for o in out_leaves)
+    if not m or not n:  # an empty Jacobian, as JAX gives
+        dtype = jnp.result_type(*[dnp.dtype_of(v) for v in jax.tree_util.tree_leaves(diff)])
+        return _api.layout_jacobian(jnp.zeros((m, n), dtype), out_plain, diff)
+    nested = any_engine_value(out_leaves, [node.value for node in trace.tape])
+    if vectorize and not nested:
+        dtype = jnp.result_type(*out_leaves)
+        basis = jnp.eye(m, dtype=dtype)  # row i is the cotangent e_i, cut into the output's leaves
+        cuts = np.cumsum([0] + [dnp.size(o) for o in out_leaves])
+        cts = [basis[:, cuts[k] : cuts[k + 1]].reshape((m,) + dnp.shape(o)).astype(dnp.dtype_of(o))
+               for k, o in enumerate(out_leaves)]
+        jac = jax.vmap(lambda *c: _flat(pull(jax.tree_util.tree_unflatten(out_tree, list(c)))[0]))(*cts)
+        return _api.layout_jacobian(jac, out_plain, diff)
+    rows = []
+    for k, o in enumerate(out_leaves):  # one sweep per output entry: a row of the Jacobian
+        for i in range(dnp.size(o)):
+            cts = [jnp.zeros(dnp.shape(leaf), dnp.dtype_of(leaf)) for leaf in out_leaves]
+            cts[k] = cts[k].reshape(-1).at[i].set(1).reshape(dnp.shape(o))
+            (row,) = pull(jax.tree_util.tree_unflatten(out_tree, cts))
+            rows.append(_flat(row))
+    return _api.layout_jacobian(dnp.stack(rows), out_plain, diff)
 
 
 def hessian(f: Callable, argnums=0) -> Callable:

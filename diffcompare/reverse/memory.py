@@ -82,6 +82,8 @@ def checkpoint(fn):
     def wrapped(*args):
         leaves, treedef = jax.tree_util.tree_flatten(args)
         trace = top_trace(leaves)  # dicts too: a layer's parameters
+        if getattr(trace, "staging", False):  # a staged recording cannot hold a checkpoint node: op by op
+            trace.fail("checkpoint")
         if not isinstance(trace, ReverseTrace):
             return fn(*args)
         values = [trace.lower(x) for x in leaves]
