@@ -26,9 +26,9 @@ from typing import Annotated
 
 import typer
 
+from ..docs import app as docs_app
 from ._common import check_seed, console, fail, one_line_warning
 from .bench import app as bench_app
-from ..docs import app as docs_app
 from .course import app as course_app
 
 #: command and option names: ``run_all`` and ``run-all`` alike (click normalizes every token it matches)
