@@ -86,7 +86,8 @@ def test_every_node_kind_differentiates_prints_converts_and_compiles(kind):
     if PRIMITIVES.get(kind) is not None and PRIMITIVES[kind].kind == "unary" and kind != "negative":
         if kind not in S.parser.FUNCTIONS:
             missing.append("a parser entry in symbolic.parser.FUNCTIONS")
-    # (an array-level VJP in symbolic.arraylevel is optional: without one, expand="auto" scalar-expands)
+    if kind in PRIMITIVES and (kind not in S.arraylevel.ARRAY_RULES or kind not in S.arraylevel.VJPS):
+        missing.append("an array-level rule (its derivative= in primitives.py gives it)")
     assert not missing, f"node kind '{kind}' lacks " + ", ".join(missing)
 
 

@@ -14,8 +14,17 @@ from .zoo_pins import PATH, compute
 
 PINS = dict(np.load(PATH))
 
+# Reverse mode's divide wrote ∂(x/y)/∂y as -(g·x)/(y·y), forward mode and both symbolic levels as
+# -g·(ans/y); the one declaration keeps the latter, which does not overflow where y·y does (|y| > 1e154).
+# Second derivatives of a quotient by reverse mode move by a rounding.
+# Reverse mode also grouped ∂(x**y)/∂y as (g·log x)·ans where forward mode wrote g·(log x·ans).
+_DIVIDE = "reverse's ∂(x/y)/∂y is now the declared -g·(ans/y), not -(g·x)/(y·y)"
+_POWER = _DIVIDE + "; and its ∂(x**y)/∂y is g·(log x·ans), not (g·log x)·ans"
 #: pins allowed to differ by rounding, and why (each such pin still agrees to ``ROUNDING``)
-ROUNDED: dict[str, str] = {}
+ROUNDED: dict[str, str] = {
+    "exp_over_square/reverse/hessian": _DIVIDE,
+    "all_ops/reverse/hessian": _POWER,
+}
 ROUNDING = 1e-13
 
 
@@ -29,7 +38,7 @@ def test_zoo_derivatives_are_bitwise_unchanged(name):
     before = {key: value for key, value in PINS.items() if key.startswith(name + "/")}
     assert sorted(now) == sorted(before), "a method now refuses, or no longer refuses, this problem"
     for key, value in before.items():
-        if any(key.startswith(prefix) for prefix in ROUNDED):
+        if key in ROUNDED:
             scale = max(float(np.max(np.abs(value), initial=0.0)), 1e-300)
             assert float(np.max(np.abs(now[key] - value), initial=0.0)) <= ROUNDING * scale, key
         else:

@@ -17,10 +17,10 @@ Layers, from the bottom up (each imports only the ones above it in this list):
 * :mod:`.api`: the method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``);
   :mod:`.bench`: the ``matrix_calculus`` measurement.
 
-To add an elementwise primitive: its derivative in ``rules.DERIVATIVES``, its NumPy/JAX entries
-in ``convert._ops``, its SymPy entry in ``convert._sympy_functions``, its LaTeX in ``text.LATEX``
-(and its VJP in ``arraylevel._LOCAL`` for the array level); the parser and the array rule come
-from the primitive list. ``tests/test_symbolic.py`` names whatever is missing.
+To add an elementwise primitive: its SymPy entry in ``convert._sympy_functions`` and its LaTeX in
+``text.LATEX``. Its partials (scalar nodes), its array-level VJP, its compiled and evaluated forms and
+its parser entry all come from its declaration in :mod:`diffcompare.primitives`.
+``tests/test_symbolic.py`` names whatever is missing.
 
     >>> from diffcompare import symbolic as S
     >>> e = S.parse("exp(x)/x**2")

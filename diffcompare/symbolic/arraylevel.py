@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import numpy as dnp
 from .._core import EngineValue, Trace
 from ..errors import ConcretizationError, UnsupportedOperationError
 from ..primitives import PRIMITIVES
@@ -38,9 +39,9 @@ from .trace import concretization_message
 
 _serial = itertools.count()
 _TABLE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
-#: elementwise kinds of one operand (the unary primitives) and of two
+#: elementwise kinds of one operand (the unary primitives) and of two (the binary ones and comparisons)
 UNARY = tuple(name for name, p in PRIMITIVES.items() if p.kind == "unary")
-BINARY = ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "gt", "ge", "eq")
+BINARY = tuple(name for name, p in PRIMITIVES.items() if p.kind == "binary") + ("gt", "ge", "eq")
 
 
 class ANode:
@@ -188,7 +189,10 @@ def unary(op: str, a) -> ANode:
 
 def select(c, a, b) -> ANode:
     c, a, b = as_anode(c), as_anode(a), as_anode(b)
-    return node("select", (c, a, b), np.broadcast_shapes(c.shape, a.shape, b.shape))
+    shape = np.broadcast_shapes(c.shape, a.shape, b.shape)
+    if c.op in ("gt", "ge", "eq") and _is(a, 1.0) and _is(b, 0.0) and c.shape == shape:
+        return c  # a comparison is 1 where it holds, 0 elsewhere
+    return node("select", (c, a, b), shape)
 
 
 def add(a, b):
@@ -344,42 +348,18 @@ def unbroadcast(g: ANode, shape) -> ANode:
 # ---------------------------------------------------------------- VJP rules
 
 
-def _unary_vjp(local):
-    return lambda g, n: (mul(g, local(n)),)
+def _elementwise_vjp(prim):
+    """The VJP of an elementwise primitive: its declared derivative (``Primitive.derivative``, linear in
+    the tangent) applied to the cotangent, on array expressions, for each operand that is not a constant."""
+    derivatives = (prim.derivative,) if prim.kind == "unary" else prim.derivative
 
+    def vjp(g, n):
+        trace = _RuleTrace(prim.name)
+        t, operands, ans = AArray(trace, g), [AArray(trace, a) for a in n.args], AArray(trace, n)
+        return tuple(None if a.op in ("const", "eye") else as_anode(d(dnp, t, *operands, ans))
+                     for a, d in zip(n.args, derivatives))
 
-_LOCAL = {
-    "negative": lambda n: const(-1.0),
-    "exp": lambda n: n,
-    "log": lambda n: binary("divide", 1.0, n.args[0]),
-    "log1p": lambda n: binary("divide", 1.0, add(1.0, n.args[0])),
-    "expm1": lambda n: add(n, 1.0),
-    "sqrt": lambda n: binary("divide", 0.5, n),
-    "sin": lambda n: unary("cos", n.args[0]),
-    "cos": lambda n: neg(unary("sin", n.args[0])),
-    "tan": lambda n: add(1.0, mul(n, n)),
-    "tanh": lambda n: binary("subtract", 1.0, mul(n, n)),
-    "sinh": lambda n: unary("cosh", n.args[0]),
-    "cosh": lambda n: unary("sinh", n.args[0]),
-    "arctan": lambda n: binary("divide", 1.0, add(1.0, mul(n.args[0], n.args[0]))),
-    "sigmoid": lambda n: mul(n, binary("subtract", 1.0, n)),
-    "abs": lambda n: select(binary("ge", n.args[0], 0.0), 1.0, -1.0),  # abs'(0) = 1
-    "relu": lambda n: binary("gt", n.args[0], 0.0),  # relu'(0) = 0
-}
-
-
-def _vjp_power(g, n):
-    x, y = n.args
-    dx = mul(g, mul(y, binary("power", x, binary("subtract", y, 1.0))))
-    if y.op == "const":
-        return dx, None
-    safe = select(binary("eq", x, 0.0), 1.0, x)  # JAX: d/dy x**y = 0 where x = 0
-    return dx, mul(g, mul(unary("log", safe), n))
-
-
-def _tie(a, b, winner):
-    # ties split 0.5/0.5, as JAX
-    return select(binary("eq", a, b), 0.5, binary("gt", a, b) if winner else binary("gt", b, a))
+    return vjp
 
 
 def _vjp_matmul(g, n):
@@ -420,14 +400,8 @@ def _inverse(axes):
 
 #: node kind -> vjp(cotangent, node) giving one cotangent per operand (None where none)
 VJPS = {
-    **{name: _unary_vjp(local) for name, local in _LOCAL.items()},
-    "add": lambda g, n: (g, g),
-    "subtract": lambda g, n: (g, neg(g)),
-    "multiply": lambda g, n: (mul(g, n.args[1]), mul(g, n.args[0])),
-    "divide": lambda g, n: (binary("divide", g, n.args[1]), neg(mul(g, binary("divide", n, n.args[1])))),
-    "power": _vjp_power,
-    "maximum": lambda g, n: (mul(g, _tie(*n.args, True)), mul(g, _tie(*n.args, False))),
-    "minimum": lambda g, n: (mul(g, _tie(*n.args, False)), mul(g, _tie(*n.args, True))),
+    # every elementwise primitive's VJP comes from its declaration in primitives.py
+    **{name: _elementwise_vjp(p) for name, p in PRIMITIVES.items() if p.derivative is not None},
     "select": lambda g, n: (None, select(n.args[0], g, 0.0), select(n.args[0], 0.0, g)),
     "gt": lambda g, n: (None, None), "ge": lambda g, n: (None, None), "eq": lambda g, n: (None, None),
     "stop": lambda g, n: (None,),
@@ -907,6 +881,21 @@ class ArrayTrace(Trace):
         raise ConcretizationError(concretization_message(self.function_name))
 
 
+#: comparison -> (node kind, operands swapped); not_equal is 1 - eq
+_COMPARISONS = {"greater": ("gt", False), "less": ("gt", True), "greater_equal": ("ge", False),
+                "less_equal": ("ge", True), "equal": ("eq", False), "not_equal": ("eq", False)}
+
+
+class _RuleTrace(ArrayTrace):
+    """A declared derivative evaluated on array expressions: its comparisons are nodes (1 or 0)."""
+
+    def compare(self, name, x, y):
+        kind, swap = _COMPARISONS[name]
+        a, b = (y, x) if swap else (x, y)
+        hit = binary(kind, a, b)
+        return AArray(self, binary("subtract", 1.0, hit) if name == "not_equal" else hit)
+
+
 class AArray(EngineValue):
     """An engine value standing for one array expression."""
 
@@ -932,6 +921,8 @@ def _rule_binary(op):
 
 
 def _rule_where(c, a, b):
+    if isinstance(c, AArray):  # a comparison of expressions (in a declared derivative): 1 or 0
+        return select(c, a, b)
     return select(const(np.asarray(c, dtype=np.float64)), a, b)
 
 
@@ -962,9 +953,10 @@ def _rule_index_add(x, y, *, index):
 
 
 ARRAY_RULES = {
-    # a unary primitive without an array VJP is scalar-expanded (the coverage test asks for one)
-    **{name: (lambda op: lambda a: unary(op, a))(name) for name in UNARY if name in _LOCAL},
-    **{name: _rule_binary(name) for name in ("add", "subtract", "multiply", "divide", "power", "maximum", "minimum")},
+    # every elementwise primitive: one node (its VJP comes from the declaration)
+    **{name: (lambda op: lambda a: unary(op, a))(name) for name, p in PRIMITIVES.items()
+       if p.kind == "unary" and p.derivative is not None},
+    **{name: _rule_binary(name) for name, p in PRIMITIVES.items() if p.kind == "binary"},
     "where": _rule_where,
     "sum": lambda x, *, axis, keepdims: reduce_sum(x, axis, keepdims),
     "max": lambda x, *, axis, keepdims: reduce_extreme("max", x, axis, keepdims),
