@@ -94,6 +94,7 @@ def test_every_elementwise_primitive_has_one_home():
     is the one derived from that declaration (none is written by hand in a rule table)."""
     from diffcompare import forward, reverse
     from diffcompare.primitives import PRIMITIVES
+    from diffcompare.symbolic import array
     from diffcompare.symbolic import rules as symbolic_rules
 
     elementwise = [name for name, p in PRIMITIVES.items() if p.kind in ("unary", "binary")]
@@ -103,3 +104,5 @@ def test_every_elementwise_primitive_has_one_home():
         assert forward.rules.RULES[name].__qualname__.startswith("_elementwise."), name
         assert all(fn.__qualname__.startswith("_elementwise.") for fn in reverse.rules.RULES[name]), name
         assert type(symbolic_rules.DERIVATIVES[name]).__name__ == "_Declared", name
+        assert array.VJPS[name].__qualname__.startswith("_elementwise_vjp."), name
+        assert name in array.ARRAY_RULES, name

@@ -11,8 +11,8 @@ import pytest
 import diffcompare.numpy as dnp
 from diffcompare import symbolic as S
 from diffcompare.errors import ConcretizationError, InvalidOptionError, NonScalarOutputError, UnsupportedOperationError
-from diffcompare.symbolic import arraylevel as AL
-from diffcompare.symbolic import arraymode as M
+from diffcompare.symbolic import array as AL
+from diffcompare.symbolic import array as M
 from diffcompare.symbolic.bench import logistic_loss, matrix_calculus, quadratic_form
 
 from .helpers import assert_close

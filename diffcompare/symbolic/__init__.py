@@ -12,8 +12,9 @@ Layers, from the bottom up (each imports only the ones above it in this list):
 * :mod:`.differentiate` (naive tree differentiation, reverse and forward accumulation on the
   shared graph), :mod:`.simplify`, :mod:`.measure`, :mod:`.convert` (SymPy, NumPy evaluation
   tables), :mod:`.program` (vectorised compilation to ``jax.numpy``), :mod:`.parser`;
-* :mod:`.arraylevel`: array-level expressions (matrix calculus) and :mod:`.arraymode`, the
-  method interface's array-level path (``expand="auto"|"array"|"scalar"``);
+* :mod:`.array`: the array level (matrix calculus), a sub-package mirroring the layers above
+  (nodes, rules, differentiate, simplify, text, compile, trace), whose elementwise VJPs come from the
+  same declarations; :mod:`.cache`: the one cache of compiled derivatives for both levels;
 * :mod:`.api`: the method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``);
   :mod:`.bench`: the ``matrix_calculus`` measurement.
 
@@ -30,7 +31,7 @@ its parser entry all come from its declaration in :mod:`diffcompare.primitives`.
 
 from __future__ import annotations
 
-from . import arraylevel, arraymode, convert, parser, text  # noqa: F401 - tables the coverage test reads
+from . import array, convert, parser, text  # noqa: F401 - tables the coverage test reads
 from .api import Traced, cache_info, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
 from .convert import evaluate, from_sympy, to_latex, to_string, to_sympy
 from .differentiate import SwellLimitError, diff, forward, gradient, naive, naive_visits, reverse

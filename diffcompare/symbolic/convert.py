@@ -197,8 +197,9 @@ def _elementwise_ops(xp):
             for name in names}
 
 
-_NP_OPS = _ops(np, lambda a: a)
-_JNP_OPS = _ops(jnp, jax.lax.stop_gradient)
+#: node kind -> how NumPy computes it (:func:`evaluate`); and how ``jax.numpy`` does (both levels compile with it)
+NUMPY_OPS = _ops(np, lambda a: a)
+JAX_OPS = _ops(jnp, jax.lax.stop_gradient)
 
 
 def evaluate(outputs, env: dict):
@@ -215,5 +216,5 @@ def evaluate(outputs, env: dict):
             elif n.op == "var":
                 vals[n.serial] = np.asarray(env[n.value], dtype=np.float64)
             else:
-                vals[n.serial] = _NP_OPS[n.op](*(vals[a.serial] for a in n.args))
+                vals[n.serial] = NUMPY_OPS[n.op](*(vals[a.serial] for a in n.args))
     return [vals[n.serial] for n in nodes]
