@@ -79,6 +79,9 @@ class _Declared:
         self.prim, self.trace_cls, self.steps = prim, trace_cls, None
 
     def _template(self):
+        """``(steps, roots)``: each step ``(builder, operand refs, foldable)``, a ref being an index into the
+        values (the node's operands, the node, then the steps' results) or a constant node; each root a
+        ref, or None where the partial is 0."""
         prim = self.prim
         trace = self.trace_cls(prim.name)
         arity = 1 if prim.kind == "unary" else 2
@@ -91,21 +94,22 @@ class _Declared:
         for n in E.topological(roots):
             if n.serial not in index and n.args:
                 index[n.serial] = len(slots) + len(steps)
-                steps.append((n.op, tuple(index.get(a.serial, a) for a in n.args)))
-        return steps, [index.get(r.serial, r) for r in roots]
+                build = _BUILDERS.get(n.op) or (lambda *a, op=n.op: make(op, *a))
+                steps.append((build, tuple(index.get(a.serial, a) for a in n.args), _FOLD.get(n.op)))
+        return steps, [None if r.is_const and r.value == 0.0 else index.get(r.serial, r) for r in roots]
 
     def __call__(self, node: Node) -> tuple:
         if self.steps is None:
             self.steps, self.roots = self._template()
-        values = list(node.args) + [node]
-        for op, args in self.steps:
-            operands = [values[a] if isinstance(a, int) else a for a in args]
-            if op in _FOLD and all(o.is_const for o in operands):
-                values.append(const(_FOLD[op](*(o.value for o in operands))))
+        values = [*node.args, node]
+        for build, refs, fold in self.steps:
+            operands = [values[r] if type(r) is int else r for r in refs]
+            if fold is not None and all(o.is_const for o in operands):
+                values.append(const(fold(*(o.value for o in operands))))
             else:
-                values.append(_BUILDERS[op](*operands) if op in _BUILDERS else make(op, *operands))
-        partial = [values[r] if isinstance(r, int) else r for r in self.roots]
-        return tuple(None if p.is_const and p.value == 0.0 else p for p in partial)
+                values.append(build(*operands))
+        out = tuple(values[r] if type(r) is int else r for r in self.roots)
+        return tuple(None if p is not None and p.is_const and p.value == 0.0 else p for p in out) if self.steps else out
 
 
 def partials(node: Node) -> tuple:
