@@ -115,7 +115,9 @@ def batch_identity(outputs, u: ANode):
         else:
             raise UnsupportedOperationError(n.op, "symbolic (array level)",
                                             "its Hessian has no batched rule yet; use expand='scalar'")
-    return [new[o.serial] for o in outputs]
+    # an output that does not reach u is 0 (it is linear in u): its columns are all that 0
+    return [new[o.serial] if o.serial in batched else
+            broadcast_to(reshape(new[o.serial], o.shape + (1,)), o.shape + (k,)) for o in outputs]
 
 
 def _diag_product(op, operands):
