@@ -50,11 +50,14 @@ class Primitive:
         params: names of the keyword parameters the primitive takes.
         variadic: its operand is one sequence of arrays (``stack``, ``concatenate``).
         kink: the point where it is not differentiable, and JAX's convention there.
-        derivative: for elementwise primitives declared once with their derivative
-            (written with ``diffcompare.numpy``, passed in as ``np``):
-            ``derivative(np, x, ans)`` is f'(x) for a unary one, a pair of
-            ``(np, x, y, ans)`` functions (∂f/∂x, ∂f/∂y) for a binary one. Forward's
-            JVP, reverse's VJP and symbolic's partials all follow from it.
+        derivative: an elementwise primitive's derivative, written once with
+            ``diffcompare.numpy`` (passed in as ``np``) as JAX writes a JVP rule:
+            ``derivative(np, t, x, ans)`` is the output's tangent when x has tangent
+            ``t`` (linear in ``t``: ``t * np.cos(x)`` for ``sin``), ``ans`` the
+            output; a binary primitive has a pair of ``(np, t, x, y, ans)`` functions,
+            one per operand. Forward's JVP applies it to the tangent, reverse's VJP
+            to the cotangent (an elementwise Jacobian is its own transpose), and
+            symbolic's partials are it at ``t = 1``, on scalar nodes and on arrays.
         not_analytic: why the complex step must refuse it ("" when it is analytic).
     """
 
@@ -76,11 +79,32 @@ def _replace_inf(np, x):
     return np.where(np.equal(x, np.inf), 0.0, x)
 
 
-def _sinc_derivative(np, x, ans):
+def _sinc_derivative(np, t, x, ans):
     # (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (JAX's Maclaurin rule)
     at_zero = np.equal(x, 0)
     safe_x = np.where(at_zero, 1.0, x)
-    return np.where(at_zero, 0.0, (np.cos(math.pi * safe_x) - np.sinc(safe_x)) / safe_x)
+    return t * np.where(at_zero, 0.0, (np.cos(math.pi * safe_x) - np.sinc(safe_x)) / safe_x)
+
+
+def _power_dx(np, t, x, y, ans):
+    # JAX: y · x^(y-1); for an integer exponent 0 where y == 0 (x**0 is flat at x = 0, while x**0.0 gives
+    # 0 · inf = nan there, as in JAX). A Python int exponent (x ** 2) needs no mask: it is known now
+    if type(y) is int:
+        return t * 0.0 if y == 0 else t * (y * np.power(x, y - 1))
+    if not jnp.issubdtype(np.dtype_of(y), jnp.integer):
+        return t * (y * np.power(x, y - 1))
+    y_is_zero = np.equal(y, 0)
+    return t * np.where(y_is_zero, 0.0, np.where(y_is_zero, 1, y) * np.power(x, y - 1))
+
+
+def _power_dy(np, t, x, y, ans):
+    # JAX: log(x) · x^y, with log(1) = 0 used where x == 0 (so d/dy 0**y is 0, not nan)
+    return t * (np.log(np.where(np.equal(x, 0), 1.0, x)) * ans)
+
+
+def _share(np, x, y, wins):
+    # maximum's and minimum's weight for one operand: 1 where it wins, 0.5 at a tie (JAX), else 0
+    return np.where(np.equal(x, y), 0.5, np.where(wins, 1.0, 0.0))
 
 
 def _einsum(operands, *, subscripts):
@@ -139,67 +163,79 @@ def _power(x, y):
 
 
 _ALL = [
-    # elementwise, one operand
-    Primitive("negative", "unary", jnp.negative),
-    Primitive("exp", "unary", jnp.exp),
-    Primitive("log", "unary", jnp.log),
-    Primitive("log1p", "unary", jnp.log1p),
-    Primitive("expm1", "unary", jnp.expm1),
-    Primitive("sqrt", "unary", jnp.sqrt, kink="sqrt'(0) = inf"),
-    Primitive("sin", "unary", jnp.sin),
-    Primitive("cos", "unary", jnp.cos),
-    Primitive("tan", "unary", jnp.tan),
-    Primitive("tanh", "unary", jnp.tanh),
-    Primitive("sinh", "unary", jnp.sinh),
-    Primitive("cosh", "unary", jnp.cosh),
-    Primitive("arctan", "unary", jnp.arctan),
-    Primitive("sigmoid", "unary", jax.nn.sigmoid),
-    Primitive("abs", "unary", jnp.abs, kink="abs'(0) = 1"),
-    Primitive("relu", "unary", jax.nn.relu, kink="relu'(0) = 0"),
-    # elementwise, one operand, declared with their derivative (JAX's JVP rules, written with dnp as ``np``)
-    Primitive("arcsin", "unary", jnp.arcsin, derivative=lambda np, x, ans: np.rsqrt(1.0 - x * x)),
-    Primitive("arccos", "unary", jnp.arccos, derivative=lambda np, x, ans: -np.rsqrt(1.0 - x * x)),
-    Primitive("arcsinh", "unary", jnp.arcsinh, derivative=lambda np, x, ans: np.rsqrt(x * x + 1.0)),
-    Primitive("arccosh", "unary", jnp.arccosh, derivative=lambda np, x, ans: np.rsqrt(x * x - 1.0)),
-    Primitive("arctanh", "unary", jnp.arctanh, derivative=lambda np, x, ans: 1.0 / ((1.0 + x) * (1.0 - x))),
-    Primitive("rsqrt", "unary", jax.lax.rsqrt, derivative=lambda np, x, ans: -0.5 * ans / x,
+    # elementwise, one operand: ``derivative(np, t, x, ans)`` is the output's tangent for x's tangent t
+    Primitive("negative", "unary", jnp.negative, derivative=lambda np, t, x, ans: -t),
+    Primitive("exp", "unary", jnp.exp, derivative=lambda np, t, x, ans: t * ans),
+    Primitive("log", "unary", jnp.log, derivative=lambda np, t, x, ans: t / x),
+    Primitive("log1p", "unary", jnp.log1p, derivative=lambda np, t, x, ans: t / (1.0 + x)),
+    Primitive("expm1", "unary", jnp.expm1, derivative=lambda np, t, x, ans: t * (ans + 1.0)),
+    Primitive("sqrt", "unary", jnp.sqrt, derivative=lambda np, t, x, ans: t * (0.5 / ans), kink="sqrt'(0) = inf"),
+    Primitive("sin", "unary", jnp.sin, derivative=lambda np, t, x, ans: t * np.cos(x)),
+    Primitive("cos", "unary", jnp.cos, derivative=lambda np, t, x, ans: -(t * np.sin(x))),
+    Primitive("tan", "unary", jnp.tan, derivative=lambda np, t, x, ans: t * (1.0 + ans * ans)),
+    Primitive("tanh", "unary", jnp.tanh, derivative=lambda np, t, x, ans: t * (1.0 - ans * ans)),
+    Primitive("sinh", "unary", jnp.sinh, derivative=lambda np, t, x, ans: t * np.cosh(x)),
+    Primitive("cosh", "unary", jnp.cosh, derivative=lambda np, t, x, ans: t * np.sinh(x)),
+    Primitive("arctan", "unary", jnp.arctan, derivative=lambda np, t, x, ans: t / (1.0 + x * x)),
+    Primitive("sigmoid", "unary", jax.nn.sigmoid, derivative=lambda np, t, x, ans: t * (ans * (1.0 - ans))),
+    Primitive("abs", "unary", jnp.abs, kink="abs'(0) = 1",
+              derivative=lambda np, t, x, ans: np.where(np.greater_equal(x, 0), t, -t)),
+    Primitive("relu", "unary", jax.nn.relu, kink="relu'(0) = 0",
+              derivative=lambda np, t, x, ans: np.where(np.greater(x, 0), t, 0.0)),
+    # (JAX's JVP rules)
+    Primitive("arcsin", "unary", jnp.arcsin, derivative=lambda np, t, x, ans: t * np.rsqrt(1.0 - x * x)),
+    Primitive("arccos", "unary", jnp.arccos, derivative=lambda np, t, x, ans: t * -np.rsqrt(1.0 - x * x)),
+    Primitive("arcsinh", "unary", jnp.arcsinh, derivative=lambda np, t, x, ans: t * np.rsqrt(x * x + 1.0)),
+    Primitive("arccosh", "unary", jnp.arccosh, derivative=lambda np, t, x, ans: t * np.rsqrt(x * x - 1.0)),
+    Primitive("arctanh", "unary", jnp.arctanh,
+              derivative=lambda np, t, x, ans: t * (1.0 / ((1.0 + x) * (1.0 - x)))),
+    Primitive("rsqrt", "unary", jax.lax.rsqrt, derivative=lambda np, t, x, ans: t * (-0.5 * ans / x),
               kink="rsqrt'(0) = -inf"),
-    Primitive("cbrt", "unary", jnp.cbrt, derivative=lambda np, x, ans: 1.0 / (3.0 * ans * ans),
+    Primitive("cbrt", "unary", jnp.cbrt, derivative=lambda np, t, x, ans: t * (1.0 / (3.0 * ans * ans)),
               kink="cbrt'(0) = inf", not_analytic=_NO_COMPLEX),
-    Primitive("exp2", "unary", jnp.exp2, derivative=lambda np, x, ans: math.log(2.0) * ans),
+    Primitive("exp2", "unary", jnp.exp2, derivative=lambda np, t, x, ans: t * (math.log(2.0) * ans)),
     Primitive("erf", "unary", jax.scipy.special.erf, not_analytic=_NO_COMPLEX,
-              derivative=lambda np, x, ans: (2.0 / math.sqrt(math.pi)) * np.exp(-x * x)),
+              derivative=lambda np, t, x, ans: t * ((2.0 / math.sqrt(math.pi)) * np.exp(-x * x))),
     Primitive("erfc", "unary", jax.scipy.special.erfc, not_analytic=_NO_COMPLEX,
-              derivative=lambda np, x, ans: (-2.0 / math.sqrt(math.pi)) * np.exp(-x * x)),
+              derivative=lambda np, t, x, ans: t * ((-2.0 / math.sqrt(math.pi)) * np.exp(-x * x))),
     Primitive("erfinv", "unary", jax.scipy.special.erfinv, not_analytic=_NO_COMPLEX,
-              derivative=lambda np, x, ans: (math.sqrt(math.pi) / 2.0) * np.exp(ans * ans)),
+              derivative=lambda np, t, x, ans: t * ((math.sqrt(math.pi) / 2.0) * np.exp(ans * ans))),
     Primitive("sinc", "unary", jnp.sinc, derivative=_sinc_derivative, kink="sinc'(0) = 0 (JAX's Maclaurin rule)"),
     # real, imag, conj of real values (the engines differentiate real functions): identity, 0, identity
-    Primitive("real", "unary", jnp.real, derivative=lambda np, x, ans: 1.0, not_analytic=_NOT_ANALYTIC),
-    Primitive("imag", "unary", jnp.imag, derivative=lambda np, x, ans: 0.0, not_analytic=_NOT_ANALYTIC),
-    Primitive("conj", "unary", jnp.conj, derivative=lambda np, x, ans: 1.0, not_analytic=_NOT_ANALYTIC),
-    # its value is x, its derivative 0 (each engine has its own one-line rule)
+    Primitive("real", "unary", jnp.real, derivative=lambda np, t, x, ans: t * 1.0, not_analytic=_NOT_ANALYTIC),
+    Primitive("imag", "unary", jnp.imag, derivative=lambda np, t, x, ans: t * 0.0, not_analytic=_NOT_ANALYTIC),
+    Primitive("conj", "unary", jnp.conj, derivative=lambda np, t, x, ans: t * 1.0, not_analytic=_NOT_ANALYTIC),
+    # its value is x, its derivative 0, and its result is stopped for every outer engine too: not an
+    # elementwise derivative but a rule of its own in each engine
     Primitive("stop_gradient", "unary", jax.lax.stop_gradient),
-    # elementwise, two operands (NumPy broadcasting)
-    Primitive("add", "binary", jnp.add),
-    Primitive("subtract", "binary", jnp.subtract),
-    Primitive("multiply", "binary", jnp.multiply),
-    Primitive("divide", "binary", jnp.divide),
-    Primitive("power", "binary", _power, kink="d/dx x**p at 0: 0 for p >= 1, inf for 0 < p < 1"),
-    Primitive("maximum", "binary", jnp.maximum, kink="ties split: d/dx maximum(x, y) = 0.5 at x == y"),
-    Primitive("minimum", "binary", jnp.minimum, kink="ties split: d/dx minimum(x, y) = 0.5 at x == y"),
+    # elementwise, two operands (NumPy broadcasting): a pair (for x's tangent t, for y's tangent t)
+    Primitive("add", "binary", jnp.add, derivative=(lambda np, t, x, y, ans: t, lambda np, t, x, y, ans: t)),
+    Primitive("subtract", "binary", jnp.subtract,
+              derivative=(lambda np, t, x, y, ans: t, lambda np, t, x, y, ans: -t)),
+    Primitive("multiply", "binary", jnp.multiply,
+              derivative=(lambda np, t, x, y, ans: t * y, lambda np, t, x, y, ans: t * x)),
+    Primitive("divide", "binary", jnp.divide,
+              derivative=(lambda np, t, x, y, ans: t / y, lambda np, t, x, y, ans: -t * (ans / y))),
+    Primitive("power", "binary", _power, derivative=(_power_dx, _power_dy),
+              kink="d/dx x**p at 0: 0 for p >= 1, inf for 0 < p < 1"),
+    Primitive("maximum", "binary", jnp.maximum, kink="ties split: d/dx maximum(x, y) = 0.5 at x == y",
+              derivative=(lambda np, t, x, y, ans: t * _share(np, x, y, np.greater(x, y)),
+                          lambda np, t, x, y, ans: t * _share(np, x, y, np.greater(y, x)))),
+    Primitive("minimum", "binary", jnp.minimum, kink="ties split: d/dx minimum(x, y) = 0.5 at x == y",
+              derivative=(lambda np, t, x, y, ans: t * _share(np, x, y, np.greater(y, x)),
+                          lambda np, t, x, y, ans: t * _share(np, x, y, np.greater(x, y)))),
     Primitive("arctan2", "binary", jnp.arctan2, not_analytic=_NO_COMPLEX, derivative=(
-        lambda np, y, x, ans: x / (x * x + y * y),
-        lambda np, y, x, ans: -y / (x * x + y * y),
+        lambda np, t, y, x, ans: t * (x / (x * x + y * y)),
+        lambda np, t, y, x, ans: t * (-y / (x * x + y * y)),
     )),
     # own rules where a composite would overflow: d/dx = exp(x - ans), with +inf read as 0 (JAX)
     Primitive("logaddexp", "binary", jnp.logaddexp, not_analytic=_NO_COMPLEX, derivative=(
-        lambda np, x, y, ans: np.exp(_replace_inf(np, x) - _replace_inf(np, ans)),
-        lambda np, x, y, ans: np.exp(_replace_inf(np, y) - _replace_inf(np, ans)),
+        lambda np, t, x, y, ans: t * np.exp(_replace_inf(np, x) - _replace_inf(np, ans)),
+        lambda np, t, x, y, ans: t * np.exp(_replace_inf(np, y) - _replace_inf(np, ans)),
     )),
     Primitive("logaddexp2", "binary", jnp.logaddexp2, not_analytic=_NO_COMPLEX, derivative=(
-        lambda np, x, y, ans: np.exp2(_replace_inf(np, x) - _replace_inf(np, ans)),
-        lambda np, x, y, ans: np.exp2(_replace_inf(np, y) - _replace_inf(np, ans)),
+        lambda np, t, x, y, ans: t * np.exp2(_replace_inf(np, x) - _replace_inf(np, ans)),
+        lambda np, t, x, y, ans: t * np.exp2(_replace_inf(np, y) - _replace_inf(np, ans)),
     )),
     # where(cond, x, y): cond is concrete and never differentiated
     Primitive("where", "select", jnp.where, kink="the unselected branch gets 0"),

@@ -318,7 +318,7 @@ except diffcompare.errors.DiffCompareError as err:  # an engine without piecewis
 # the engine prints them:
 
 # %%
-from diffcompare.symbolic import arraylevel, arraymode
+from diffcompare.symbolic import array
 
 rng = np.random.default_rng(0)
 n = 4
@@ -344,12 +344,12 @@ def mlp_loss(W1, W2, x, y):
 
 X_data, y01 = rng.normal(size=(6, n)), (rng.normal(size=6) > 0).astype(float)
 W1, W2, t = rng.normal(size=(5, n)), rng.normal(size=(3, 5)), rng.normal(size=3)
-print("Hessian of xᵀAx:       ", arraylevel.to_text(arraymode.hessian_expression(quadratic_form, x_vec, A)))
+print("Hessian of xᵀAx:       ", array.to_text(array.hessian_expression(quadratic_form, x_vec, A)))
 print("VJP of W ↦ W x along u:",
-      arraylevel.to_text(arraymode.vjp_expression(linear_layer, rng.normal(size=(3, n)), x_vec)))
-print("logistic regression:   ", "; ".join(arraymode.hessian_formulas(logistic_loss, x_vec, X_data, y01)))
+      array.to_text(array.vjp_expression(linear_layer, rng.normal(size=(3, n)), x_vec)))
+print("logistic regression:   ", "; ".join(array.hessian_formulas(logistic_loss, x_vec, X_data, y01)))
 print("the MLP's backpropagation:")
-for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x_vec, t, argnums=(0, 1)):
+for line in array.gradient_formulas(mlp_loss, W1, W2, x_vec, t, argnums=(0, 1)):
     print("   ", line)
 
 # %% [markdown]
@@ -358,7 +358,7 @@ for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x_vec, t, argnums=(0, 
 # %%
 from IPython.display import Math, display
 
-for line in arraymode.gradient_formulas(mlp_loss, W1, W2, x_vec, t, argnums=(0, 1), latex=True):
+for line in array.gradient_formulas(mlp_loss, W1, W2, x_vec, t, argnums=(0, 1), latex=True):
     display(Math(line))
 
 # %% [markdown]

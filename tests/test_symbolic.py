@@ -77,8 +77,8 @@ def test_every_node_kind_differentiates_prints_converts_and_compiles(kind):
     """A new elementwise primitive must come with all of these, or this test names what is missing."""
     missing = [what for what, table in (
         ("a derivative in symbolic.rules.DERIVATIVES", S.DERIVATIVES),
-        ("a NumPy evaluation in symbolic.convert._ops", S.convert._NP_OPS),
-        ("a JAX compilation in symbolic.convert._ops", S.convert._JNP_OPS),
+        ("a NumPy evaluation in symbolic.convert._ops", S.convert.NUMPY_OPS),
+        ("a JAX compilation in symbolic.convert._ops", S.convert.JAX_OPS),
         ("a SymPy conversion in symbolic.convert._sympy_functions", S.convert.sympy_kinds()),
     ) if kind not in table and kind not in ("const", "var")]
     if kind in PRIMITIVES and kind not in S.text.OPERATORS and kind not in S.text.LATEX:
@@ -86,7 +86,8 @@ def test_every_node_kind_differentiates_prints_converts_and_compiles(kind):
     if PRIMITIVES.get(kind) is not None and PRIMITIVES[kind].kind == "unary" and kind != "negative":
         if kind not in S.parser.FUNCTIONS:
             missing.append("a parser entry in symbolic.parser.FUNCTIONS")
-    # (an array-level VJP in symbolic.arraylevel is optional: without one, expand="auto" scalar-expands)
+    if kind in PRIMITIVES and (kind not in S.array.ARRAY_RULES or kind not in S.array.VJPS):
+        missing.append("an array-level rule (its derivative= in primitives.py gives it)")
     assert not missing, f"node kind '{kind}' lacks " + ", ".join(missing)
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 import diffcompare.numpy as dnp
 from diffcompare import symbolic as S
 from diffcompare.errors import UnsupportedOperationError
-from diffcompare.symbolic import arraylevel as AL
-from diffcompare.symbolic import arraymode as M
+from diffcompare.symbolic import array as AL
+from diffcompare.symbolic import array as M
 
 from .helpers import assert_close
 

@@ -26,8 +26,8 @@ import numpy as np
 
 from .. import numpy as dnp
 from .. import symbolic as S
-from ..symbolic import arraylevel as AL
-from ..symbolic import arraymode, sympy_matrix
+from ..symbolic import array as AL
+from ..symbolic import sympy_matrix
 from ..timing import best_times
 from . import plotting
 from ._common import attempt
@@ -106,7 +106,7 @@ def measure(point, cfg):
     args = _args(problem, n, np.random.default_rng(cfg.seed))
     ours = (S.hessian if kind == "hessian" else S.grad)(fun)
     theirs = jax.jit((jax.hessian if kind == "hessian" else jax.grad)(fun))
-    expression = (arraymode.hessian_expression if kind == "hessian" else arraymode.gradient_expression)(fun, *args)
+    expression = (AL.hessian_expression if kind == "hessian" else AL.gradient_expression)(fun, *args)
     times = best_times({"symbolic": lambda: ours(*args), "jax": lambda: theirs(*args)}, rounds=cfg.pick(2, 5, 7),
                        back_to_back=True)  # each call in a loop of itself, not after the other method
     diff = float(jnp.max(jnp.abs(ours(*args) - theirs(*args))))

@@ -1,5 +1,9 @@
 """Forward mode's one table: a JVP rule for every primitive of ``diffcompare.numpy``.
 
+An elementwise primitive's rule is its declared derivative (``Primitive.derivative`` in
+:mod:`diffcompare.primitives`) applied to the tangent; the rules written here are the ones that
+cannot be said elementwise (``where``, reductions, contractions, shapes and indexing).
+
 A rule receives the trace and the operands (duals of this trace, or constants)
 and returns the output dual: its primal computed from the primals, its tangent
 from the tangents by the derivative (``sin``: ``ṫ · cos x``). Everything is
@@ -29,7 +33,7 @@ import jax
 import numpy as np
 
 from .. import numpy as dnp
-from .._core import EngineValue, bind
+from .._core import bind
 from ..primitives import PRIMITIVES, einsum_free_letters
 
 # ---------------------------------------------------------------- the one broadcasting helper
@@ -80,74 +84,32 @@ def _zero_if_none(trace, t, primal):
     return trace.zeros(primal) if t is None else t
 
 
-# ---------------------------------------------------------------- elementwise
+# ---------------------------------------------------------------- elementwise (from the declarations)
 
 
-def _unary(primal_fn, tangent_fn):
-    """A unary rule: ``tangent_fn(ṫ, x, ans)`` is ṫ · f'(x)."""
+def _elementwise(prim):
+    """The JVP rule of an elementwise primitive: its declared derivative (``Primitive.derivative``)
+    applied to the operands' tangents, each lifted to the output's rank; constants have none."""
+    fn = functools.partial(bind, prim)
+    if prim.kind == "unary":
+        def unary(trace, x):
+            xp, xt = trace.split(x)
+            ans = fn(xp)
+            return trace.dual(ans, None if xt is None else prim.derivative(dnp, xt, xp, ans))
 
-    def rule(trace, x):
-        xp, xt = trace.split(x)
-        ans = primal_fn(xp)
-        return trace.dual(ans, tangent_fn(xt, xp, ans))
+        return unary
+    dx, dy = prim.derivative
 
-    return rule
-
-
-def _binary(primal_fn, dx, dy):
-    """A broadcasting binary rule: ``dx(ẋ, x, y, ans)`` is ẋ · ∂f/∂x, ``dy`` likewise."""
-
-    def rule(trace, x, y):
+    def binary(trace, x, y):
         (xp, xt), (yp, yt) = trace.split(x), trace.split(y)
-        ans = primal_fn(xp, yp)
+        ans = fn(xp, yp)
         shape = dnp.shape(ans)
         r = len(shape)
-        tx = None if xt is None else dx(_lift(trace, xt, r), xp, yp, ans)
-        ty = None if yt is None else dy(_lift(trace, yt, r), xp, yp, ans)
+        tx = None if xt is None else dx(dnp, _lift(trace, xt, r), xp, yp, ans)
+        ty = None if yt is None else dy(dnp, _lift(trace, yt, r), xp, yp, ans)
         return trace.dual(ans, _fit(trace, _add(tx, ty), shape))
 
-    return rule
-
-
-def _safe(x, where_zero, value):
-    # x with the entries where ``where_zero`` replaced by ``value`` (JAX's _replace_zero)
-    return dnp.where(where_zero, value, x)
-
-
-def _power_dx(t, x, y, ans):
-    # JAX: y · x^(y-1); for an integer exponent, 0 where y == 0 (so x**0 has derivative 0 at
-    # x = 0, while x**0.0 gives 0 · inf = nan there, as in JAX)
-    if not _is_integer(y):
-        return t * (y * x ** (y - 1))
-    if isinstance(y, int):  # a Python constant (x ** 2): the mask is known now
-        return t * 0.0 if y == 0 else t * (y * dnp.power(x, y - 1))
-    y_is_zero = dnp.equal(y, 0)
-    return t * dnp.where(y_is_zero, 0.0, _safe(y, y_is_zero, 1) * x ** (y - 1))
-
-
-def _is_integer(y) -> bool:
-    if isinstance(y, EngineValue):
-        return False
-    return bool(np.issubdtype(np.result_type(y) if isinstance(y, (int, float)) else y.dtype, np.integer))
-
-
-def _power_dy(t, x, y, ans):
-    # JAX: log(x) · x^y, with log(1) = 0 used where x == 0
-    return t * (dnp.log(_safe(x, dnp.equal(x, 0), 1.0)) * ans)
-
-
-def _tie_weights(x, y, ans):
-    # JAX's balanced rule: weight 1 for the operand that is the answer, 0.5 each on a tie
-    x_is, y_is = dnp.equal(x, ans), dnp.equal(y, ans)
-    return dnp.where(x_is, dnp.where(y_is, 0.5, 1.0), 0.0), dnp.where(y_is, dnp.where(x_is, 0.5, 1.0), 0.0)
-
-
-def _choose(primal_fn):
-    return _binary(
-        primal_fn,
-        lambda t, x, y, ans: t * _tie_weights(x, y, ans)[0],
-        lambda t, x, y, ans: t * _tie_weights(x, y, ans)[1],
-    )
+    return binary
 
 
 def _where(trace, cond, x, y):
@@ -370,42 +332,12 @@ def _stop_gradient(trace, x):
     return dnp.stop_gradient(trace.split(x)[0])
 
 
-def _declared(prim):
-    """The JVP rule of an elementwise primitive declared with its derivative (``Primitive.derivative``)."""
-    fn = functools.partial(bind, prim)
-    if prim.kind == "unary":
-        return _unary(fn, lambda t, x, ans: t * prim.derivative(dnp, x, ans))
-    dx, dy = prim.derivative
-    return _binary(fn, lambda t, x, y, ans: t * dx(dnp, x, y, ans), lambda t, x, y, ans: t * dy(dnp, x, y, ans))
-
-
 # ---------------------------------------------------------------- the table
 
 #: primitive name -> JVP rule ``rule(trace, *operands, **params) -> Dual``
 RULES = {
-    "negative": _unary(dnp.negative, lambda t, x, ans: -t),
-    "exp": _unary(dnp.exp, lambda t, x, ans: t * ans),
-    "log": _unary(dnp.log, lambda t, x, ans: t / x),
-    "log1p": _unary(dnp.log1p, lambda t, x, ans: t / (1.0 + x)),
-    "expm1": _unary(dnp.expm1, lambda t, x, ans: t * (ans + 1.0)),
-    "sqrt": _unary(dnp.sqrt, lambda t, x, ans: t * (0.5 / ans)),  # inf at 0, as JAX
-    "sin": _unary(dnp.sin, lambda t, x, ans: t * dnp.cos(x)),
-    "cos": _unary(dnp.cos, lambda t, x, ans: t * -dnp.sin(x)),
-    "tan": _unary(dnp.tan, lambda t, x, ans: t * (1.0 + ans * ans)),
-    "tanh": _unary(dnp.tanh, lambda t, x, ans: t * (1.0 - ans * ans)),
-    "sinh": _unary(dnp.sinh, lambda t, x, ans: t * dnp.cosh(x)),
-    "cosh": _unary(dnp.cosh, lambda t, x, ans: t * dnp.sinh(x)),
-    "arctan": _unary(dnp.arctan, lambda t, x, ans: t / (1.0 + x * x)),
-    "sigmoid": _unary(dnp.sigmoid, lambda t, x, ans: t * (ans * (1.0 - ans))),
-    "abs": _unary(dnp.abs, lambda t, x, ans: dnp.where(dnp.greater_equal(x, 0), t, -t)),  # abs'(0) = 1
-    "relu": _unary(dnp.relu, lambda t, x, ans: dnp.where(dnp.greater(x, 0), t, 0.0)),  # relu'(0) = 0
-    "add": _binary(dnp.add, lambda t, x, y, ans: t, lambda t, x, y, ans: t),
-    "subtract": _binary(dnp.subtract, lambda t, x, y, ans: t, lambda t, x, y, ans: -t),
-    "multiply": _binary(dnp.multiply, lambda t, x, y, ans: t * y, lambda t, x, y, ans: x * t),
-    "divide": _binary(dnp.divide, lambda t, x, y, ans: t / y, lambda t, x, y, ans: -t * (ans / y)),
-    "power": _binary(dnp.power, _power_dx, _power_dy),
-    "maximum": _choose(dnp.maximum),
-    "minimum": _choose(dnp.minimum),
+    # every elementwise primitive's rule comes from its declaration in primitives.py
+    **{name: _elementwise(p) for name, p in PRIMITIVES.items() if p.derivative is not None},
     "where": _where,
     "sum": _sum,
     "prod": _prod,
@@ -426,7 +358,6 @@ RULES = {
     "stop_gradient": _stop_gradient,
     "astype": _astype,
 }
-RULES.update({name: _declared(p) for name, p in PRIMITIVES.items() if p.derivative is not None})
 
 #: primitive name -> why forward mode refuses it (every primitive has a rule)
 UNSUPPORTED: dict[str, str] = {}

@@ -7,6 +7,10 @@ operands' values ``args``. ``None`` marks an operand that is never
 differentiated (``where``'s condition). Variadic primitives (``stack``,
 ``concatenate``) have one function that also takes ``argnum``.
 
+An elementwise primitive's VJP is its declared derivative (``Primitive.derivative`` in
+:mod:`diffcompare.primitives`) applied to the cotangent; the rules written here are the ones that
+cannot be said elementwise.
+
 Every rule is written with ``diffcompare.numpy``: on JAX arrays that is
 ``jax.numpy`` (so under ``jax.jit`` XLA sees the program ``jax.grad`` would
 give it), and on another engine's values (an outer tape, a dual number) the
@@ -67,33 +71,6 @@ def _expand(g, x_shape, axis, keepdims):
     if not keepdims and axis == tuple(range(len(axis))):  # reduced leading axes come back by broadcasting alone
         return dnp.broadcast_to(g, x_shape)
     return dnp.broadcast_to(_keep(g, x_shape, axis, keepdims), x_shape)
-
-
-def _pow_lhs(g, ans, x, y):
-    # JAX: y * x**(y - 1); only for an integer-dtype exponent, 0 where y == 0 (x**0 is flat at x = 0).
-    # A float exponent is never masked: the mask would be a constant to an outer engine and kill
-    # d/dy of this derivative (d/dy y * x**(y - 1) at y = 0 is 1/x, as JAX and forward mode give)
-    if isinstance(y, (int, float)) and not isinstance(y, bool):  # a constant exponent (x ** 2): no mask
-        return g * 0.0 if y == 0 else g * (y * dnp.power(x, y - 1))
-    if not jnp.issubdtype(dnp.dtype_of(y), jnp.integer):
-        return unbroadcast(g * (y * x ** (y - 1)), dnp.shape(x))
-    y_is_zero = jnp.equal(concrete(y), 0)
-    grad = dnp.where(y_is_zero, 0.0, dnp.where(y_is_zero, 1, y) * x ** (y - 1))
-    return unbroadcast(g * grad, dnp.shape(x))
-
-
-def _pow_rhs(g, ans, x, y):
-    # JAX: log(x) * x**y with log(0) replaced by log(1), so d/dy 0**y is 0
-    safe_x = dnp.where(jnp.equal(concrete(x), 0), 1.0, x)
-    return unbroadcast(g * dnp.log(safe_x) * ans, dnp.shape(y))
-
-
-def _extremum(g, x, y, greater):
-    """maximum/minimum: 1 where x wins, 0.5 at ties, 0 where y wins (JAX)."""
-    xc, yc = concrete(x), concrete(y)
-    wins = jnp.greater(xc, yc) if greater else jnp.less(xc, yc)
-    weight = jnp.where(wins, 1.0, jnp.where(jnp.equal(xc, yc), 0.5, 0.0))
-    return unbroadcast(g * _mask(weight, g), dnp.shape(x))
 
 
 def _reduce_extremum(g, ans, x, *, axis, keepdims):
@@ -252,57 +229,21 @@ def _where(i):
     return rule
 
 
-def _declared(prim):
-    """The VJP of an elementwise primitive declared with its derivative (``Primitive.derivative``)."""
+def _elementwise(prim):
+    """The VJP of an elementwise primitive: its declared derivative (``Primitive.derivative``, linear in
+    the tangent) applied to the cotangent, an elementwise Jacobian being its own transpose; then
+    broadcasting undone."""
     if prim.kind == "unary":
-        return (lambda g, ans, x: g * prim.derivative(dnp, x, ans),)
+        return (lambda g, ans, x: prim.derivative(dnp, g, x, ans),)
     return tuple(
-        (lambda g, ans, x, y, d=d, i=i: unbroadcast(g * d(dnp, x, y, ans), dnp.shape((x, y)[i])))
+        (lambda g, ans, x, y, d=d, i=i: unbroadcast(d(dnp, g, x, y, ans), dnp.shape((x, y)[i])))
         for i, d in enumerate(prim.derivative)
     )
 
 
 RULES: dict[str, tuple] = {
-    # elementwise, one operand
-    "negative": (lambda g, ans, x: -g,),
-    "exp": (lambda g, ans, x: g * ans,),
-    "log": (lambda g, ans, x: g / x,),
-    "log1p": (lambda g, ans, x: g / (1.0 + x),),
-    "expm1": (lambda g, ans, x: g * (ans + 1.0),),
-    "sqrt": (lambda g, ans, x: g * (0.5 / ans),),  # inf at 0, as JAX
-    "sin": (lambda g, ans, x: g * dnp.cos(x),),
-    "cos": (lambda g, ans, x: -(g * dnp.sin(x)),),
-    "tan": (lambda g, ans, x: g * (1.0 + ans * ans),),
-    "tanh": (lambda g, ans, x: g * (1.0 - ans * ans),),
-    "sinh": (lambda g, ans, x: g * dnp.cosh(x),),
-    "cosh": (lambda g, ans, x: g * dnp.sinh(x),),
-    "arctan": (lambda g, ans, x: g / (1.0 + x * x),),
-    "sigmoid": (lambda g, ans, x: g * (ans * (1.0 - ans)),),
-    "abs": (lambda g, ans, x: dnp.where(jnp.greater_equal(concrete(x), 0), g, -g),),  # abs'(0) = 1
-    "relu": (lambda g, ans, x: dnp.where(jnp.greater(concrete(x), 0), g, 0.0),),  # relu'(0) = 0
-    # elementwise, two operands: an add gate distributes, a multiply gate switches
-    "add": (lambda g, ans, x, y: unbroadcast(g, dnp.shape(x)), lambda g, ans, x, y: unbroadcast(g, dnp.shape(y))),
-    "subtract": (
-        lambda g, ans, x, y: unbroadcast(g, dnp.shape(x)),
-        lambda g, ans, x, y: unbroadcast(-g, dnp.shape(y)),
-    ),
-    "multiply": (
-        lambda g, ans, x, y: unbroadcast(g * y, dnp.shape(x)),
-        lambda g, ans, x, y: unbroadcast(g * x, dnp.shape(y)),
-    ),
-    "divide": (
-        lambda g, ans, x, y: unbroadcast(g / y, dnp.shape(x)),
-        lambda g, ans, x, y: unbroadcast(-(g * x) / (y * y), dnp.shape(y)),
-    ),
-    "power": (_pow_lhs, _pow_rhs),
-    "maximum": (
-        lambda g, ans, x, y: _extremum(g, x, y, greater=True),
-        lambda g, ans, x, y: _extremum(g, y, x, greater=True),
-    ),
-    "minimum": (
-        lambda g, ans, x, y: _extremum(g, x, y, greater=False),
-        lambda g, ans, x, y: _extremum(g, y, x, greater=False),
-    ),
+    # every elementwise primitive's rule comes from its declaration in primitives.py
+    **{name: _elementwise(p) for name, p in PRIMITIVES.items() if p.derivative is not None},
     # where(cond, x, y): the unselected branch gets 0; cond is never differentiated
     "where": (None, _where(1), _where(2)),
     # reductions
@@ -327,7 +268,6 @@ RULES: dict[str, tuple] = {
     "stop_gradient": (lambda g, ans, x: None,),  # no cotangent: the input is a constant past this point
     "astype": (lambda g, ans, x, *, dtype: dnp.astype(g, dnp.dtype_of(x)),),
 }
-RULES.update({name: _declared(p) for name, p in PRIMITIVES.items() if p.derivative is not None})
 
 #: primitives the engine refuses, with the reason (none: every primitive has a rule)
 UNSUPPORTED: dict[str, str] = {}

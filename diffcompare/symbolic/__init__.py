@@ -12,15 +12,16 @@ Layers, from the bottom up (each imports only the ones above it in this list):
 * :mod:`.differentiate` (naive tree differentiation, reverse and forward accumulation on the
   shared graph), :mod:`.simplify`, :mod:`.measure`, :mod:`.convert` (SymPy, NumPy evaluation
   tables), :mod:`.program` (vectorised compilation to ``jax.numpy``), :mod:`.parser`;
-* :mod:`.arraylevel`: array-level expressions (matrix calculus) and :mod:`.arraymode`, the
-  method interface's array-level path (``expand="auto"|"array"|"scalar"``);
+* :mod:`.array`: the array level (matrix calculus), a sub-package mirroring the layers above
+  (nodes, rules, differentiate, simplify, text, compile, trace), whose elementwise VJPs come from the
+  same declarations; :mod:`.cache`: the one cache of compiled derivatives for both levels;
 * :mod:`.api`: the method interface (``grad``, ``jvp``, ``vjp``, ``jacobian``, ``hessian``);
   :mod:`.bench`: the ``matrix_calculus`` measurement.
 
-To add an elementwise primitive: its derivative in ``rules.DERIVATIVES``, its NumPy/JAX entries
-in ``convert._ops``, its SymPy entry in ``convert._sympy_functions``, its LaTeX in ``text.LATEX``
-(and its VJP in ``arraylevel._LOCAL`` for the array level); the parser and the array rule come
-from the primitive list. ``tests/test_symbolic.py`` names whatever is missing.
+To add an elementwise primitive: its SymPy entry in ``convert._sympy_functions`` and its LaTeX in
+``text.LATEX``. Its partials (scalar nodes), its array-level VJP, its compiled and evaluated forms and
+its parser entry all come from its declaration in :mod:`diffcompare.primitives`.
+``tests/test_symbolic.py`` names whatever is missing.
 
     >>> from diffcompare import symbolic as S
     >>> e = S.parse("exp(x)/x**2")
@@ -30,7 +31,7 @@ from the primitive list. ``tests/test_symbolic.py`` names whatever is missing.
 
 from __future__ import annotations
 
-from . import arraylevel, arraymode, convert, parser, text  # noqa: F401 - tables the coverage test reads
+from . import array, convert, parser, text  # noqa: F401 - tables the coverage test reads
 from .api import Traced, cache_info, clear_cache, grad, hessian, jacobian, jvp, sizes, trace, value_and_grad, vjp
 from .convert import evaluate, from_sympy, to_latex, to_string, to_sympy
 from .differentiate import SwellLimitError, diff, forward, gradient, naive, naive_visits, reverse

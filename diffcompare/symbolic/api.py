@@ -26,16 +26,13 @@ import numpy as np
 from .. import _api
 from .._core import is_engine_value, top_trace
 from ..errors import ShapeMismatchError, UnsupportedOperationError
-from . import arraymode
+from . import array as AL
+from . import cache
 from . import differentiate as D
 from .expr import SymArray, flat_nodes, obj_array, substitute, var
 from .program import compile_jax, straight_line
 from .simplify import simplify as _simplify
 from .trace import SymbolicTrace, arg_names
-
-_CACHE: dict = {}
-_STATS = {"compiled": 0}
-_CACHE_MAX = 512
 
 
 def _is_dynamic(leaf) -> bool:
@@ -166,10 +163,8 @@ def _shape_like(flat_nodes, arrays) -> list:
     return out
 
 
-#: with ``jit=None``, programs of up to this many vectorised steps (see :mod:`.program`) are compiled
-#: with ``jax.jit``; longer ones (deep graphs) run eagerly (XLA takes seconds to compile thousands of
-#: steps, eager JAX runs them in milliseconds with its per-operation kernels already compiled)
-JIT_MAX_STEPS = 300
+#: with ``jit=None``, programs of up to this many steps are compiled with ``jax.jit`` (see :mod:`.cache`)
+JIT_MAX_STEPS = cache.JIT_MAX_STEPS
 #: run eagerly, graphs up to this many nodes run one scalar operation per node (see :func:`.straight_line`)
 EAGER_SCALAR_MAX_NODES = 3000
 
@@ -200,25 +195,20 @@ def _compiled(f, kind: str, args, key_extra, build, simplify: bool, jit=None):
             outputs = [_simplify(o) for o in outputs]
         return _substituting(outputs, inputs, outer), traced, extra
     traced = trace(f, *args)
-    key = (kind, key_extra, _graph_key(traced), simplify, jit, bool(jax.config.jax_enable_x64))
-    hit = _CACHE.get(key)
-    if hit is not None:
-        program, extra = hit
-        return program, traced, extra
-    outputs, inputs, extra = build(traced)
-    if simplify:
-        outputs = [_simplify(o) for o in outputs]
-    program = compile_jax(outputs, inputs)
-    if jit is None:
-        jit = program.steps <= JIT_MAX_STEPS
-    if jit:
-        program = jax.jit(program)
-    elif program.nodes < 4 * program.steps or program.nodes <= EAGER_SCALAR_MAX_NODES:
-        program = straight_line(outputs, inputs)  # narrow or small: per-node scalar kernels are cached
-    _STATS["compiled"] += 1
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    _CACHE[key] = (program, extra)
+    key = ("scalar", kind, key_extra, _graph_key(traced), simplify, jit, bool(jax.config.jax_enable_x64))
+
+    def compiled():
+        outputs, inputs, extra = build(traced)
+        if simplify:
+            outputs = [_simplify(o) for o in outputs]
+        program = compile_jax(outputs, inputs)
+        if cache.use_jit(program.steps, jit):
+            program = jax.jit(program)
+        elif program.nodes < 4 * program.steps or program.nodes <= EAGER_SCALAR_MAX_NODES:
+            program = straight_line(outputs, inputs)  # narrow or small: per-node scalar kernels are cached
+        return program, extra
+
+    program, extra = cache.remember(key, compiled)
     return program, traced, extra
 
 
@@ -272,16 +262,8 @@ def _substituting(outputs, inputs, outer):
     return program
 
 
-def clear_cache() -> None:
-    """Forget every compiled derivative."""
-    _CACHE.clear()
-    arraymode._CACHE.clear()
-
-
-def cache_info() -> dict:
-    """``{"entries": programs cached now, "compiled": programs built since import}``."""
-    return {"entries": len(_CACHE) + len(arraymode._CACHE),
-            "compiled": _STATS["compiled"] + arraymode.STATS["compiled"]}
+clear_cache = cache.clear
+cache_info = cache.info
 
 
 def _as_array(x, dtype=None):
@@ -345,7 +327,7 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
             (False), or choose by program size (None, see :data:`JIT_MAX_STEPS`).
         expand: ``"array"`` (array-level expressions, whose size does not grow with n),
             ``"scalar"`` (one expression per element: the swell made visible) or
-            ``"auto"`` (array level where it applies, see :mod:`.arraymode`).
+            ``"auto"`` (array level where it applies, see :mod:`.array`).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s).
@@ -354,18 +336,17 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         (Array(1.99..., ...), Array(-0.66..., ...))
     """
 
-    arraymode.check_expand(expand, "symbolic.grad")
+    AL.check_expand(expand, "symbolic.grad")
 
     f_given = f
 
     @_api.wraps(f, "symbolic.value_and_grad")
     def wrapped(*args, **kwargs):
         f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.grad")
-        if not simplify and not _nested(args):
-            results = arraymode.derivative(f, args, sel.argnums, "grad", expand, arg_names(f, len(args)), jit,
-                                           _is_dynamic, JIT_MAX_STEPS)
-            if results is not None:
-                return results[0], _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
+        run = _array_program(f, args, sel.argnums, "grad", expand, simplify, jit)
+        if run is not None:
+            results = run()
+            return results[0], _unflatten_args(results[1:], args, sel.argnums, sel.is_tuple)
 
         def build(traced):
             _check_scalar(traced, "symbolic.grad")
@@ -397,14 +378,14 @@ def _outputs(traced: Traced, results):
     return jax.tree_util.tree_unflatten(traced.out_tree, [_as_array(r) for r in results])
 
 
-def _array_program(f, args, argnums, kind, expand, simplify, jit):
-    """The array level's ``run(*extra)`` for ``kind`` (see :func:`.arraymode.program`), or None
-    where the scalar path is used (``simplify``, symbolic over symbolic, or what ``expand`` says)."""
-    arraymode.check_expand(expand, f"symbolic.{kind}")
-    if simplify or _nested(args):
+def _array_program(f, args, argnums, kind, expand, simplify, jit, is_tuple=False):
+    """The one "array, else scalar" decision of every method: the array level's ``run(*extra)`` for
+    ``kind`` (see :func:`.array.program`), or None where the scalar path is used (``simplify``,
+    symbolic over symbolic, a Hessian by a tuple of arguments, or what ``expand`` and ``f`` allow)."""
+    AL.check_expand(expand, f"symbolic.{kind}")
+    if simplify or _nested(args) or (kind == "hessian" and is_tuple):
         return None
-    return arraymode.program(f, args, argnums, kind, expand, arg_names(f, len(args)), jit, _is_dynamic,
-                             JIT_MAX_STEPS)
+    return AL.program(f, args, argnums, kind, expand, arg_names(f, len(args)), jit, _is_dynamic)
 
 
 def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | None = None,
@@ -479,7 +460,7 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
     (``expand``, see :func:`value_and_grad`) the VJP's expression with its cotangent replaced by the
     identity; on scalar expansions a reverse sweep per output, or a forward sweep per input when
     there are fewer inputs."""
-    arraymode.check_expand(expand, "symbolic.jacobian")
+    AL.check_expand(expand, "symbolic.jacobian")
 
     f_given = f
 
@@ -512,18 +493,16 @@ def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None 
     """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically).
     For a vector-valued ``f`` it is the Jacobian of the Jacobian (shape ``out + in + in``), as ``jax.hessian``.
     At array level (``expand``, see :func:`value_and_grad`) the Hessian of xᵀAx is the expression A + Aᵀ."""
-    arraymode.check_expand(expand, "symbolic.hessian")
+    AL.check_expand(expand, "symbolic.hessian")
 
     f_given = f
 
     @_api.wraps(f, "symbolic.hessian")
     def wrapped(*args, **kwargs):
         f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.hessian")
-        if not simplify and not _nested(args) and not sel.is_tuple:
-            results = arraymode.derivative(f, args, sel.argnums, "hessian", expand, arg_names(f, len(args)), jit,
-                                           _is_dynamic, JIT_MAX_STEPS)
-            if results is not None:
-                return results[0]
+        run = _array_program(f, args, sel.argnums, "hessian", expand, simplify, jit, sel.is_tuple)
+        if run is not None:
+            return run()[0]
 
         def build(traced):
             wrt = traced.wrt(sel.argnums)

@@ -16,8 +16,8 @@ import numpy as np
 
 from .. import numpy as dnp
 from ..timing import best_times
-from . import api, arraymode
-from . import arraylevel as AL
+from . import api
+from . import array as AL
 
 
 def quadratic_form(x, A):
@@ -68,11 +68,11 @@ def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 2
     rows = []
     hess = api.hessian(quadratic_form)
     jax_hess = jax.jit(jax.hessian(quadratic_form))
-    size = AL.size([arraymode.hessian_expression(quadratic_form, x, A)])
+    size = AL.size([AL.hessian_expression(quadratic_form, x, A)])
     rows.append(_compare(f"hessian x^T A x, n={n}", lambda: hess(x, A), lambda: jax_hess(x, A), rounds, size))
     hess = api.hessian(logistic_loss)
     jax_hess = jax.jit(jax.hessian(logistic_loss))
-    size = AL.size([arraymode.hessian_expression(logistic_loss, w, X, y)])
+    size = AL.size([AL.hessian_expression(logistic_loss, w, X, y)])
     rows.append(_compare(f"hessian logistic regression, {m}x{d}", lambda: hess(w, X, y), lambda: jax_hess(w, X, y),
                          rounds, size))
     v = jnp.linspace(-1.0, 1.0, n_grad)
@@ -82,7 +82,7 @@ def matrix_calculus(n: int = 1000, m: int = 2000, d: int = 1000, n_grad: int = 2
     first = time.perf_counter() - start
     rows.append({"problem": f"grad sum(x**2), n={n_grad}, first call", "symbolic s": first, "jax s": float("nan"),
                  "speed-up": float("nan"), "max abs diff": float(jnp.max(jnp.abs(g - 2 * v))),
-                 "expression ops": AL.size([arraymode.gradient_expression(squared_norm, v)])})
+                 "expression ops": AL.size([AL.gradient_expression(squared_norm, v)])})
     return rows
 
 
@@ -94,10 +94,10 @@ def formulas() -> list[str]:
     lines = []
     for latex in (False, True):
         show = AL.to_latex if latex else AL.to_text
-        lines.append("H(xᵀAx): " + show(arraymode.hessian_expression(quadratic_form, x, A)))
-        lines.append("VJP of W x: " + show(arraymode.vjp_expression(lambda W, x: W @ x, W, x)))
-        lines.extend(arraymode.hessian_formulas(logistic_loss, x, X, y, latex=latex))
-        lines.extend(arraymode.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1), latex=latex))
+        lines.append("H(xᵀAx): " + show(AL.hessian_expression(quadratic_form, x, A)))
+        lines.append("VJP of W x: " + show(AL.vjp_expression(lambda W, x: W @ x, W, x)))
+        lines.extend(AL.hessian_formulas(logistic_loss, x, X, y, latex=latex))
+        lines.extend(AL.gradient_formulas(mlp_loss, W1, W2, x, t, argnums=(0, 1), latex=latex))
     return lines
 
 

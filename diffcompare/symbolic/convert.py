@@ -163,7 +163,7 @@ def _ops(xp, stop):
     def gate(c):
         return xp.where(c, 1.0, 0.0)
 
-    return {
+    return {**_elementwise_ops(xp), **{
         "negative": xp.negative, "exp": xp.exp, "log": xp.log, "log1p": xp.log1p, "expm1": xp.expm1,
         "sqrt": xp.sqrt, "sin": xp.sin, "cos": xp.cos, "tan": xp.tan, "tanh": xp.tanh, "sinh": xp.sinh,
         "cosh": xp.cosh, "arctan": xp.arctan, "abs": xp.abs,
@@ -175,24 +175,31 @@ def _ops(xp, stop):
         "stop": stop,
         "gt": lambda a, b: gate(a > b), "ge": lambda a, b: gate(a >= b), "eq": lambda a, b: gate(a == b),
         "select": lambda c, a, b: xp.where(c != 0, a, b),
-        **_declared_ops(xp),
-    }
+    }}
 
 
-def _declared_ops(xp):
-    """NumPy's or JAX's version of each elementwise primitive declared with its derivative."""
+def _elementwise_ops(xp):
+    """NumPy's or JAX's version of every other elementwise primitive: JAX's is the primitive's own ``impl``;
+    NumPy's is the NumPy function of the same name where there is one, else the ``impl`` (a newly declared
+    primitive needs no entry here)."""
+    names = [name for name, p in PRIMITIVES.items() if p.kind in ("unary", "binary") and name != "stop_gradient"]
     if xp is jnp:
-        return {name: p.impl for name, p in PRIMITIVES.items() if p.derivative is not None}
+        return {name: PRIMITIVES[name].impl for name in names}
     import scipy.special
 
     numpy_versions = {"rsqrt": lambda a: 1.0 / np.sqrt(a), "erf": scipy.special.erf,
                       "erfc": scipy.special.erfc, "erfinv": scipy.special.erfinv}
-    return {name: numpy_versions.get(name) or getattr(np, name)
-            for name, p in PRIMITIVES.items() if p.derivative is not None}
+
+    def via_impl(impl):
+        return lambda *a: np.asarray(impl(*a))
+
+    return {name: numpy_versions.get(name) or getattr(np, name, None) or via_impl(PRIMITIVES[name].impl)
+            for name in names}
 
 
-_NP_OPS = _ops(np, lambda a: a)
-_JNP_OPS = _ops(jnp, jax.lax.stop_gradient)
+#: node kind -> how NumPy computes it (:func:`evaluate`); and how ``jax.numpy`` does (both levels compile with it)
+NUMPY_OPS = _ops(np, lambda a: a)
+JAX_OPS = _ops(jnp, jax.lax.stop_gradient)
 
 
 def evaluate(outputs, env: dict):
@@ -209,5 +216,5 @@ def evaluate(outputs, env: dict):
             elif n.op == "var":
                 vals[n.serial] = np.asarray(env[n.value], dtype=np.float64)
             else:
-                vals[n.serial] = _NP_OPS[n.op](*(vals[a.serial] for a in n.args))
+                vals[n.serial] = NUMPY_OPS[n.op](*(vals[a.serial] for a in n.args))
     return [vals[n.serial] for n in nodes]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import UnsupportedOperationError
 from . import expr as E
-from .convert import _JNP_OPS
+from .convert import JAX_OPS
 from .graph import signed_sums, topological, use_counts
 
 _NARY = {"amax": jax.ops.segment_max, "amin": jax.ops.segment_min}
@@ -130,7 +130,7 @@ def _step(kind, param, nodes, slot, terms, zero: int):
     index = [_pad(np.array([slot[n.args[i].serial] for n in nodes], np.int64), count, zero) for i in range(arity)]
     if kind == "ipow":
         return (lambda buf: jax.lax.integer_pow(buf[index[0]], param)), out
-    fn = _JNP_OPS[kind]
+    fn = JAX_OPS[kind]
     return (lambda buf: fn(*(buf[i] for i in index))), out
 
 
@@ -160,7 +160,7 @@ def straight_line(outputs, inputs):
             elif kind == "ipow":
                 vals[i] = jax.lax.integer_pow(vals[slot[n.args[0].serial]], param)
             else:
-                vals[i] = _JNP_OPS[kind](*(vals[slot[a.serial]] for a in n.args))
+                vals[i] = JAX_OPS[kind](*(vals[slot[a.serial]] for a in n.args))
         return [jnp.reshape(jnp.stack([jnp.asarray(vals[s], dtype) for s in slots]), shape) if slots
                 else jnp.zeros(shape, dtype) for slots, shape in out_slots]
 

@@ -10,9 +10,12 @@ explicit sums of products, ``sum`` a chain of additions, ``logsumexp`` and
 ``DERIVATIVES`` (keyed by node kind; the elementwise kinds are primitive names)
 gives the local partial derivatives of a node with respect to each operand,
 as nodes. Both ways of differentiating (:mod:`.differentiate`) use only this
-table. At kinks they give what JAX gives: relu'(0) = 0, abs'(0) = 1, ties of
-maximum/minimum split 0.5/0.5, tied maxima of a reduction share equally,
-sqrt'(0) = inf. Comparisons and ``select``'s condition are never differentiated.
+table. An elementwise primitive's partials are its declared derivative
+(``Primitive.derivative``) at tangent 1; the table writes by hand only the kinds
+that are no primitive (n-ary maxima, comparisons, ``select``, ``stop``). At kinks
+they give what JAX gives: relu'(0) = 0, abs'(0) = 1, ties of maximum/minimum
+split 0.5/0.5, tied maxima of a reduction share equally, sqrt'(0) = inf.
+Comparisons and ``select``'s condition are never differentiated.
 """
 
 from __future__ import annotations
@@ -29,10 +32,6 @@ from .expr import Node, add, const, div, make, mul, neg, obj_array, power, selec
 # ---------------------------------------------------------------- derivatives of scalar nodes
 
 
-def _two(x: Node) -> Node:
-    return mul(x, x)
-
-
 def _max_partials(node: Node):
     # tied maxima share equally: [x_i == m] / #ties (JAX's rule for reductions)
     hits = [make("eq", a, node) for a in node.args]
@@ -40,50 +39,10 @@ def _max_partials(node: Node):
     return tuple(div(h, count) for h in hits)
 
 
-def _power_partials(node: Node):
-    x, y = node.args
-    if y.is_const:
-        dx = mul(y, power(x, const(y.value - 1.0))) if y.value != 0.0 else None
-        return dx, None
-    # d/dy x**y = log(x) x**y, with log(1) where x = 0 (JAX's convention: 0 there, not nan)
-    safe_x = select(make("eq", x, 0.0), 1.0, x)
-    return mul(y, power(x, sub(y, 1.0))), mul(E.unary("log")(safe_x), node)
-
-
 #: node kind -> function(node) giving one partial derivative per operand (None: zero)
 DERIVATIVES = {
     "const": lambda n: (),
     "var": lambda n: (),
-    "negative": lambda n: (const(-1.0),),
-    "exp": lambda n: (n,),
-    "log": lambda n: (div(1.0, n.args[0]),),
-    "log1p": lambda n: (div(1.0, add(1.0, n.args[0])),),
-    "expm1": lambda n: (add(n, 1.0),),
-    "sqrt": lambda n: (div(0.5, n),),  # inf at 0, as JAX
-    "sin": lambda n: (make("cos", n.args[0]),),
-    "cos": lambda n: (neg(make("sin", n.args[0])),),
-    "tan": lambda n: (add(1.0, _two(n)),),
-    "tanh": lambda n: (sub(1.0, _two(n)),),
-    "sinh": lambda n: (make("cosh", n.args[0]),),
-    "cosh": lambda n: (make("sinh", n.args[0]),),
-    "arctan": lambda n: (div(1.0, add(1.0, _two(n.args[0]))),),
-    "sigmoid": lambda n: (mul(n, sub(1.0, n)),),
-    "abs": lambda n: (select(make("ge", n.args[0], 0.0), 1.0, -1.0),),  # abs'(0) = 1
-    "relu": lambda n: (make("gt", n.args[0], 0.0),),  # relu'(0) = 0
-    "add": lambda n: (const(1.0), const(1.0)),
-    "subtract": lambda n: (const(1.0), const(-1.0)),
-    "multiply": lambda n: (n.args[1], n.args[0]),
-    "divide": lambda n: (div(1.0, n.args[1]), neg(div(n, n.args[1]))),
-    "power": _power_partials,
-    # ties split 0.5/0.5, as JAX
-    "maximum": lambda n: (
-        select(make("eq", *n.args), 0.5, make("gt", *n.args)),
-        select(make("eq", *n.args), 0.5, make("gt", n.args[1], n.args[0])),
-    ),
-    "minimum": lambda n: (
-        select(make("eq", *n.args), 0.5, make("gt", n.args[1], n.args[0])),
-        select(make("eq", *n.args), 0.5, make("gt", *n.args)),
-    ),
     "amax": _max_partials,
     "amin": _max_partials,
     "stop": lambda n: (None,),
@@ -94,40 +53,63 @@ DERIVATIVES = {
 }
 
 
-# ---- elementwise primitives declared with their derivative (Primitive.derivative, written with dnp):
-# the partials are that declaration evaluated on the node's operands as symbolic arrays. Evaluating
-# dnp on expressions needs the trace, which sits one layer up: trace.py installs these entries.
+# ---- every elementwise primitive: its partials are its declared derivative (Primitive.derivative, written
+# with dnp) at tangent 1. Evaluating dnp on expressions needs the trace, which sits one layer up: trace.py
+# installs these entries. The declaration is evaluated once per primitive, on placeholder variables, into a
+# template of a few builder steps; a node's partials are the template with its operands put in.
+
+#: the builders that simplify (the template's steps use them, so x * 1 is x as in a hand-written rule)
+_BUILDERS = {"add": add, "subtract": sub, "multiply": mul, "divide": div, "negative": neg, "power": power,
+             "select": select}
+#: steps folded when every operand is a constant (``y - 1`` for a constant exponent, as the array level does)
+_FOLD = {"add": float.__add__, "subtract": float.__sub__, "multiply": float.__mul__, "negative": float.__neg__}
+
+
 def install_declared_partials(trace_cls) -> None:
-    """Fill ``DERIVATIVES`` for every primitive declared with its derivative, using ``trace_cls``."""
-
-    def declared(prim):
-        def partials(node: Node):
-            trace = trace_cls(prim.name)
-            operands = [E.SymArray(trace, a) for a in node.args]
-            derivatives = (prim.derivative,) if prim.kind == "unary" else prim.derivative
-            return tuple(obj_array(d(dnp, *operands, E.SymArray(trace, node)))[()] for d in derivatives)
-
-        return partials
-
+    """Fill ``DERIVATIVES`` for every elementwise primitive from its declaration, using ``trace_cls``."""
     for name, prim in PRIMITIVES.items():
-        if prim.derivative is not None and name not in _HAND_WRITTEN:
-            DERIVATIVES[name] = declared(prim)
+        if prim.derivative is not None:
+            DERIVATIVES[name] = _Declared(prim, trace_cls)
 
 
-def _sinc_partials(node: Node):
-    # (cos(pi x) - sinc(x)) / x, 0 at x = 0 (JAX); the declared form needs a concrete mask
-    x = node.args[0]
-    return (select(make("eq", x, 0.0), 0.0, div(sub(make("cos", mul(math.pi, x)), node), x)),)
+class _Declared:
+    """The partials of one elementwise primitive, from its declared derivative (see above)."""
 
+    def __init__(self, prim, trace_cls):
+        self.prim, self.trace_cls, self.steps = prim, trace_cls, None
 
-#: declared primitives whose symbolic partials are written here instead (the declaration needs a concrete mask)
-_HAND_WRITTEN = {
-    "sinc": _sinc_partials,
-    # exp(x - ans): the declared form reads +inf as 0 with a concrete mask
-    "logaddexp": lambda n: tuple(make("exp", sub(a, n)) for a in n.args),
-    "logaddexp2": lambda n: tuple(make("exp2", sub(a, n)) for a in n.args),
-}
-DERIVATIVES.update(_HAND_WRITTEN)
+    def _template(self):
+        """``(steps, roots)``: each step ``(builder, operand refs, foldable)``, a ref being an index into the
+        values (the node's operands, the node, then the steps' results) or a constant node; each root a
+        ref, or None where the partial is 0."""
+        prim = self.prim
+        trace = self.trace_cls(prim.name)
+        arity = 1 if prim.kind == "unary" else 2
+        slots = [E.var(f"⟨{i}⟩") for i in range(arity + 1)]  # the operands, then the node itself
+        operands = [E.SymArray(trace, v) for v in slots]
+        derivatives = (prim.derivative,) if prim.kind == "unary" else prim.derivative
+        roots = [E.as_node(obj_array(d(dnp, 1.0, *operands))[()]) for d in derivatives]
+        index = {v.serial: i for i, v in enumerate(slots)}
+        steps = []
+        for n in E.topological(roots):
+            if n.serial not in index and n.args:
+                index[n.serial] = len(slots) + len(steps)
+                build = _BUILDERS.get(n.op) or (lambda *a, op=n.op: make(op, *a))
+                steps.append((build, tuple(index.get(a.serial, a) for a in n.args), _FOLD.get(n.op)))
+        return steps, [None if r.is_const and r.value == 0.0 else index.get(r.serial, r) for r in roots]
+
+    def __call__(self, node: Node) -> tuple:
+        if self.steps is None:
+            self.steps, self.roots = self._template()
+        values = [*node.args, node]
+        for build, refs, fold in self.steps:
+            operands = [values[r] if type(r) is int else r for r in refs]
+            if fold is not None and all(o.is_const for o in operands):
+                values.append(const(fold(*(o.value for o in operands))))
+            else:
+                values.append(build(*operands))
+        out = tuple(values[r] if type(r) is int else r for r in self.roots)
+        return tuple(None if p is not None and p.is_const and p.value == 0.0 else p for p in out) if self.steps else out
 
 
 def partials(node: Node) -> tuple:
@@ -137,20 +119,13 @@ def partials(node: Node) -> tuple:
 
 # ---------------------------------------------------------------- primitives on arrays of nodes
 
-#: every elementwise primitive of one argument acts node by node
-_UNARY = [name for name, p in PRIMITIVES.items() if p.kind == "unary"]
-_BINARY = {"add": add, "subtract": sub, "multiply": mul, "divide": div, "power": power,
-           "maximum": lambda a, b: make("maximum", a, b), "minimum": lambda a, b: make("minimum", a, b)}
-
-
-def _unary_rule(name):
-    build = neg if name == "negative" else E.unary(name)
-    return lambda x: E.elementwise(build, x)
-
-
-def _binary_rule(name):
-    build = _BINARY[name]
-    return lambda x, y: E.elementwise(build, x, y)
+def _elementwise_rule(name):
+    """An elementwise primitive acts node by node (through the simplifying builder where there is one)."""
+    if name in _BUILDERS:
+        build = _BUILDERS[name]
+    else:
+        build = E.unary(name) if PRIMITIVES[name].kind == "unary" else (lambda a, b: make(name, a, b))
+    return lambda *xs: E.elementwise(build, *xs)
 
 
 def _where(cond, x, y):
@@ -260,8 +235,7 @@ def _index_add(x, y, *, index):
 
 
 #: primitive name -> rule(*operands, **params) returning an object array of nodes
-RULES = {name: _unary_rule(name) for name in _UNARY}
-RULES.update({name: _binary_rule(name) for name in _BINARY})
+RULES = {name: _elementwise_rule(name) for name, p in PRIMITIVES.items() if p.kind in ("unary", "binary")}
 RULES.update(
     where=_where,
     sum=_reduction(E.sum_nodes),
@@ -279,8 +253,7 @@ RULES.update(
     getitem=_getitem,
     index_add=_index_add,
 )
-# ---- elementwise primitives declared with their derivative, and the rest of the newer primitives
-_DECLARED = [name for name, p in PRIMITIVES.items() if p.derivative is not None]
+# ---- the newer primitives
 _REAL_PARTS = {  # expressions are real: real and conj are the identity, imag is 0
     "real": lambda x: obj_array(x).copy(),
     "conj": lambda x: obj_array(x).copy(),
@@ -304,13 +277,6 @@ def _einsum(arrays, *, subscripts):
     return obj_array(np.einsum(subscripts, *(obj_array(a) for a in arrays), optimize=False))
 
 
-def _declared_rule(name):
-    if PRIMITIVES[name].kind == "unary":
-        return _unary_rule(name)
-    return lambda x, y: E.elementwise(lambda a, b: make(name, a, b), x, y)
-
-
-RULES.update({name: _declared_rule(name) for name in _DECLARED})
 RULES.update(_REAL_PARTS)
 RULES.update(
     cumsum=_cumsum,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import expr as E
-from .convert import _NP_OPS
+from .convert import NUMPY_OPS
 from .expr import Node, const, flat_nodes, topological
 from .graph import use_counts
 
@@ -35,7 +35,7 @@ _PRODUCTS = ("multiply", "divide")
 
 def _fold(n: Node, args) -> Node:
     with np.errstate(all="ignore"):
-        return const(float(_NP_OPS[n.op](*(np.float64(a.value) for a in args))))
+        return const(float(NUMPY_OPS[n.op](*(np.float64(a.value) for a in args))))
 
 
 def _int_power(n: Node) -> bool:

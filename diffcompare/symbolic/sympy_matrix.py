@@ -1,6 +1,6 @@
 """A cross-check of the array level against SymPy's matrix calculus (``MatrixSymbol`` derivatives).
 
-The array-level expression of a function (:mod:`.arraylevel`) is written as a SymPy matrix
+The array-level expression of a function (:mod:`.array`) is written as a SymPy matrix
 expression: an input of shape ``(m, n)`` is a ``MatrixSymbol`` m x n, a vector ``(n,)`` a
 column n x 1, a scalar result a 1 x 1 matrix, ``sum`` a product with ``OneMatrix``, elementwise
 products ``HadamardProduct``, elementwise functions ``applyfunc``. SymPy then differentiates it
@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UnsupportedOperationError
-from . import arraylevel as AL
-from . import arraymode
+from . import array as AL
 from .convert import _sympy_functions
 from .graph import topological
 from .trace import arg_names
@@ -274,9 +273,9 @@ def cross_check(f, *args, kind: str = "grad", argnums: int = 0) -> SympyMatrixCh
     out, variables = AL.trace(f, arg_names(f, len(args)), args)
     by_name = {v.value: a for v, a in zip(variables, args)}
     wrt = variables[argnums]
-    ours_expr = arraymode.expressions(out, [wrt], kind)[1 if kind == "grad" else 0]
+    ours_expr = AL.expressions(out, [wrt], kind)[1 if kind == "grad" else 0]
     ours = AL.to_text(AL.simplify(ours_expr))
-    our_value = np.asarray(arraymode.evaluate(ours_expr, **by_name), dtype=np.float64)
+    our_value = np.asarray(AL.evaluate(ours_expr, **by_name), dtype=np.float64)
     shape = our_value.shape
     writer = _Writer(sp)
     try:

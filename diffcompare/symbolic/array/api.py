@@ -1,5 +1,6 @@
-"""The method interface's array-level path: ``grad`` and ``hessian`` of a function of arrays
-traced as array expressions (:mod:`.arraylevel`), compiled to one ``jax.numpy`` program.
+"""The array level's side of the method interface: the derivative expressions of a function of arrays
+traced as array expressions (``grad``, ``hessian``, ``vjp``, ``jvp``, ``jacobian``), compiled to one
+``jax.numpy`` program, and the formulas a course prints (``∂L/∂W1 = (W2ᵀ δ₂ ⊙ tanh′(W1 x)) xᵀ``).
 
 Chosen per call by ``expand=``: ``"array"`` (refuse what has no array rule), ``"scalar"``
 (scalar expansion, what the swell experiments measure) or ``"auto"`` (array level where
@@ -15,16 +16,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _api
-from ..errors import ConcretizationError, InvalidOptionError, UnsupportedOperationError
-from . import arraylevel as AL
-from .text import latex_name
-from .trace import arg_names
+from ... import _api
+from ...errors import ConcretizationError, InvalidOptionError, UnsupportedOperationError
+from .. import cache
+from ..graph import topological
+from ..text import latex_name
+from ..trace import arg_names
+from .compile import compile_jax, size, structure
+from .differentiate import batch_identity, reverse
+from .nodes import ANode, add, mul, reduce_sum, reshape, transpose, var
+from .simplify import simplify, simplify_all
+from .text import equations, shared_names
+from .trace import trace
 
 EXPAND = ("auto", "array", "scalar")
-_CACHE: dict = {}
-_CACHE_MAX = 256
-STATS = {"compiled": 0}
 
 
 def check_expand(expand: str, fname: str) -> None:
@@ -38,15 +43,7 @@ def _refuse(expand, fname, reason):
     return None
 
 
-def derivative(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic, jit_max_ops: int = 300):
-    """``[value, gradient...]`` (kind ``"grad"``) or ``[hessian]`` (kind ``"hessian"``) computed at
-    array level, or None where ``expand="auto"`` and the array level does not apply. With
-    ``jit=None`` programs of up to ``jit_max_ops`` operations are compiled with ``jax.jit``."""
-    run = program(f, args, argnums, kind, expand, names, jit, is_dynamic, jit_max_ops)
-    return None if run is None else run()
-
-
-def program(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic, jit_max_ops: int = 300):
+def program(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic):
     """``run(*extra)`` evaluating the array-level expressions of ``kind`` at ``args`` (see
     :func:`expressions`; ``extra``: the cotangent of ``"vjp"``, the tangents of ``"jvp"``), or None
     where ``expand="auto"`` and the array level does not apply."""
@@ -58,7 +55,7 @@ def program(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic, ji
     if kind == "hessian" and (len(argnums) != 1 or np.ndim(args[argnums[0]]) != 1):
         return _refuse(expand, fname, "the array-level Hessian takes one 1-d argument")
     try:
-        out, variables = AL.trace(f, names, args)
+        out, variables = trace(f, names, args)
     except (UnsupportedOperationError, ConcretizationError):  # the scalar path may still express it
         if expand == "array":
             raise
@@ -70,20 +67,15 @@ def program(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic, ji
     # f was traced just now (it reads its globals now); the derivative program is cached by the
     # structure of f's expressions, with its constant arrays passed in: tracing a handful of
     # array nodes is cheap, differentiating and compiling them is not
-    structure, consts = AL.structure([out], variables)
-    key = (kind, structure, tuple(argnums), jit, bool(jax.config.jax_enable_x64))
-    hit = _CACHE.get(key)
-    if hit is None:
-        try:
-            hit = _build(out, [variables[i] for i in argnums], variables, consts, kind, jit, jit_max_ops)
-        except UnsupportedOperationError:  # e.g. a Hessian through a stack of matrix products
-            if expand == "array":
-                raise
-            return None
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.clear()
-        _CACHE[key] = hit
-    compiled, sources = hit
+    shape_key, consts = structure([out], variables)
+    key = ("array", kind, shape_key, tuple(argnums), jit, bool(jax.config.jax_enable_x64))
+    try:
+        compiled, sources = cache.remember(
+            key, lambda: _build(out, [variables[i] for i in argnums], variables, consts, kind, jit))
+    except UnsupportedOperationError:  # e.g. a Hessian through a stack of matrix products
+        if expand == "array":
+            raise
+        return None
     values = [a if isinstance(a, jax.Array) else jnp.asarray(a) for a in args]
     constant_values = [consts[s].value if isinstance(s, int) else s[0] for s in sources]
 
@@ -94,22 +86,19 @@ def program(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic, ji
     return run
 
 
-def _build(out, wrt, variables, consts, kind, jit, jit_max_ops):
+def _build(out, wrt, variables, consts, kind, jit):
     """``(program, sources)``: the compiled derivative, and where each of its constant inputs comes
     from (an index into f's constant arrays, or a 1-tuple holding an array the derivative made)."""
     outputs, extra = expressions(out, wrt, kind, with_inputs=True)
-    if jit is None:
-        jit = AL.size(outputs) <= jit_max_ops
-    run, used = AL.compile_jax(outputs, list(variables) + extra)
+    run, used = compile_jax(outputs, list(variables) + extra)
     index = {c.serial: i for i, c in enumerate(consts)}
     sources = [index[c.serial] if c.serial in index else (c.value,) for c in used]
-    STATS["compiled"] += 1
-    return (jax.jit(run) if jit else run), sources
+    return (jax.jit(run) if cache.use_jit(size(outputs), jit) else run), sources
 
 
-def _fresh(name: str, shape) -> AL.ANode:
+def _fresh(name: str, shape) -> ANode:
     # not a Python identifier, so never one of f's parameters
-    return AL.var(f"⟨{name}⟩", shape)
+    return var(f"⟨{name}⟩", shape)
 
 
 def expressions(out, wrt, kind: str, with_inputs: bool = False):
@@ -121,50 +110,50 @@ def expressions(out, wrt, kind: str, with_inputs: bool = False):
     ``with_inputs``, also the list of variables the expressions add (the program's extra inputs)."""
     extra = []
     if kind == "grad":
-        outputs = [out] + AL.reverse(out, wrt)
+        outputs = [out] + reverse(out, wrt)
     elif kind == "hessian":
         (x,) = wrt
         u = _fresh("u", x.shape)  # the cotangent of the gradient: a Hessian-vector product in u
-        (hvp,) = AL.reverse(AL.reverse(out, wrt)[0], [x], seed=u)
-        outputs = AL.batch_identity([hvp], u)
+        (hvp,) = reverse(reverse(out, wrt)[0], [x], seed=u)
+        outputs = batch_identity([hvp], u)
     elif kind == "vjp":
         extra = [_fresh("ct", out.shape)]
-        outputs = [out] + AL.reverse(out, wrt, seed=extra[0])
+        outputs = [out] + reverse(out, wrt, seed=extra[0])
     elif kind == "jvp":
         u = _fresh("u", out.shape)
         extra = [_fresh(f"t{i}", w.shape) for i, w in enumerate(wrt)]
         pairing = None
-        for g, t in zip(AL.reverse(out, wrt, seed=u), extra):
-            term = AL.reduce_sum(AL.mul(g, t), tuple(range(g.ndim)))
-            pairing = term if pairing is None else AL.add(pairing, term)
-        outputs = [out] + AL.reverse(pairing, [u])
+        for g, t in zip(reverse(out, wrt, seed=u), extra):
+            term = reduce_sum(mul(g, t), tuple(range(g.ndim)))
+            pairing = term if pairing is None else add(pairing, term)
+        outputs = [out] + reverse(pairing, [u])
     else:  # jacobian
         size = int(np.prod(out.shape, dtype=int))
         u = _fresh("u", (size,))
-        columns = AL.batch_identity(AL.reverse(out, wrt, seed=AL.reshape(u, out.shape)), u)
-        outputs = [out] + [AL.reshape(AL.transpose(c, (c.ndim - 1,) + tuple(range(c.ndim - 1))), out.shape + w.shape)
+        columns = batch_identity(reverse(out, wrt, seed=reshape(u, out.shape)), u)
+        outputs = [out] + [reshape(transpose(c, (c.ndim - 1,) + tuple(range(c.ndim - 1))), out.shape + w.shape)
                            for c, w in zip(columns, wrt)]
     return (outputs, extra) if with_inputs else outputs
 
 
 def gradient_expression(f, *args, argnums: int = 0):
     """The array expression of the gradient of ``f`` by argument ``argnums`` (print it with
-    :func:`.arraylevel.to_text` or ``to_latex``): e.g. ``Aᵀ @ x + A @ x`` for xᵀAx."""
-    out, variables = AL.trace(f, _names(f, args), args)
-    return AL.simplify(AL.reverse(out, [variables[argnums]])[0])
+    :func:`.text.to_text` or ``to_latex``): e.g. ``Aᵀ @ x + A @ x`` for xᵀAx."""
+    out, variables = trace(f, _names(f, args), args)
+    return simplify(reverse(out, [variables[argnums]])[0])
 
 
 def hessian_expression(f, *args, argnums: int = 0):
     """The array expression of the Hessian of ``f`` by its 1-d argument ``argnums``: ``A + Aᵀ`` for xᵀAx."""
-    out, variables = AL.trace(f, _names(f, args), args)
-    return AL.simplify(expressions(out, [variables[argnums]], "hessian")[0])
+    out, variables = trace(f, _names(f, args), args)
+    return simplify(expressions(out, [variables[argnums]], "hessian")[0])
 
 
 def vjp_expression(f, *args, argnums: int = 0, cotangent: str = "u"):
     """The array expression of the VJP of ``f`` by argument ``argnums`` with a symbolic cotangent
     named ``cotangent``: ``u xᵀ`` for a linear layer ``W @ x``."""
-    out, variables = AL.trace(f, _names(f, args), args)
-    return AL.simplify(AL.reverse(out, [variables[argnums]], seed=AL.var(cotangent, out.shape))[0])
+    out, variables = trace(f, _names(f, args), args)
+    return simplify(reverse(out, [variables[argnums]], seed=var(cotangent, out.shape))[0])
 
 
 def _names(f, args):
@@ -180,40 +169,40 @@ def gradient_formulas(f, *args, argnums=0, latex: bool = False, loss: str = "L")
         ∂L/∂W1 = (W2ᵀ δ₂ ⊙ tanh′(W1 x)) xᵀ
         ∂L/∂W2 = δ₂ tanh(W1 x)ᵀ
     """
-    out, variables = AL.trace(f, _names(f, args), args)
+    out, variables = trace(f, _names(f, args), args)
     wrt = [variables[i] for i in np.atleast_1d(argnums).tolist()]
     adjoints: dict = {}
-    grads, new = AL.simplify_all(AL.reverse(out, wrt, adjoints=adjoints))
-    products = [n for n in AL.topological([out]) if n.op == "matmul"]
+    grads, new = simplify_all(reverse(out, wrt, adjoints=adjoints))
+    products = [n for n in topological([out]) if n.op == "matmul"]
     errors = [(k, new[adjoints[n.serial].serial]) for k, n in enumerate(products, 1)
               if n.serial in adjoints and adjoints[n.serial].serial in new]
-    names = AL.shared_names(grads, errors)
+    names = shared_names(grads, errors)
     labels = [(rf"\frac{{\partial {loss}}}{{\partial {latex_name(v.value)}}}" if latex
                else f"∂{loss}/∂{v.value}") for v in wrt]
-    return AL.equations(list(zip(labels, grads)), names, latex)
+    return equations(list(zip(labels, grads)), names, latex)
 
 
 def hessian_formulas(f, *args, argnums: int = 0, latex: bool = False) -> list[str]:
     """The Hessian of ``f`` by its 1-d argument ``argnums``, with a sigmoid it uses twice named σ:
     ``["σ = sigmoid(X w)", "H = Xᵀ diag(σ ⊙ (1 - σ)) X"]`` for logistic regression."""
     hess = hessian_expression(f, *args, argnums=argnums)
-    return AL.equations([("H", hess)], AL.shared_names([hess]), latex)
+    return equations([("H", hess)], shared_names([hess]), latex)
 
 
 def hvp_expression(f, *args, argnums: int = 0, vector: str = "v"):
     """The array expression of the Hessian-vector product of scalar-valued ``f`` by argument
     ``argnums`` along a variable named ``vector`` (the gradient's VJP): ``A v + Aᵀ v`` for xᵀAx."""
-    out, variables = AL.trace(f, _names(f, args), args)
+    out, variables = trace(f, _names(f, args), args)
     x = variables[argnums]
-    (grad,) = AL.reverse(out, [x])
-    return AL.simplify(AL.reverse(grad, [x], seed=AL.var(vector, x.shape))[0])
+    (grad,) = reverse(out, [x])
+    return simplify(reverse(grad, [x], seed=var(vector, x.shape))[0])
 
 
 def evaluate(expression, **values):
     """The value of an array expression with its variables given by name (``x=..., v=...``)."""
-    variables = [n for n in AL.topological([expression]) if n.op == "var"]
+    variables = [n for n in topological([expression]) if n.op == "var"]
     missing = sorted(v.value for v in variables if v.value not in values)
     if missing:
         raise InvalidOptionError(f"evaluate: give a value for each variable; missing {missing}")
-    run, consts = AL.compile_jax([expression], variables)
+    run, consts = compile_jax([expression], variables)
     return run(*(values[v.value] for v in variables), *(c.value for c in consts))[0]
