@@ -33,7 +33,7 @@ def same_with_nan(ours, ref, rtol=1e-12):
     (lambda x: dnp.argmax(x), jnp.array([1.0, 3.0, 2.0])),
 ], ids=["bool", "bool-of-sum", "int"])
 def test_a_non_float_output_is_refused_as_jax_refuses(method, fun, x):
-    if method == "symbolic" and jnp.result_type(fun(x)).kind == "i":  # argmax cannot be traced symbolically: refused earlier
+    if method == "symbolic" and jnp.result_type(fun(x)).kind == "i":  # argmax: symbolic refuses earlier
         with pytest.raises(DiffCompareError):
             METHODS[method].grad(fun)(x)
         return
