@@ -78,8 +78,11 @@ def _reduce_extremum(g, ans, x, *, axis, keepdims):
     x_shape = dnp.shape(x)
     kept = tuple(1 if i in axis else d for i, d in enumerate(x_shape))
     location = _mask(jnp.equal(concrete(x), jnp.reshape(concrete(ans), kept)), g)  # a concrete mask: a constant
-    # in floating point, so a NaN maximum (no entry equals it) gives 0/0 = NaN everywhere, as in JAX
-    return _expand(g, x_shape, axis, keepdims) * (location / jnp.sum(location, axis=axis, keepdims=True))
+    counts = jnp.sum(location, axis=axis, keepdims=True)
+    # a NaN maximum (no entry equals it) makes the whole group's derivative NaN, as in JAX; written out,
+    # since XLA folds 0/0 here to 0 inside a compiled (staged) program
+    weight = jnp.where(counts > 0, location / jnp.maximum(counts, 1), jnp.nan)
+    return _expand(g, x_shape, axis, keepdims) * weight
 
 
 #: up to this many entries per product, prod's VJP forms the exclusive products exactly (O(n²) work)
