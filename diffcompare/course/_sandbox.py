@@ -95,7 +95,10 @@ def command(argv: list[str], notebook_fd: int | None, limits: Limits) -> list[st
     if exe is None:
         raise NoSandbox(INSTALL_HINT)
     args = [exe, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--uid", str(NOBODY), "--gid", str(NOBODY)]
+            "--uid", str(NOBODY), "--gid", str(NOBODY),
+            # the private /tmp first: the binds below land on top of it, so an installation or a
+            # checkout that lives under /tmp stays visible (a tmpfs mounted later would hide it)
+            "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/tmp"]
     for top in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):  # merged /usr: links; else the folders
         path = f"/{top}"
         if os.path.islink(path):
@@ -110,7 +113,6 @@ def command(argv: list[str], notebook_fd: int | None, limits: Limits) -> list[st
         args += ["--ro-bind", tree, tree]
     pkg = os.path.join(package_root(), "diffcompare")
     args += ["--ro-bind", pkg, pkg, "--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/tmp",
              "--perms", "0700", "--size", str(limits.home_bytes), "--tmpfs", HOME]
     if notebook_fd is not None:
         args += ["--file", str(notebook_fd), f"{HOME}/submission.ipynb"]
