@@ -195,7 +195,7 @@ for scheme in ("forward", "central"):
     print(f"{scheme} differences, n = 1000: {fd.evaluations(scheme, 1000)} evaluations of f")
 
 # %% [markdown]
-# ### Exercise: predict, then run
+# ### Exercise 1: predict, then run
 #
 # The counted ratio of forward mode at the largest n above is printed by the cell below.
 # **Predict** the ratio at twice that n, then run the cell (it only counts: nothing is timed).
@@ -372,7 +372,7 @@ with fwd.counting() as counter:
 print("forward passes for a 150×3 Jacobian:", counter.passes)
 
 # %% [markdown]
-# ### Exercise: predict, then run
+# ### Exercise 2: predict, then run
 #
 # $g:\mathbb R^{200}\to\mathbb R^{2}$. **Predict** how many passes forward mode and reverse mode
 # each need for the full Jacobian, then run the cell.
@@ -488,7 +488,7 @@ if mem is not None:
     _ = show_plots("memory")
 
 # %% [markdown]
-# ### Exercise: predict, then run
+# ### Exercise 3: predict, then run
 #
 # A network of depth 12 with a checkpoint at every layer. **Predict**: is its tape smaller or
 # larger than without checkpoints, and by roughly what factor, given the table above? Then run.
