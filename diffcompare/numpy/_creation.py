@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as _np
 
 from .. import _core
-from ..errors import InvalidOptionError, UnsupportedOperationError
+from ..errors import InvalidOptionError
 from ._bound import astype, broadcast_to, concatenate, power, reshape, stack
 from ._normalise import _broadcast, _dtype, _one_axis, _shape, composite
 
@@ -35,8 +35,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         step = (stop - start) / div
     elif num == 1:
         out, step = reshape(start, lifted), (jnp.nan if endpoint else stop - start)
-    else:
-        raise UnsupportedOperationError("linspace", "diffcompare.numpy", "num=0 with engine-value endpoints")
+    else:  # num = 0: an empty constant, as JAX's (its derivative is empty: nothing flows to the endpoints)
+        out = jnp.empty(lifted[:axis] + (0,) + lifted[axis + 1:], real_dtype)
+        step = jnp.full((), jnp.nan, real_dtype)
     out = out if dtype is None else astype(out, dtype)
     return (out, step) if retstep else out
 

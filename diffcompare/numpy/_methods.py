@@ -39,8 +39,8 @@ from ._bound import (
     sum,
     transpose,
 )
-from ._composites import dot, mean
-from ._nondifferentiable import equal, greater, greater_equal, less, less_equal, not_equal
+from ._composites import dot, mean, remainder
+from ._nondifferentiable import equal, floor_divide, greater, greater_equal, less, less_equal, not_equal
 from ._normalise import ndim, shape, size
 from ._shapes import index_max, index_min, index_multiply, index_set, ravel, squeeze
 
@@ -54,6 +54,8 @@ class ValueMethods:
     __mul__ = multiply
     __truediv__ = divide
     __pow__ = power
+    __mod__ = remainder  # JAX's ``%`` is jnp.remainder (the sign of the divisor), as NumPy's
+    __floordiv__ = floor_divide
     __matmul__ = matmul
     __neg__ = negative
     __abs__ = abs
@@ -76,6 +78,18 @@ class ValueMethods:
 
     def __rmatmul__(self, other):
         return matmul(other, self)
+
+    def __rmod__(self, other):
+        return remainder(other, self)
+
+    def __rfloordiv__(self, other):
+        return floor_divide(other, self)
+
+    def __divmod__(self, other):
+        return _divmod(self, other)
+
+    def __rdivmod__(self, other):
+        return _divmod(other, self)
 
     def __pos__(self):
         return self
@@ -212,9 +226,15 @@ class _IndexUpdateRef:
         return index_max(self._value, self._index, update)
 
 
+def _divmod(x1, x2):
+    # jnp.divmod: (floor_divide, remainder); the quotient is piecewise constant (derivative 0)
+    return floor_divide(x1, x2), remainder(x1, x2)
+
+
 #: the NumPy ufuncs that Python's operators call when a NumPy array is the left operand
 _OPERATORS = {"add": add, "subtract": subtract, "multiply": multiply, "divide": divide, "true_divide": divide,
-              "power": power, "matmul": matmul, "less": less, "less_equal": less_equal, "greater": greater,
+              "power": power, "remainder": remainder, "floor_divide": floor_divide, "divmod": _divmod,
+              "matmul": matmul, "less": less, "less_equal": less_equal, "greater": greater,
               "greater_equal": greater_equal, "equal": equal, "not_equal": not_equal}
 #: the NumPy functions that only read a value's shape
 _SHAPE_FUNCTIONS = {"shape": shape, "ndim": ndim, "size": size}

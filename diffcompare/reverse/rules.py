@@ -100,6 +100,8 @@ def _prod(g, ans, x, *, axis, keepdims):
     """
     x_shape = dnp.shape(x)
     n = math.prod(x_shape[a] for a in axis)
+    if math.prod(x_shape) == 0:  # nothing to differentiate: the (empty) cotangent, x's shape
+        return _expand(g, x_shape, axis, keepdims)
     if n <= EXACT_PROD_MAX:
         perm = tuple(i for i in range(len(x_shape)) if i not in axis) + tuple(axis)
         rows = dnp.reshape(dnp.transpose(x, perm), (-1, 1, n))
