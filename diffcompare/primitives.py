@@ -74,16 +74,34 @@ class Primitive:
         return f"Primitive({self.name})"
 
 
+def seeded_derivative(np, derivative, t, *operands):
+    """``derivative(np, t, *operands)`` for a Jacobian's unit (seeded) tangent or cotangent ``t``: where ``t``
+    is 0 the result is 0, even where the derivative is inf or NaN (arcsin(2)). That seed entry does not
+    reach this operand, so the Jacobian's entry is 0 (as symbolic's), where 0 · NaN would spread NaN along
+    a whole row or column. A plain JVP or VJP keeps JAX's arithmetic (0 · NaN = NaN)."""
+    return np.where(np.equal(t, 0), 0.0, derivative(np, t, *operands))
+
+
 def _replace_inf(np, x):
     # JAX's logaddexp JVP: +inf read as 0, so exp(x - ans) is 1 (not nan) when both are inf
     return np.where(np.equal(x, np.inf), 0.0, x)
 
 
+#: sinc'(x) = x · Σ c_n x^(2n-2), c_n = (-1)^n π^(2n) 2n / (2n+1)!: its Maclaurin series, 12 terms
+_SINC_DERIVATIVE_SERIES = tuple((-1) ** n * math.pi ** (2 * n) * 2 * n / math.factorial(2 * n + 1)
+                                for n in range(1, 13))
+
+
 def _sinc_derivative(np, t, x, ans):
-    # (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (JAX's Maclaurin rule)
+    # (cos(pi x) - sinc(x)) / x, and at x = 0 its Maclaurin polynomial: 0 there, and the polynomial's own
+    # derivatives give sinc's k-th derivative at 0 for every k up to 24 (JAX's _sinc_maclaurin rule)
     at_zero = np.equal(x, 0)
     safe_x = np.where(at_zero, 1.0, x)
-    return t * np.where(at_zero, 0.0, (np.cos(math.pi * safe_x) - np.sinc(safe_x)) / safe_x)
+    at_zero_x = np.where(at_zero, x, 0.0)  # the series' argument: 0 off the mask, so nothing overflows there
+    x2, series = at_zero_x * at_zero_x, _SINC_DERIVATIVE_SERIES[-1]
+    for c in _SINC_DERIVATIVE_SERIES[-2::-1]:
+        series = c + x2 * series
+    return t * np.where(at_zero, at_zero_x * series, (np.cos(math.pi * safe_x) - np.sinc(safe_x)) / safe_x)
 
 
 def _power_dx(np, t, x, y, ans):
@@ -200,7 +218,8 @@ _ALL = [
               derivative=lambda np, t, x, ans: t * ((-2.0 / math.sqrt(math.pi)) * np.exp(-x * x))),
     Primitive("erfinv", "unary", jax.scipy.special.erfinv, not_analytic=_NO_COMPLEX,
               derivative=lambda np, t, x, ans: t * ((math.sqrt(math.pi) / 2.0) * np.exp(ans * ans))),
-    Primitive("sinc", "unary", jnp.sinc, derivative=_sinc_derivative, kink="sinc'(0) = 0 (JAX's Maclaurin rule)"),
+    Primitive("sinc", "unary", jnp.sinc, derivative=_sinc_derivative,
+              kink="sinc'(0) = 0; its k-th derivative at 0 is JAX's (the Maclaurin rule)"),
     # real, imag, conj of real values (the engines differentiate real functions): identity, 0, identity
     Primitive("real", "unary", jnp.real, derivative=lambda np, t, x, ans: t * 1.0, not_analytic=_NOT_ANALYTIC),
     Primitive("imag", "unary", jnp.imag, derivative=lambda np, t, x, ans: t * 0.0, not_analytic=_NOT_ANALYTIC),

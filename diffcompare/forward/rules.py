@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import numpy as dnp
 from .._core import bind
-from ..primitives import PRIMITIVES, einsum_free_letters
+from ..primitives import PRIMITIVES, einsum_free_letters, seeded_derivative
 
 # ---------------------------------------------------------------- the one broadcasting helper
 
@@ -87,6 +87,15 @@ def _zero_if_none(trace, t, primal):
 # ---------------------------------------------------------------- elementwise (from the declarations)
 
 
+def _seeded(trace, derivative, t, *operands):
+    # a Jacobian's pass keeps the seed's zeros through inf and NaN derivatives (primitives.seeded_derivative)
+    return (seeded_derivative if trace.seeded else _plain)(dnp, derivative, t, *operands)
+
+
+def _plain(np, derivative, t, *operands):
+    return derivative(np, t, *operands)
+
+
 def _elementwise(prim):
     """The JVP rule of an elementwise primitive: its declared derivative (``Primitive.derivative``)
     applied to the operands' tangents, each lifted to the output's rank; constants have none."""
@@ -95,7 +104,7 @@ def _elementwise(prim):
         def unary(trace, x):
             xp, xt = trace.split(x)
             ans = fn(xp)
-            return trace.dual(ans, None if xt is None else prim.derivative(dnp, xt, xp, ans))
+            return trace.dual(ans, None if xt is None else _seeded(trace, prim.derivative, xt, xp, ans))
 
         return unary
     dx, dy = prim.derivative
@@ -105,8 +114,8 @@ def _elementwise(prim):
         ans = fn(xp, yp)
         shape = dnp.shape(ans)
         r = len(shape)
-        tx = None if xt is None else dx(dnp, _lift(trace, xt, r), xp, yp, ans)
-        ty = None if yt is None else dy(dnp, _lift(trace, yt, r), xp, yp, ans)
+        tx = None if xt is None else _seeded(trace, dx, _lift(trace, xt, r), xp, yp, ans)
+        ty = None if yt is None else _seeded(trace, dy, _lift(trace, yt, r), xp, yp, ans)
         return trace.dual(ans, _fit(trace, _add(tx, ty), shape))
 
     return binary

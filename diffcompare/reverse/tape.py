@@ -70,7 +70,11 @@ class Node(EngineValue):
 
 
 class ReverseTrace(Trace):
-    """One recording: the tape of every node made while it runs."""
+    """One recording: the tape of every node made while it runs.
+
+    ``seeded`` says its sweeps carry a Jacobian's unit cotangents, whose zero entries stay zero
+    through an elementwise derivative (``primitives.seeded_derivative``); a plain VJP's do not.
+    """
 
     engine = "reverse"
     rules = RULES
@@ -80,6 +84,7 @@ class ReverseTrace(Trace):
         super().__init__()
         self.tape: list[Node] = []
         self.adjoints: dict[int, object] = {}  # the last sweep's adjoints, by node index (for drawing)
+        self.seeded = False
 
     def input(self, value) -> Node:
         """A leaf node for an input being differentiated."""
@@ -140,12 +145,15 @@ def _pull(node: Node, g, trace) -> tuple:
     fns = RULES[node.op]
     values = [trace.lower(p) for p in node.parents]
     variadic = PRIMITIVES[node.op].variadic
+    elementwise = PRIMITIVES[node.op].derivative is not None
     out = []
     for i, parent in enumerate(node.parents):
         if not trace.owns(parent):
             out.append(None)  # a constant: no adjoint needed, no work done
         elif variadic:
             out.append(fns[0](g, node.value, *values, argnum=i, **node.params))
+        elif trace.seeded and elementwise:
+            out.append(fns[i](g, node.value, *values, seeded=True))
         else:
             out.append(fns[i](g, node.value, *values, **node.params))
     return tuple(out)
