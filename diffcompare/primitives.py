@@ -82,6 +82,10 @@ def seeded_derivative(np, derivative, t, *operands):
     return np.where(np.equal(t, 0), 0.0, derivative(np, t, *operands))
 
 
+#: elementwise primitives whose derivative does not depend on the operands: a zero seed stays zero already
+SEED_KEEPS_ZEROS = frozenset({"negative", "add", "subtract", "real", "imag", "conj"})
+
+
 def _replace_inf(np, x):
     # JAX's logaddexp JVP: +inf read as 0, so exp(x - ans) is 1 (not nan) when both are inf
     return np.where(np.equal(x, np.inf), 0.0, x)

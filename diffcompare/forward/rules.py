@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import numpy as dnp
 from .._core import bind
-from ..primitives import PRIMITIVES, einsum_free_letters, seeded_derivative
+from ..primitives import PRIMITIVES, SEED_KEEPS_ZEROS, einsum_free_letters, seeded_derivative
 
 # ---------------------------------------------------------------- the one broadcasting helper
 
@@ -87,13 +87,11 @@ def _zero_if_none(trace, t, primal):
 # ---------------------------------------------------------------- elementwise (from the declarations)
 
 
-def _seeded(trace, derivative, t, *operands):
+def _seeded(trace, prim, derivative, t, *operands):
     # a Jacobian's pass keeps the seed's zeros through inf and NaN derivatives (primitives.seeded_derivative)
-    return (seeded_derivative if trace.seeded else _plain)(dnp, derivative, t, *operands)
-
-
-def _plain(np, derivative, t, *operands):
-    return derivative(np, t, *operands)
+    if trace.seeded and prim.name not in SEED_KEEPS_ZEROS:
+        return seeded_derivative(dnp, derivative, t, *operands)
+    return derivative(dnp, t, *operands)
 
 
 def _elementwise(prim):
@@ -104,7 +102,7 @@ def _elementwise(prim):
         def unary(trace, x):
             xp, xt = trace.split(x)
             ans = fn(xp)
-            return trace.dual(ans, None if xt is None else _seeded(trace, prim.derivative, xt, xp, ans))
+            return trace.dual(ans, None if xt is None else _seeded(trace, prim, prim.derivative, xt, xp, ans))
 
         return unary
     dx, dy = prim.derivative
@@ -114,8 +112,8 @@ def _elementwise(prim):
         ans = fn(xp, yp)
         shape = dnp.shape(ans)
         r = len(shape)
-        tx = None if xt is None else _seeded(trace, dx, _lift(trace, xt, r), xp, yp, ans)
-        ty = None if yt is None else _seeded(trace, dy, _lift(trace, yt, r), xp, yp, ans)
+        tx = None if xt is None else _seeded(trace, prim, dx, _lift(trace, xt, r), xp, yp, ans)
+        ty = None if yt is None else _seeded(trace, prim, dy, _lift(trace, yt, r), xp, yp, ans)
         return trace.dual(ans, _fit(trace, _add(tx, ty), shape))
 
     return binary

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from .. import numpy as dnp
 from .._core import ArrayImpl, EngineValue, Trace, bind
 from ..errors import UnsupportedOperationError
-from ..primitives import PRIMITIVES
+from ..primitives import PRIMITIVES, SEED_KEEPS_ZEROS
 from .rules import RULES, UNSUPPORTED
 
 
@@ -145,14 +145,14 @@ def _pull(node: Node, g, trace) -> tuple:
     fns = RULES[node.op]
     values = [trace.lower(p) for p in node.parents]
     variadic = PRIMITIVES[node.op].variadic
-    elementwise = PRIMITIVES[node.op].derivative is not None
+    seeded = trace.seeded and PRIMITIVES[node.op].derivative is not None and node.op not in SEED_KEEPS_ZEROS
     out = []
     for i, parent in enumerate(node.parents):
         if not trace.owns(parent):
             out.append(None)  # a constant: no adjoint needed, no work done
         elif variadic:
             out.append(fns[0](g, node.value, *values, argnum=i, **node.params))
-        elif trace.seeded and elementwise:
+        elif seeded:
             out.append(fns[i](g, node.value, *values, seeded=True))
         else:
             out.append(fns[i](g, node.value, *values, **node.params))
