@@ -74,18 +74,6 @@ class Primitive:
         return f"Primitive({self.name})"
 
 
-def seeded_derivative(np, derivative, t, *operands):
-    """``derivative(np, t, *operands)`` for a Jacobian's unit (seeded) tangent or cotangent ``t``: where ``t``
-    is 0 the result is 0, even where the derivative is inf or NaN (arcsin(2)). That seed entry does not
-    reach this operand, so the Jacobian's entry is 0 (as symbolic's), where 0 · NaN would spread NaN along
-    a whole row or column. A plain JVP or VJP keeps JAX's arithmetic (0 · NaN = NaN)."""
-    return np.where(np.equal(t, 0), 0.0, derivative(np, t, *operands))
-
-
-#: elementwise primitives whose derivative does not depend on the operands: a zero seed stays zero already
-SEED_KEEPS_ZEROS = frozenset({"negative", "add", "subtract", "real", "imag", "conj"})
-
-
 def _replace_inf(np, x):
     # JAX's logaddexp JVP: +inf read as 0, so exp(x - ans) is 1 (not nan) when both are inf
     return np.where(np.equal(x, np.inf), 0.0, x)

@@ -62,15 +62,14 @@ def _as_primal(leaf):
     return leaf if isinstance(leaf, (EngineValue, jax.Array)) else jnp.asarray(leaf)
 
 
-def _push(fun, diff, tangents, batch=(), recorder=None, directions=None, seeded=False):
+def _push(fun, diff, tangents, batch=(), recorder=None, directions=None):
     """One forward pass: ``fun(diff)`` with every leaf of ``diff`` a dual number.
 
     ``tangents`` has the structure of ``diff`` and leaves of shape
-    ``batch + primal.shape``; ``seeded`` says they are a Jacobian's unit tangents
-    (``ForwardTrace.seeded``). Returns ``(out, out_tangent)``: two pytrees of
+    ``batch + primal.shape``. Returns ``(out, out_tangent)``: two pytrees of
     ``fun``'s output structure.
     """
-    trace = ForwardTrace(batch, recorder, directions, seeded)
+    trace = ForwardTrace(batch, recorder, directions)
     primals, tree = jax.tree_util.tree_flatten(diff)  # one flatten each way (a dual is a leaf)
     duals = [Dual(trace, _as_primal(p), t) for p, t in zip(primals, tree.flatten_up_to(tangents))]
     if recorder is not None:
@@ -145,7 +144,7 @@ def _columns(call: _api.Call, mode: str, chunk_size: int | None = None):
         out = call.fun(diff)
         return out, jax.tree_util.tree_map(lambda o: jnp.zeros(dnp.shape(o) + (0,), _dtype(o)), out)
     if mode == "passes" or n == 1:  # one unit tangent per pass (for n = 1 also the cheapest way: no vmap)
-        passes = [_push(call.fun, diff, _unit(diff, i), seeded=n > 1) for i in range(n)]
+        passes = [_push(call.fun, diff, _unit(diff, i)) for i in range(n)]
         stacked = jax.tree_util.tree_map(lambda *cols: dnp.stack(list(cols), axis=-1), *[t for _, t in passes])
         return passes[0][0], stacked
     chunk = chunk_size or default_chunk_size(n, jnp.dtype(_dtype(leaves[0])).itemsize)
@@ -162,7 +161,7 @@ def _chunk(call: _api.Call, diff, mode: str, start: int, count: int):
     if mode == "vector" and not any_engine_value(jax.tree_util.tree_leaves((call.args, call.kwargs))):
 
         def one_pass(t):
-            out, tangent = _push(call.fun, diff, t, directions=count, seeded=True)
+            out, tangent = _push(call.fun, diff, t, directions=count)
             if any_engine_value(jax.tree_util.tree_leaves((out, tangent))):
                 raise _NotPlain  # f closes over another engine's values: jax.vmap cannot carry them
             return out, tangent
@@ -172,7 +171,7 @@ def _chunk(call: _api.Call, diff, mode: str, start: int, count: int):
                 return jax.vmap(one_pass, out_axes=(None, -1))(basis)
         except _NotPlain:
             pass
-    out, columns = _push(call.fun, diff, basis, (count,), seeded=True)
+    out, columns = _push(call.fun, diff, basis, (count,))
     return out, jax.tree_util.tree_map(_batch_last, columns)
 
 

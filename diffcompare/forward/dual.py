@@ -68,8 +68,6 @@ class ForwardTrace(Trace):
 
     Attributes:
         batch: the tangent's leading batch shape.
-        seeded: the tangents are unit (basis) tangents of a Jacobian, whose zero entries
-            stay zero through an elementwise derivative (see ``rules._elementwise``).
         recorder: an object with ``record(prim, operands, params, out)`` (the
             teaching sweep table), or None.
         directions: how many tangent directions the pass carries, for the
@@ -80,11 +78,9 @@ class ForwardTrace(Trace):
     rules = RULES
     unsupported = UNSUPPORTED
 
-    def __init__(self, batch: tuple[int, ...] = (), recorder=None, directions: int | None = None,
-                 seeded: bool = False):
+    def __init__(self, batch: tuple[int, ...] = (), recorder=None, directions: int | None = None):
         super().__init__()
         self.batch = tuple(batch)
-        self.seeded = seeded
         self.recorder = recorder
         if directions is None:  # a pass run under jax.vmap says how many it carries
             directions = self.batch[0] if self.batch else 1

@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import numpy as dnp
 from .._core import bind
-from ..primitives import PRIMITIVES, SEED_KEEPS_ZEROS, einsum_free_letters, seeded_derivative
+from ..primitives import PRIMITIVES, einsum_free_letters
 
 # ---------------------------------------------------------------- the one broadcasting helper
 
@@ -87,13 +87,6 @@ def _zero_if_none(trace, t, primal):
 # ---------------------------------------------------------------- elementwise (from the declarations)
 
 
-def _seeded(trace, prim, derivative, t, *operands):
-    # a Jacobian's pass keeps the seed's zeros through inf and NaN derivatives (primitives.seeded_derivative)
-    if trace.seeded and prim.name not in SEED_KEEPS_ZEROS:
-        return seeded_derivative(dnp, derivative, t, *operands)
-    return derivative(dnp, t, *operands)
-
-
 def _elementwise(prim):
     """The JVP rule of an elementwise primitive: its declared derivative (``Primitive.derivative``)
     applied to the operands' tangents, each lifted to the output's rank; constants have none."""
@@ -102,7 +95,7 @@ def _elementwise(prim):
         def unary(trace, x):
             xp, xt = trace.split(x)
             ans = fn(xp)
-            return trace.dual(ans, None if xt is None else _seeded(trace, prim, prim.derivative, xt, xp, ans))
+            return trace.dual(ans, None if xt is None else prim.derivative(dnp, xt, xp, ans))
 
         return unary
     dx, dy = prim.derivative
@@ -112,8 +105,8 @@ def _elementwise(prim):
         ans = fn(xp, yp)
         shape = dnp.shape(ans)
         r = len(shape)
-        tx = None if xt is None else _seeded(trace, prim, dx, _lift(trace, xt, r), xp, yp, ans)
-        ty = None if yt is None else _seeded(trace, prim, dy, _lift(trace, yt, r), xp, yp, ans)
+        tx = None if xt is None else dx(dnp, _lift(trace, xt, r), xp, yp, ans)
+        ty = None if yt is None else dy(dnp, _lift(trace, yt, r), xp, yp, ans)
         return trace.dual(ans, _fit(trace, _add(tx, ty), shape))
 
     return binary

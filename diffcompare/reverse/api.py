@@ -213,7 +213,6 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = Tru
 def _jacobian_body(fun, diff, extra, name, vectorize):
     """The Jacobian of ``fun`` at ``diff``: one recording, one sweep per output entry (batched or row by row)."""
     trace, inputs, out = _record(fun, (diff,))
-    trace.seeded = True  # every sweep below carries a unit cotangent e_i
     out_plain, pull = _pullback(trace, inputs, out, name)
     out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
     n = sum(dnp.size(leaf) for leaf in jax.tree_util.tree_leaves(diff))

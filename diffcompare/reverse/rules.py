@@ -30,7 +30,7 @@ import jax.numpy as jnp
 
 from .. import numpy as dnp
 from .._core import concrete
-from ..primitives import PRIMITIVES, einsum_free_letters, seeded_derivative
+from ..primitives import PRIMITIVES, einsum_free_letters
 
 
 def unbroadcast(g, shape):
@@ -237,19 +237,13 @@ def _where(i):
 def _elementwise(prim):
     """The VJP of an elementwise primitive: its declared derivative (``Primitive.derivative``, linear in
     the tangent) applied to the cotangent, an elementwise Jacobian being its own transpose; then
-    broadcasting undone. ``seeded``: ``g`` is a Jacobian's unit cotangent, whose zeros stay zero
-    (:func:`~diffcompare.primitives.seeded_derivative`)."""
+    broadcasting undone."""
     if prim.kind == "unary":
-        return (lambda g, ans, x, seeded=False: _apply(seeded, prim.derivative, g, x, ans),)
+        return (lambda g, ans, x: prim.derivative(dnp, g, x, ans),)
     return tuple(
-        (lambda g, ans, x, y, seeded=False, d=d, i=i: unbroadcast(_apply(seeded, d, g, x, y, ans),
-                                                                  dnp.shape((x, y)[i])))
+        (lambda g, ans, x, y, d=d, i=i: unbroadcast(d(dnp, g, x, y, ans), dnp.shape((x, y)[i])))
         for i, d in enumerate(prim.derivative)
     )
-
-
-def _apply(seeded, derivative, g, *operands):
-    return seeded_derivative(dnp, derivative, g, *operands) if seeded else derivative(dnp, g, *operands)
 
 
 RULES: dict[str, tuple] = {

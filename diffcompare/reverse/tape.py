@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from .. import numpy as dnp
 from .._core import ArrayImpl, EngineValue, Trace, bind
 from ..errors import UnsupportedOperationError
-from ..primitives import PRIMITIVES, SEED_KEEPS_ZEROS
+from ..primitives import PRIMITIVES
 from .rules import RULES, UNSUPPORTED
 
 
@@ -70,11 +70,7 @@ class Node(EngineValue):
 
 
 class ReverseTrace(Trace):
-    """One recording: the tape of every node made while it runs.
-
-    ``seeded`` says its sweeps carry a Jacobian's unit cotangents, whose zero entries stay zero
-    through an elementwise derivative (``primitives.seeded_derivative``); a plain VJP's do not.
-    """
+    """One recording: the tape of every node made while it runs."""
 
     engine = "reverse"
     rules = RULES
@@ -84,7 +80,6 @@ class ReverseTrace(Trace):
         super().__init__()
         self.tape: list[Node] = []
         self.adjoints: dict[int, object] = {}  # the last sweep's adjoints, by node index (for drawing)
-        self.seeded = False
 
     def input(self, value) -> Node:
         """A leaf node for an input being differentiated."""
@@ -145,15 +140,12 @@ def _pull(node: Node, g, trace) -> tuple:
     fns = RULES[node.op]
     values = [trace.lower(p) for p in node.parents]
     variadic = PRIMITIVES[node.op].variadic
-    seeded = trace.seeded and PRIMITIVES[node.op].derivative is not None and node.op not in SEED_KEEPS_ZEROS
     out = []
     for i, parent in enumerate(node.parents):
         if not trace.owns(parent):
             out.append(None)  # a constant: no adjoint needed, no work done
         elif variadic:
             out.append(fns[0](g, node.value, *values, argnum=i, **node.params))
-        elif seeded:
-            out.append(fns[i](g, node.value, *values, seeded=True))
         else:
             out.append(fns[i](g, node.value, *values, **node.params))
     return tuple(out)
