@@ -81,6 +81,8 @@ def value_and_grad(
         levels: Richardson's number of step halvings.
         vectorize: evaluate all perturbed points in one batched call (default),
             or one at a time (to watch or count evaluations).
+        holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
+            (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of the
         differentiated argument(s).

@@ -312,6 +312,8 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
             passes as one compiled program, cached by the recording's structure
             (:mod:`diffcompare.staging`; the same answer, never stale). ``False`` runs every
             primitive op by op. ``f`` that needs a concrete value runs op by op either way.
+        holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
+            (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
         A callable returning ``(value, gradient)``; the gradient has the
         structure of the differentiated argument(s).

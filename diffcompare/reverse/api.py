@@ -125,6 +125,8 @@ def value_and_grad(f: Callable, argnums=0, *, staged: bool = True, holomorphic: 
             (:mod:`diffcompare.staging`; the same answer, never stale). ``False`` runs every
             primitive op by op, as the tape printouts show it. ``f`` that needs a concrete value
             (an ``if`` on a value) runs op by op either way.
+        holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
+            (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s) (a tuple when ``argnums`` is a tuple).

@@ -328,6 +328,8 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         expand: ``"array"`` (array-level expressions, whose size does not grow with n),
             ``"scalar"`` (one expression per element: the swell made visible) or
             ``"auto"`` (array level where it applies, see :mod:`.array`).
+        holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
+            (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s).
