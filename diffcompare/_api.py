@@ -115,14 +115,14 @@ class Call:
         return self.f(*self.sel.rebuild(self.args, diff), **self.kwargs)
 
 
-def prepare(f: Callable, args: tuple, kwargs: dict, argnums, name: str, allow_complex: bool = True) -> Call:
+def prepare(f: Callable, args: tuple, kwargs: dict, argnums, name: str, allow_complex: bool = False) -> Call:
     """Select the differentiated arguments and check them: the preamble of every method's wrapper."""
     sel = select(args, argnums, name)
     check_differentiable(sel.pick(args), name, allow_complex=allow_complex)
     return Call(f, tuple(args), dict(kwargs), sel, name)
 
 
-def differentiating(f: Callable, argnums, name: str, allow_complex: bool = True):
+def differentiating(f: Callable, argnums, name: str, allow_complex: bool = False):
     """Decorator for a method's body ``body(call) -> result``: the function the user calls
     with ``f``'s arguments (see :func:`prepare`)."""
 
@@ -149,8 +149,9 @@ def _leaf_dtype(leaf):
     return None if dtype is None else np.dtype(dtype)
 
 
-def check_differentiable(tree, fname: str, what: str = "input", allow_complex: bool = True) -> None:
-    """Refuse leaves that cannot be differentiated, and warn about lost float64."""
+def check_differentiable(tree, fname: str, what: str = "input", allow_complex: bool = False) -> None:
+    """Refuse leaves that cannot be differentiated (complex ones too: see :func:`refuse_complex`; only the
+    JAX reference, which is JAX, passes ``allow_complex``), and warn about lost float64."""
     leaves = jax.tree_util.tree_leaves(tree)
     if not leaves:
         raise InvalidInputError(f"{fname}: the {what} to differentiate has no arrays in it")
@@ -170,8 +171,8 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
                 f"{fname}: the {what} has dtype {dtype}; derivatives need floating-point inputs: "
                 "write 1.0 instead of 1, or convert with dnp.asarray(x, dtype=float)"
             )
-        if np.issubdtype(dtype, np.complexfloating) and not allow_complex:
-            raise InvalidInputError(f"{fname}: the {what} is complex; this method differentiates real inputs")
+        if dtype.kind == "c" and not allow_complex:
+            refuse_complex(tree, fname, what)
         if dtype in (np.float64, np.complex128):
             wants_x64 = True
     if wants_x64 and not jax.config.jax_enable_x64:
@@ -181,6 +182,41 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
             PrecisionWarning,
             stacklevel=3,
         )
+
+
+#: why every method refuses complex numbers, and what to do instead (one text for every refusal)
+COMPLEX_ADVICE = (
+    "diffcompare's methods differentiate real functions of real inputs only (JAX's conventions for complex "
+    "derivatives are not implemented, and a wrong number would be worse than none): pass the real and "
+    "imaginary parts as separate real arrays, f(x, y) with z = x + 1j * y, or use jax.grad / jax.vjp on complex "
+    "inputs (holomorphic=True for a holomorphic f)"
+)
+
+
+def _is_complex(leaf) -> bool:
+    dtype = _leaf_dtype(leaf)
+    return dtype is not None and dtype.kind == "c"
+
+
+def refuse_complex(tree, fname: str, what: str) -> None:
+    """Refuse a complex leaf of ``tree`` (an input, a tangent, a cotangent), naming where it is.
+
+    Every method refuses complex numbers rather than giving JAX's conventions only in part: the
+    engines' rules are written for real values (``real``, ``imag``, ``conj``, ``abs`` would be wrong).
+    """
+    leaves = jax.tree_util.tree_leaves(tree)
+    if not any(_is_complex(leaf) for leaf in leaves):
+        return
+    path, leaf = next((p, x) for p, x in jax.tree_util.tree_flatten_with_path(tree)[0] if _is_complex(x))
+    where = f" (leaf {jax.tree_util.keystr(path)})" if len(leaves) > 1 else ""
+    raise InvalidInputError(f"{fname}: the {what} is complex{where}, dtype {_leaf_dtype(leaf)}; {COMPLEX_ADVICE}")
+
+
+def refuse_holomorphic(holomorphic, fname: str) -> None:
+    """``holomorphic=True`` (``jax.grad``'s option for complex functions) is refused with the reason."""
+    if holomorphic:
+        raise InvalidOptionError(
+            f"{fname}: holomorphic differentiation is not supported by diffcompare; {COMPLEX_ADVICE}")
 
 
 _ONES: dict = {}
@@ -243,19 +279,25 @@ def check_scalar_output(out, fname: str) -> None:
             "float quantity itself, or convert with dnp.asarray(..., dtype=float) if zero is what you mean")
 
 
-def check_jvp_arguments(primals, tangents, fname: str, allow_complex: bool = True, batched: bool = False) -> None:
-    """The checks of every ``jvp``: tuples of differentiable primals, tangents that match them."""
+def check_jvp_arguments(primals, tangents, fname: str, allow_complex: bool = False, batched: bool = False) -> None:
+    """The checks of every ``jvp``: tuples of differentiable primals, tangents that match them (real ones
+    unless ``allow_complex``: a complex tangent of a real primal would lose its imaginary part)."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise InvalidInputError(f"{fname}: primals and tangents must be tuples, e.g. jvp(f, (x,), (v,))")
     check_differentiable(tuple(primals), fname, allow_complex=allow_complex)
-    if not batched:
-        check_tangents(primals, tangents, fname)
+    if batched:
+        if not allow_complex:
+            refuse_complex(tuple(tangents), fname, "tangent")
+    else:
+        check_tangents(primals, tangents, fname, allow_complex)
 
 
-def check_tangents(primals, tangents, fname: str) -> None:
-    """Tangents must match the primals' structure and shapes, as ``jax.jvp`` demands."""
+def check_tangents(primals, tangents, fname: str, allow_complex: bool = False) -> None:
+    """Tangents must match the primals' structure and shapes, as ``jax.jvp`` demands, and be real."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise InvalidInputError(f"{fname}: primals and tangents must be tuples, e.g. jvp(f, (x,), (v,))")
+    if not allow_complex:
+        refuse_complex(tuple(tangents), fname, "tangent")
     if type(primals) is not type(tangents):
         raise ShapeMismatchError(
             f"{fname}: primals are a {type(primals).__name__} but tangents a {type(tangents).__name__}; "
@@ -291,6 +333,9 @@ def check_cotangent(out, cotangent, fname: str) -> None:
             f"{fname}: the cotangent must have the output's structure and shapes "
             f"{[tuple(jnp.shape(o)) for o in o_leaves]}, got {[tuple(jnp.shape(c)) for c in c_leaves]}"
         )
+    if any(_is_complex(c) and not _is_complex(o) for o, c in zip(o_leaves, c_leaves)):
+        # casting it to the real output's dtype would drop its imaginary part (jax.vjp refuses it too)
+        refuse_complex(cotangent, fname, "cotangent (of a real output)")
 
 
 def layout_jacobian(jac, out_example, in_example):

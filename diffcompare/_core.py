@@ -95,6 +95,20 @@ def bind(prim: Primitive, *operands, **params):
     return trace.process(prim, operands, params)
 
 
+def refuse_complex_value(engine: str, operation: str, value) -> None:
+    """Refuse a complex value made from a value being differentiated (by ``1j * x``, a complex constant
+    array, a cast): the forward and reverse engines' rules are written for real values, and JAX's
+    conventions through ``real``, ``imag``, ``conj`` and ``abs`` would come out wrong, not refused."""
+    dtype = getattr(value, "dtype", None)
+    if getattr(dtype, "kind", None) == "c":
+        raise UnsupportedOperationError(
+            operation, engine,
+            f"it made a complex value ({dtype}) from a value being differentiated; the {engine} engine "
+            "differentiates real functions through real values only (its rules for real, imag, conj and abs "
+            "assume real arguments): write the real and imaginary parts as separate real arrays, or use "
+            "diffcompare.finite_diff, which evaluates f as a black box")
+
+
 def concrete(value):
     """Strip every engine layer from ``value`` and return the array it stands for.
 

@@ -66,6 +66,11 @@ class ShapeMismatchError(DiffCompareError, ValueError):
     """Two things that must have the same shape or structure do not."""
 
 
+class SparsityPatternError(DiffCompareError, ValueError):
+    """A sparse Jacobian's pattern does not hold at the point where it is evaluated: the function's
+    structure differs there (a Python ``if`` on values, state that changed), or the pattern was wrong."""
+
+
 class NonScalarOutputError(DiffCompareError, TypeError):
     """``grad`` was given a function whose output is not a scalar."""
 

@@ -45,6 +45,7 @@ def hvp(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
     def wrapped(*args_and_v, **kwargs):
         *args, v = args_and_v
         call = _api.prepare(f, tuple(args), kwargs, argnums, "reverse.hvp")
+        _api.refuse_complex(v, "reverse.hvp", "vector v")
         return forward_jvp(grad(call.fun, staged=staged), (call.diff,), (v,), staged=staged)[1]
 
     return wrapped

@@ -6,18 +6,32 @@ holds column a in the rows of a and column b in the rows of b. So
 1. **detect** the sparsity pattern: by default from the reverse engine's
    tape, propagating which inputs every entry of every recorded value depends
    on, primitive by primitive (exact, conservative at ``max``/``min``; no
-   derivative computed); or ``detect="probe"``: the nonzeros of one dense
-   forward-mode Jacobian at a random point (any function, costs n tangents
-   once, misses an entry only where a derivative happens to vanish there);
+   derivative computed); or ``detect="probe"``: the nonzeros of dense
+   forward-mode Jacobians at ``x`` and at a random point near it (any
+   function, costs 2n tangents once, misses an entry only where a derivative
+   happens to vanish at both);
 2. **colour** the column intersection graph greedily (columns adjacent when
    they share a row: a distance-1 colouring of it, distance-2 in the
    bipartite graph), or the rows for reverse mode;
 3. **compress**: one JVP per colour with the sum of that colour's unit
    vectors as tangent (forward), one VJP per row colour (reverse), or one
    central difference quotient per colour (finite differences, the CPR method);
-4. **decompress**: entry (i, j) is row i of the compressed column of j's colour.
+4. **decompress**: entry (i, j) is row i of the compressed column of j's colour;
+5. **check** that the pattern holds at this x: one more pass with a random
+   dense seed r must give what the decompressed Jacobian gives (J r, or rᵀJ).
 
-A tridiagonal Jacobian needs 3 colours whatever n is: 3 JVPs instead of n.
+The pattern is found at one x and reused at every call, but the Jacobian's
+structure may differ elsewhere: a Python ``if`` on values takes another branch,
+``f`` reads state that changed, a probed derivative that vanished becomes
+nonzero, a given ``pattern_matrix`` is wrong. Then two columns of one colour
+share a row and decompression would silently mix them. Step 5 makes that an
+error instead (:class:`~diffcompare.errors.SparsityPatternError`; under
+``jax.jit``, where nothing can be raised, every entry of the result is NaN).
+It costs one pass more than the p colours. A missing entry changes J r by
+J_ij (r_j' - r_j) or J_ij r_j, so it is found unless it is below the check's
+tolerance (about 1e-7 of its row's size in float64, 3e-3 in float32).
+
+A tridiagonal Jacobian needs 3 colours whatever n is: 3 JVPs (and the check's one) instead of n.
 
     >>> sj = sparse_jacobian(f, x)          # pattern and colouring, once
     >>> sj.n_colours, jax.jit(sj)(x).todense()
@@ -39,7 +53,7 @@ from .. import forward as fwd
 from .. import numpy as dnp
 from .. import reverse as rev
 from .._core import concrete
-from ..errors import InvalidOptionError, ShapeMismatchError, UnsupportedOperationError
+from ..errors import InvalidOptionError, ShapeMismatchError, SparsityPatternError, UnsupportedOperationError
 from ..primitives import PRIMITIVES
 from ..reverse.tape import ReverseTrace, toposort
 
@@ -147,18 +161,22 @@ def pattern(f: Callable, x, detect: str = "graph") -> sp.csr_matrix:
     Arguments:
         f: written with ``diffcompare.numpy``; ``x``: one array (flattened: column j is ``x.ravel()[j]``).
         detect: "graph" (propagate dependencies along the reverse engine's recorded tape; exact
-            structure, no derivatives computed) or "probe" (nonzeros of one dense forward-mode
-            Jacobian at a random point near ``x``: any function, n tangents once).
+            structure at ``x``, no derivatives computed) or "probe" (nonzeros of dense forward-mode
+            Jacobians at ``x`` and at a random point near it: any function, 2n tangents once).
+    Returns:
+        The pattern at ``x``: a function with a Python ``if`` on values may have another one elsewhere
+        (:class:`SparseJacobian` checks that it holds wherever it is called).
     """
     if detect not in DETECT:
         raise InvalidOptionError(f"accumulate.pattern: detect must be one of {DETECT}, got {detect!r}")
     x = jnp.asarray(x)
     n = x.size
     if detect == "probe":
-        rng = np.random.default_rng(0)
-        point = x + jnp.asarray(rng.uniform(0.1, 0.2, x.shape), x.dtype)
-        J = np.asarray(fwd.jacobian(f)(point)).reshape(-1, n)
-        return sp.csr_matrix(J != 0)
+        near = x + jnp.asarray(np.random.default_rng(0).uniform(0.1, 0.2, x.shape), x.dtype)
+        # at x itself, so the pattern holds where it is detected whichever branch x is on, and near it, so a
+        # derivative that happens to vanish at x (2x at 0) is not missed once x moves
+        nonzero = [np.asarray(fwd.jacobian(f)(point)).reshape(-1, n) != 0 for point in (x, near)]
+        return sp.csr_matrix(nonzero[0] | nonzero[1])
     trace = ReverseTrace()
     root = trace.input(x)
     out = f(root)
@@ -232,7 +250,9 @@ class SparseJacobian:
         layout: of the result: "rows" (the default in forward mode and for finite differences) or "coo"
             (the default, and the only layout, in reverse mode).
     Calling it on ``x`` returns a ``jax.experimental.sparse.BCOO`` (``.todense()``, :func:`to_scipy`); ``jax.jit``
-    compiles it. Its entries are the compressed matrix's slots: every nonzero of the pattern once, plus explicit
+    compiles it. Every call checks, with one extra pass, that the pattern holds at that ``x`` (see the module
+    docstring): :class:`~diffcompare.errors.SparsityPatternError` if it does not, a NaN result under ``jax.jit``.
+    Its entries are the compressed matrix's slots: every nonzero of the pattern once, plus explicit
     zeros for empty slots (``.sum_duplicates()`` drops nothing; ``pattern.nnz`` is the structural count). In the
     "rows" layout the rows are the BCOO's batch dimension: row i holds its p slots (the p passes' outputs at i,
     data m × p) and only their columns are stored (indices m × p × 1), half the index bytes of "coo"
@@ -273,6 +293,9 @@ class SparseJacobian:
         self._mask = slot >= 0
         self._indices = index.astype(np.int32)  # BCOO's index type: half the bytes
         self._full = bool(self._mask.all())
+        # the check's dense seed r, and the weight r_j of each slot's entry in J r (r_i in rᵀJ, reverse mode)
+        self._check_seed = np.random.default_rng(0).uniform(0.5, 1.5, k)
+        self._check_weights = np.where(self._mask, self._check_seed[np.maximum(slot, 0)], 0.0)
 
     @property
     def n_colours(self) -> int:
@@ -284,15 +307,16 @@ class SparseJacobian:
 
     def compressed(self, x):
         """The compressed Jacobian: (m × p) columns J·s_c (forward, finite_diff) or (p × n) rows w_cᵀJ (reverse)."""
-        passes = self._passes(x)
+        passes = self._passes(x, check=False)
         return passes if self.mode == "reverse" else passes.T
 
-    def _passes(self, x):
-        """One output per colour, stacked: (p × m) JVPs or difference quotients, (p × n) VJPs."""
+    def _passes(self, x, check: bool):
+        """One output per colour, stacked: (p × m) JVPs or difference quotients, (p × n) VJPs; with ``check``,
+        one more row: the pass along the check's seed r (J r, or rᵀJ in reverse mode)."""
         x = jnp.asarray(x)
         if x.shape != self.in_shape:
             raise ShapeMismatchError(f"SparseJacobian: built for inputs of shape {self.in_shape}, got {x.shape}")
-        seeds = jnp.asarray(self._seeds, x.dtype)
+        seeds = jnp.asarray(np.vstack([self._seeds, self._check_seed]) if check else self._seeds, x.dtype)
         if self.mode == "reverse":  # a barrier: XLA would constant-fold the seeds through the VJP's scatters (seconds
             seeds = jax.lax.optimization_barrier(seeds)  # to compile at n = 10⁵); folded JVP seeds run ~10% faster
         flat = lambda x_flat: dnp.reshape(self.f(dnp.reshape(x_flat, self.in_shape)), (-1,))  # noqa: E731
@@ -301,16 +325,69 @@ class SparseJacobian:
         if self.mode == "reverse":
             _, pull = rev.vjp(flat, x.ravel())
             return jax.vmap(lambda w: pull(w)[0])(seeds)
-        h = self.step if self.step is not None else jnp.finfo(x.dtype).eps ** (1 / 3) * jnp.maximum(
-            1.0, jnp.max(jnp.abs(x)))
+        h = self._step(x)
         shifted = lambda s: (flat(x.ravel() + h * s) - flat(x.ravel() - h * s)) / (2 * h)  # noqa: E731 - CPR
-        return jax.vmap(shifted)(seeds)
+        try:
+            return jax.vmap(shifted)(seeds)
+        except (jax.errors.ConcretizationTypeError, jax.errors.TracerIntegerConversionError):
+            if isinstance(x, jax.core.Tracer):
+                raise
+            return jnp.stack([shifted(s) for s in seeds])  # f branches on values: one seed at a time
+
+    def _step(self, x):
+        return self.step if self.step is not None else jnp.finfo(x.dtype).eps ** (1 / 3) * jnp.maximum(
+            1.0, jnp.max(jnp.abs(x)))
 
     def __call__(self, x):
-        B = self._passes(x)
+        passes = self._passes(x, check=True)
+        B, product = passes[:-1], passes[-1]
         data = B if self._full else jnp.where(self._mask, B, 0.0)  # empty slots: explicit zeros
+        data = self._checked(data, product, jnp.asarray(x))
         data = data.T if self.layout == "rows" else data.ravel()
         return jsparse.BCOO((data, jnp.asarray(self._indices)), shape=self.shape)
+
+    def _checked(self, data, product, x):
+        """``data`` if the decompressed Jacobian gives the check pass's ``product`` (J r, or rᵀJ); else a
+        :class:`SparsityPatternError` (NaN data under a JAX transformation, where nothing can be raised)."""
+        terms = data * jnp.asarray(self._check_weights, data.dtype)
+        eps = jnp.finfo(data.dtype).eps
+        size = _colour_sum(jnp.abs(terms)) + jnp.abs(product)
+        # rounding (the two sides are computed differently), and for finite differences their own error
+        tolerance = 8 * eps**0.5 * size
+        if self.mode == "finite_diff":
+            h = self._step(x)
+            value = jnp.abs(dnp.reshape(self.f(x), (-1,)))  # its rounding, divided by the step
+            tolerance = jnp.maximum(tolerance, 100 * h**2 * size) + 16 * eps * value / h
+        bad = jnp.abs(_colour_sum(terms) - product) > tolerance  # NaN compares False: it shows by itself
+        if isinstance(bad, jax.core.Tracer):
+            return data + jnp.where(jnp.any(bad), jnp.nan, 0.0)  # (a scalar: cheaper than a where on data)
+        if bool(jnp.any(bad)):
+            raise self._pattern_error(np.flatnonzero(np.asarray(bad)))
+        return data
+
+    def _pattern_error(self, where) -> SparsityPatternError:
+        lines = "rows" if self.mode != "reverse" else "columns"
+        shown = ", ".join(map(str, where[:5])) + (", ..." if len(where) > 5 else "")
+        return SparsityPatternError(
+            f"SparseJacobian: the sparsity pattern does not hold at this x: the Jacobian has nonzeros outside it in "
+            f"{lines} {shown}, so the {self.mode} passes would mix entries of one colour and the result would be "
+            "wrong. The pattern was found at another point (a Python `if` on values takes another branch here, f "
+            "reads state that changed, or detect='probe' saw a derivative vanish) or pattern_matrix is wrong. Detect "
+            "the pattern at this x (sparse_jacobian(f, x)); use detect='graph' rather than 'probe' (it reads the "
+            "structure, not values that may vanish); pass a pattern_matrix that holds at every x (the union of the "
+            "branches' patterns); or write f without value branches (dnp.where instead of if)"
+        )
+
+
+def _colour_sum(rows):
+    """The sum over the colours (the first axis), row by row: compiled for the CPU, adding a few rows is
+    several times faster than reducing a short leading axis."""
+    if not 0 < rows.shape[0] <= 64:
+        return jnp.sum(rows, axis=0)
+    total = rows[0]
+    for c in range(1, rows.shape[0]):
+        total = total + rows[c]
+    return total
 
 
 def sparse_jacobian(f: Callable, x, mode: str = "forward", *, pattern_matrix=None, detect: str = "graph",
@@ -327,7 +404,9 @@ def sparse_jacobian(f: Callable, x, mode: str = "forward", *, pattern_matrix=Non
         layout: of the BCOO result, "rows" (row-batched; forward mode's and CPR's default) or "coo"
             (see :class:`SparseJacobian`).
     Returns:
-        A :class:`SparseJacobian`; ``sj(x)`` is a BCOO matrix (m × n), ``sj.n_colours`` the passes.
+        A :class:`SparseJacobian`; ``sj(x)`` is a BCOO matrix (m × n), ``sj.n_colours`` the passes (plus one that
+        checks the pattern holds at that x: a :class:`~diffcompare.errors.SparsityPatternError` where it does not,
+        e.g. where a Python ``if`` in ``f`` takes another branch than at the ``x`` given here).
     Example:
         >>> sj = sparse_jacobian(lambda u: u[2:] - 2 * u[1:-1] + u[:-2], jnp.ones(10))
         >>> sj.n_colours

@@ -52,7 +52,7 @@ def _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize):
     scheme_ = check_options(scheme, step, levels, fname)
     selection = _api.select(args, argnums, fname)
     _refuse_nesting((args, kwargs), fname)
-    _api.check_differentiable(selection.pick(args), fname, allow_complex=False)
+    _api.check_differentiable(selection.pick(args), fname)
     args = selection.rebuild(args, jax.tree_util.tree_map(jnp.asarray, selection.pick(args)))
     f = functools.partial(f, **kwargs) if kwargs else f
     out = f(*args)
@@ -67,6 +67,7 @@ def _is_traced(tree) -> bool:
 def value_and_grad(
     f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
+    holomorphic: bool = False,
 ) -> Callable:
     """A function returning ``(f(*args), gradient)`` by finite differences.
 
@@ -80,6 +81,8 @@ def value_and_grad(
         levels: Richardson's number of step halvings.
         vectorize: evaluate all perturbed points in one batched call (default),
             or one at a time (to watch or count evaluations).
+        holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
+            (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of the
         differentiated argument(s).
@@ -87,6 +90,7 @@ def value_and_grad(
         >>> value_and_grad(lambda x: dnp.exp(x) / x**2)(1.5)
         (Array(1.99..., ...), Array(-0.66..., ...))
     """
+    _api.refuse_holomorphic(holomorphic, "finite_diff.value_and_grad")
 
     @_api.wraps(f, "finite_diff.value_and_grad")
     def wrapped(*args, **kwargs):
@@ -103,6 +107,7 @@ def value_and_grad(
 def grad(
     f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
+    holomorphic: bool = False,
 ) -> Callable:
     """A function returning the gradient of scalar-valued ``f`` by finite differences.
 
@@ -116,6 +121,7 @@ def grad(
         >>> grad(lambda x: dnp.sum(x ** 2), scheme="central4")(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
+    _api.refuse_holomorphic(holomorphic, "finite_diff.grad")
     vg = value_and_grad(f, argnums, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
     return _api.gradient_of(f, vg, "finite_diff.grad")
 
@@ -123,9 +129,11 @@ def grad(
 def jacobian(
     f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True, _accuracy: float | None = None,
+    holomorphic: bool = False,
 ) -> Callable:
     """A function returning the full Jacobian, one column per input coordinate,
     laid out as ``jax.jacobian`` lays it out. Options as :func:`value_and_grad`."""
+    _api.refuse_holomorphic(holomorphic, "finite_diff.jacobian")
 
     @_api.wraps(f, "finite_diff.jacobian")
     def wrapped(*args, **kwargs):
@@ -175,7 +183,9 @@ def vjp(
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "finite_diff.vjp")
         ct, _ = ravel_pytree(cotangent)
-        return evaluate.unravel(jnp.asarray(jnp.asarray(ct, jac.dtype) @ jac, evaluate.x.dtype))
+        product = jnp.asarray(ct, jac.dtype) @ jac
+        # a complex output's cotangent: the inputs are real, and JAX's vjp keeps the real part too
+        return evaluate.unravel(jnp.asarray(jnp.real(product), evaluate.x.dtype))
 
     return out, vjp_fn
 
@@ -183,6 +193,7 @@ def vjp(
 def hessian(
     f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
+    holomorphic: bool = False,
 ) -> Callable:
     """The Hessian as finite differences of the finite-difference Jacobian.
 
@@ -193,6 +204,7 @@ def hessian(
     derivative is exact to rounding, and is differenced by central differences
     outside.
     """
+    _api.refuse_holomorphic(holomorphic, "finite_diff.hessian")
     check_options(scheme, step, levels, "finite_diff.hessian")
     inner = jacobian(f, argnums, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
     outer = "central" if scheme == "complex" else scheme

@@ -212,7 +212,7 @@ def jvp(f: Callable, primals, tangents, *, batched: bool = False, staged: bool =
         >>> jvp(dnp.sin, (0.0,), (2.0,))
         (Array(0., ...), Array(2., ...))
     """
-    _api.check_jvp_arguments(primals, tangents, "forward.jvp", allow_complex=False, batched=batched)
+    _api.check_jvp_arguments(primals, tangents, "forward.jvp", batched=batched)
     primals, tangents = tuple(primals), tuple(tangents)
     batch = _check_batched(primals, tangents) if batched else ()
     tangents = jax.tree_util.tree_map(
@@ -247,7 +247,7 @@ def _check_batched(primals, tangents):
 
 
 def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
-             staged: bool = True) -> Callable:
+             staged: bool = True, holomorphic: bool = False) -> Callable:
     """The full Jacobian, column by column (``jax.jacfwd``).
 
     Arguments:
@@ -267,10 +267,11 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | 
     Example:
         >>> jacobian(lambda x: x * x)(jnp.arange(3.0))   # diag(0, 2, 4)
     """
+    _api.refuse_holomorphic(holomorphic, "forward.jacobian")
     _check_mode(mode, "forward.jacobian")
     _check_chunk_size(chunk_size, "forward.jacobian")
 
-    @_api.differentiating(f, argnums, "forward.jacobian", allow_complex=False)
+    @_api.differentiating(f, argnums, "forward.jacobian")
     def wrapped(call):
         if staged and not LISTENERS:
             result = staging.stage(_jacobian_body, call.fun, call.diff, "forward", RULES, (mode, chunk_size))
@@ -295,7 +296,7 @@ jacfwd = jacobian
 
 
 def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
-                   staged: bool = True) -> Callable:
+                   staged: bool = True, holomorphic: bool = False) -> Callable:
     """A function returning ``(f(*args), gradient)`` for scalar-valued ``f``.
 
     Forward mode needs one Jacobian column per input coordinate: n passes
@@ -311,6 +312,8 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
             passes as one compiled program, cached by the recording's structure
             (:mod:`diffcompare.staging`; the same answer, never stale). ``False`` runs every
             primitive op by op. ``f`` that needs a concrete value runs op by op either way.
+        holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
+            (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
         A callable returning ``(value, gradient)``; the gradient has the
         structure of the differentiated argument(s).
@@ -318,10 +321,11 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
         >>> value_and_grad(lambda x: x ** 2)(3.0)
         (Array(9., ...), Array(6., ...))
     """
+    _api.refuse_holomorphic(holomorphic, "forward.value_and_grad")
     _check_mode(mode, "forward.grad")
     _check_chunk_size(chunk_size, "forward.grad")
 
-    @_api.differentiating(f, argnums, "forward.grad", allow_complex=False)
+    @_api.differentiating(f, argnums, "forward.grad")
     def wrapped(call):
         if staged and not LISTENERS:  # the teaching counters count primitives op by op
             result = staging.stage(_value_and_grad_body, call.fun, call.diff, "forward", RULES, (mode, chunk_size))
@@ -359,23 +363,26 @@ _WHOLE = _api.Selection((0,), False)
 
 
 def grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
-         staged: bool = True) -> Callable:
+         staged: bool = True, holomorphic: bool = False) -> Callable:
     """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`, also for ``staged``).
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
+    _api.refuse_holomorphic(holomorphic, "forward.grad")
     return _api.gradient_of(f, value_and_grad(f, argnums, mode=mode, chunk_size=chunk_size, staged=staged),
                             "forward.grad")
 
 
-def hessian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None) -> Callable:
+def hessian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
+            holomorphic: bool = False) -> Callable:
     """The Hessian, forward over forward: the Jacobian of the forward-mode Jacobian.
 
     The inner pass's duals hold the outer pass's duals; the traces' levels keep
     the two perturbations apart. Layout as ``jax.hessian``.
     """
+    _api.refuse_holomorphic(holomorphic, "forward.hessian")
     _check_mode(mode, "forward.hessian")
     inner = jacobian(f, argnums, mode=mode, chunk_size=chunk_size)
     outer = jacobian(inner, argnums, mode=mode, chunk_size=chunk_size)
@@ -399,7 +406,7 @@ def vjp(f: Callable, *primals, mode: str = "vector"):
         cotangent per primal, as ``jax.vjp``.
     """
     _check_mode(mode, "forward.vjp")
-    call = _api.prepare(f, primals, {}, tuple(range(len(primals))), "forward.vjp", allow_complex=False)
+    call = _api.prepare(f, primals, {}, tuple(range(len(primals))), "forward.vjp")
     out, columns = _columns(call, mode)
     diff = jax.tree_util.tree_map(_as_primal, call.diff)
 

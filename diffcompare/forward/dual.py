@@ -26,7 +26,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from .. import numpy as dnp
-from .._core import EngineValue, Trace
+from .._core import EngineValue, Trace, refuse_complex_value
 from .custom import apply_jvp_rule
 from .rules import RULES, UNSUPPORTED
 
@@ -98,6 +98,8 @@ class ForwardTrace(Trace):
         return out
 
     def _note(self, name, operands, params, out):
+        if isinstance(out, Dual):
+            refuse_complex_value(self.engine, name, out.primal)
         _tell(primitives=1)
         if self.recorder is not None:
             self.recorder.record(name, operands, params, out)

@@ -114,7 +114,7 @@ def _value_and_grad_body(fun, diff, extra, name):
     return out_plain, gradient
 
 
-def value_and_grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, staged: bool = True, holomorphic: bool = False) -> Callable:
     """A function returning ``(f(*args), gradient)``: one forward pass, one sweep.
 
     Arguments:
@@ -125,6 +125,8 @@ def value_and_grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
             (:mod:`diffcompare.staging`; the same answer, never stale). ``False`` runs every
             primitive op by op, as the tape printouts show it. ``f`` that needs a concrete value
             (an ``if`` on a value) runs op by op either way.
+        holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
+            (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s) (a tuple when ``argnums`` is a tuple).
@@ -132,6 +134,7 @@ def value_and_grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
         >>> value_and_grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         (Array(5., ...), Array([0., 2., 4.], ...))
     """
+    _api.refuse_holomorphic(holomorphic, "reverse.value_and_grad")
 
     @_api.differentiating(f, argnums, "reverse.value_and_grad")
     def wrapped(call):
@@ -145,13 +148,14 @@ def value_and_grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
     return wrapped
 
 
-def grad(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
+def grad(f: Callable, argnums=0, *, staged: bool = True, holomorphic: bool = False) -> Callable:
     """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`, also for ``staged``).
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
+    _api.refuse_holomorphic(holomorphic, "reverse.grad")
     return _api.gradient_of(f, value_and_grad(f, argnums, staged=staged), "reverse.grad")
 
 
@@ -184,7 +188,8 @@ def _flat(tree):
     return jnp.concatenate([jnp.ravel(jnp.asarray(leaf)) for leaf in leaves])
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = True, staged: bool = True) -> Callable:
+def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = True, staged: bool = True,
+             holomorphic: bool = False) -> Callable:
     """The full Jacobian, laid out as ``jax.jacobian``: one forward pass, one sweep per output entry.
 
     Arguments:
@@ -196,6 +201,7 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = Tru
             another engine's values (nested derivatives), sweeps row by row.
         staged: as for :func:`value_and_grad`.
     """
+    _api.refuse_holomorphic(holomorphic, "reverse.jacobian")
     if mode != "rev":
         raise InvalidOptionError(f"reverse.jacobian: mode must be 'rev', got {mode!r}; use diffcompare.forward")
 
@@ -239,13 +245,14 @@ def _jacobian_body(fun, diff, extra, name, vectorize):
     return _api.layout_jacobian(dnp.stack(rows), out_plain, diff)
 
 
-def hessian(f: Callable, argnums=0) -> Callable:
+def hessian(f: Callable, argnums=0, *, holomorphic: bool = False) -> Callable:
     """The Hessian, reverse over reverse: ``jacobian(jacobian(f))`` (``jacobian(grad(f))`` for scalar ``f``).
 
     The inner sweep's rules run on the outer tape's nodes, so the backward
     pass is itself recorded; the outer tape is then swept once per entry of
     the gradient. Layout as ``jax.hessian``: for a vector-valued ``f``, m × n × n.
     """
+    _api.refuse_holomorphic(holomorphic, "reverse.hessian")
 
     @_api.differentiating(f, argnums, "reverse.hessian")
     def wrapped(call):

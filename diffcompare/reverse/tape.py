@@ -27,7 +27,7 @@ import math
 import jax.numpy as jnp
 
 from .. import numpy as dnp
-from .._core import ArrayImpl, EngineValue, Trace, bind
+from .._core import ArrayImpl, EngineValue, Trace, bind, refuse_complex_value
 from ..errors import UnsupportedOperationError
 from ..primitives import PRIMITIVES
 from .rules import RULES, UNSUPPORTED
@@ -96,6 +96,7 @@ class ReverseTrace(Trace):
         args = tuple(operands[0]) if prim.variadic else operands
         values = [self.lower(x) for x in args]
         out = bind(prim, values, **params) if prim.variadic else bind(prim, *values, **params)
+        refuse_complex_value(self.engine, prim.name, out)
         return Node(self, out, args, prim.name, params)
 
     def process_user_primitive(self, prim, args):
@@ -106,6 +107,7 @@ class ReverseTrace(Trace):
                 prim.name, self.engine, "a user primitive on the tape returns one array; split it into one "
                 "primitive per output"
             )
+        refuse_complex_value(self.engine, prim.name, out)
         return Node(self, out, args, prim.name, pullback=pullback)
 
     def concrete(self, value):

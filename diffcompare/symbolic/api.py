@@ -298,7 +298,7 @@ def _prepare(f: Callable, args: tuple, kwargs: dict, argnums, name: str):
     """The preamble every symbolic wrapper shares: ``(f with keyword arguments bound, selection)``,
     the differentiated arguments checked."""
     sel = _api.select(args, argnums, name)
-    _api.check_differentiable(sel.pick(args), name, allow_complex=False)
+    _api.check_differentiable(sel.pick(args), name)
     return _with_keywords(f, kwargs), sel
 
 
@@ -315,7 +315,7 @@ def _with_keywords(f: Callable, kwargs: dict) -> Callable:
 
 
 def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
-                   expand: str = "auto") -> Callable:
+                   expand: str = "auto", holomorphic: bool = False) -> Callable:
     """A function returning ``(f(*args), gradient)`` from the symbolic gradient.
 
     Arguments:
@@ -328,6 +328,8 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         expand: ``"array"`` (array-level expressions, whose size does not grow with n),
             ``"scalar"`` (one expression per element: the swell made visible) or
             ``"auto"`` (array level where it applies, see :mod:`.array`).
+        holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
+            (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
         A callable with ``f``'s signature; the gradient has the structure of
         the differentiated argument(s).
@@ -335,6 +337,7 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
         >>> value_and_grad(lambda x: dnp.exp(x) / x**2)(1.5)
         (Array(1.99..., ...), Array(-0.66..., ...))
     """
+    _api.refuse_holomorphic(holomorphic, "symbolic.value_and_grad")
 
     AL.check_expand(expand, "symbolic.grad")
 
@@ -363,13 +366,14 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
 
 
 def grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
-         expand: str = "auto") -> Callable:
+         expand: str = "auto", holomorphic: bool = False) -> Callable:
     """A function returning the gradient of scalar-valued ``f``; the options as :func:`value_and_grad`.
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
+    _api.refuse_holomorphic(holomorphic, "symbolic.grad")
     vg = value_and_grad(f, argnums, simplify=simplify, jit=jit, expand=expand)
     return _api.gradient_of(f, vg, "symbolic.grad")
 
@@ -395,7 +399,7 @@ def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | N
     cotangent), on scalar expansions by forward accumulation on the shared graph with symbolic tangents."""
     _api.check_tangents(primals, tangents, "symbolic.jvp")
     primals = tuple(primals)
-    _api.check_differentiable(primals, "symbolic.jvp", allow_complex=False)
+    _api.check_differentiable(primals, "symbolic.jvp")
     run = _array_program(f, primals, tuple(range(len(primals))), "jvp", expand, simplify, jit)
     if run is not None:
         values = [jnp.asarray(p) for p in primals]
@@ -420,7 +424,7 @@ def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None, 
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` evaluates the expression of
     Σ cotangent·f differentiated by reverse accumulation (symbolic cotangents; at array level
     where ``expand`` allows, see :func:`value_and_grad`)."""
-    _api.check_differentiable(primals, "symbolic.vjp", allow_complex=False)
+    _api.check_differentiable(primals, "symbolic.vjp")
     run = _array_program(f, primals, tuple(range(len(primals))), "vjp", expand, simplify, jit)
     if run is not None:
         dtype = jnp.result_type(*primals)
@@ -455,11 +459,12 @@ def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None, 
 
 
 def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
-             expand: str = "auto") -> Callable:
+             expand: str = "auto", holomorphic: bool = False) -> Callable:
     """The full Jacobian as expressions, laid out as ``jax.jacobian`` lays it out: at array level
     (``expand``, see :func:`value_and_grad`) the VJP's expression with its cotangent replaced by the
     identity; on scalar expansions a reverse sweep per output, or a forward sweep per input when
     there are fewer inputs."""
+    _api.refuse_holomorphic(holomorphic, "symbolic.jacobian")
     AL.check_expand(expand, "symbolic.jacobian")
 
     f_given = f
@@ -489,10 +494,11 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
 
 
 def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
-            expand: str = "auto") -> Callable:
+            expand: str = "auto", holomorphic: bool = False) -> Callable:
     """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically).
     For a vector-valued ``f`` it is the Jacobian of the Jacobian (shape ``out + in + in``), as ``jax.hessian``.
     At array level (``expand``, see :func:`value_and_grad`) the Hessian of xᵀAx is the expression A + Aᵀ."""
+    _api.refuse_holomorphic(holomorphic, "symbolic.hessian")
     AL.check_expand(expand, "symbolic.hessian")
 
     f_given = f
