@@ -77,6 +77,7 @@ def _all_modes_and_reference(layers):
                               jax.jacfwd(examples.compose(layers))(x)))
 
 
+@pytest.mark.slow
 def test_random_dense_chains_equal_jacfwd_in_every_mode():
     """Random widths and layers, including plans that push, pull and multiply."""
     rng = np.random.default_rng(11)
@@ -123,6 +124,7 @@ def test_brackets_use_each_weight_matrix_as_stored():
     np.testing.assert_allclose(acc.chain_jacobian(layers, "reverse")(x), jax.jacrev(f)(x), atol=TOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_vector_matrix_products_under_reverse_over_reverse():
     from diffcompare import reverse as rev
 
@@ -217,6 +219,7 @@ def _banded_matrix(n, lower, upper, seed):
     return np.triu(np.tril(rng.normal(size=(n, n)), upper), -lower)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lower, upper", [(1, 1), (3, 0), (2, 4)])
 def test_banded_maps_all_modes(lower, upper):
     n = 24
@@ -237,6 +240,7 @@ def test_banded_maps_all_modes(lower, upper):
         np.testing.assert_allclose(J, ref, atol=1e-7 if mode == "finite_diff" else TOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_sparse_jacobian_under_jit_matches_jacfwd_on_the_examples():
     x = jnp.asarray(np.random.default_rng(2).uniform(-1, 1, 60))
     for f, colours in ((examples.bratu_residual, 3), (examples.banded_map, 5)):
@@ -247,6 +251,7 @@ def test_sparse_jacobian_under_jit_matches_jacfwd_on_the_examples():
             np.testing.assert_allclose(jax.jit(sj)(x).todense(), ref, atol=TOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_tridiagonal_at_n_ten_thousand_needs_three_colours():
     n = 10_000
     x = jnp.asarray(np.random.default_rng(3).uniform(-1, 1, n))
@@ -263,6 +268,7 @@ def test_tridiagonal_at_n_ten_thousand_needs_three_colours():
     np.testing.assert_allclose(data.diagonal(), -2.0 + h2 * np.exp(np.asarray(x)), atol=TOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_both_layouts_hold_the_same_jacobian():
     x = jnp.asarray(np.random.default_rng(4).uniform(-1, 1, 40))
     ref = np.asarray(jax.jacfwd(examples.banded_map)(x))
@@ -283,6 +289,7 @@ def test_both_layouts_hold_the_same_jacobian():
         acc.sparse_jacobian(examples.banded_map, x, layout="csr")
 
 
+@pytest.mark.slow
 def test_pattern_through_structural_operations():
     """The graph's dependency rules for each kind of primitive give exactly JAX's nonzeros at a generic point."""
     M = jnp.asarray(np.array([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]]))

@@ -21,6 +21,7 @@ def _every_mode_and_reference(f):
     return jax.jit(lambda x: ([acc.chain_jacobian(f, m)(x) for m in acc.MODES], jax.jacfwd(f)(x)))
 
 
+@pytest.mark.slow
 def test_hourglass_written_as_one_function_is_split_into_its_layers():
     dims = examples.PROFILES["hourglass"]
     layers, x = examples.dense_chain(dims)
@@ -62,6 +63,7 @@ def _random_function(rng):
     return examples.compose(steps), n0
 
 
+@pytest.mark.slow
 def test_random_unseen_functions_equal_jacfwd_in_every_mode():
     rng = np.random.default_rng(2026)
     kinds = set()

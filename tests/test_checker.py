@@ -62,6 +62,7 @@ def rows_of(report: CheckReport, method: str) -> dict:
     return {row.quantity: row for row in report.rows if row.method == method}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", LANDED)
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_method_passes_on_smooth_functions(case, method):
@@ -292,6 +293,7 @@ def test_same_seed_same_report_and_the_seed_matters():
         "jvp projection"].max_abs_error
 
 
+@pytest.mark.slow
 def test_float32_uses_float32_tolerances():
     report = check(scalar_fn, X4, methods=["finite_diff"], grad=jax_ref.grad(scalar_fn), dtype="float32",
                    projections=1)
@@ -315,6 +317,7 @@ def test_projections_zero_checks_the_full_derivative_only():
                                                                ("finite_diff", "jacobian")]
 
 
+@pytest.mark.slow
 def test_closed_form_derivatives_of_the_problem_zoo_pass_as_user_gradients():
     from diffcompare.problems import PROBLEMS
 

@@ -19,6 +19,7 @@ def test_demo_prints_every_method_with_small_errors():
     assert "exp(x) / x²" in result.output and "1.5" in result.output
 
 
+@pytest.mark.slow
 def test_demo_rows_agree_with_the_closed_form():
     from diffcompare import demo
 
@@ -175,6 +176,7 @@ def test_finite_difference_and_symbolic_options_are_in_the_signatures():
     assert inspect.signature(finite_diff.grad).parameters["scheme"].default == "central"
 
 
+@pytest.mark.slow
 def test_one_precision_warning_per_check():
     import warnings
 

@@ -157,6 +157,7 @@ def tiny_cost_rows():
     return rows
 
 
+@pytest.mark.slow
 def test_small_cost_counts_and_headline(tiny_cost_rows):
     """At small size, computed here: the counted ratios take the directions notebook 05 states."""
     rows = tiny_cost_rows

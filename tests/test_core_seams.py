@@ -52,6 +52,7 @@ def thrice_slope(x, y):
 thrice_slope.defvjp(lambda x, y: (x * y, (x, y)), lambda res, g: (3.0 * g * res[1], None))
 
 
+@pytest.mark.slow
 def test_one_user_primitive_serves_every_engine():
     x = jnp.array([0.5, -1.0])
     for jac in (fwd.jacobian, rev.jacobian, jax.jacfwd, jax.jacrev):
@@ -80,6 +81,7 @@ def test_a_rule_that_cannot_be_transposed_names_the_missing_rule():
 # ---------------------------------------------------------------- the shared preamble and layout
 
 
+@pytest.mark.slow
 def test_keyword_arguments_reach_f_in_every_derivative():
     def f(x, y, scale=1.0):
         return dnp.sum(dnp.sin(x) * y) * scale
@@ -102,6 +104,7 @@ def test_one_jacobian_layout_for_arrays_and_engine_values():
     assert not hasattr(_api, "unflatten_jacobian")  # one layout helper, one name
 
 
+@pytest.mark.slow
 def test_reverse_hessian_of_a_vector_valued_function_is_m_by_n_by_n():
     f = lambda x: dnp.sin(x) * x[0]  # noqa: E731
     x = jnp.array([0.3, -1.1])
@@ -119,6 +122,7 @@ def test_zero_size_inputs_give_empty_jacobians_as_in_jax():
 # ---------------------------------------------------------------- forward mode in chunks
 
 
+@pytest.mark.slow
 def test_forward_mode_pushes_tangents_in_chunks_with_the_same_result():
     f = lambda x: dnp.sum(dnp.tanh(x) ** 2) + x[0] * x[-1]  # noqa: E731
     x = jnp.linspace(-1.0, 1.0, 5)

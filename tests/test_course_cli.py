@@ -26,6 +26,7 @@ def _course(*args, env=None, timeout=300):
                           capture_output=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
+@pytest.mark.slow
 def test_the_teacher_commands_are_one_typer_app():
     import typer.main
 
@@ -40,6 +41,7 @@ def test_generate_twice_gives_the_same_bytes(tmp_path):
         assert first[kind].read_bytes() == second[kind].read_bytes(), kind
 
 
+@pytest.mark.slow
 def test_without_a_sandbox_grade_refuses_in_one_line(tmp_path):
     out = _course("grade", tmp_path / "x.ipynb", "--autograder", tmp_path, env={"DIFFCOMPARE_BWRAP": ""})
     assert out.returncode == 2 and out.stdout == ""
@@ -47,6 +49,7 @@ def test_without_a_sandbox_grade_refuses_in_one_line(tmp_path):
     assert len(lines) == 1 and "apt-get install bubblewrap" in lines[0] and "--no-sandbox" in lines[0]
 
 
+@pytest.mark.slow
 def test_report_folder_is_created_and_no_sandbox_is_said_loudly(tmp_path):
     built = generate(A3, tmp_path / "build")
     broken = tmp_path / "broken.ipynb"

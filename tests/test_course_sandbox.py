@@ -119,6 +119,7 @@ def test_a_shortcut_in_a_function_is_named_even_when_swallowed(guarded):
         StudentFunction(lambda *a: guarded, "sneaky")(2.0)
 
 
+@pytest.mark.slow
 def test_a_double_forked_setsid_process_dies_with_the_sandbox(tmp_path):
     with (tmp_path / "log").open("w") as log:
         proc = StudentProcess(log, time.monotonic() + 60)
@@ -133,6 +134,7 @@ def test_a_double_forked_setsid_process_dies_with_the_sandbox(tmp_path):
     assert "still alive" not in (tmp_path / "log").read_text()
 
 
+@pytest.mark.slow
 def test_a_kernel_that_stops_reading_cannot_stall_a_large_write(tmp_path):
     with (tmp_path / "log").open("w") as log:
         proc = StudentProcess(log, time.monotonic() + 60, config={})
@@ -149,6 +151,7 @@ def test_a_kernel_that_stops_reading_cannot_stall_a_large_write(tmp_path):
             proc.stop()
 
 
+@pytest.mark.slow
 def test_output_is_capped(tmp_path):
     with (tmp_path / "log").open("w") as log:
         proc = StudentProcess(log, time.monotonic() + 120, config={})
@@ -162,6 +165,7 @@ def test_output_is_capped(tmp_path):
     assert size < OUTPUT_CAP + 4096 and "output cut" in (tmp_path / "log").read_text()[-300:]
 
 
+@pytest.mark.slow
 def test_forward_passes_are_counted_by_the_grader_not_told_by_the_student(tmp_path):
     from diffcompare.course.shortcuts import ALL_DERIVATIVES
     from diffcompare.course.testing import ship

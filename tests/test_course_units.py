@@ -126,6 +126,7 @@ def test_wire_carries_data_only():
         decode(encode(Shipped("def f():\n    pass\n", "f")))
 
 
+@pytest.mark.slow
 def test_student_process_answers_calls_ignores_forged_replies_and_is_stopped_at_its_deadline(tmp_path):
     from diffcompare.course import _sandbox
     from diffcompare.course._student import KernelGone, StudentFunction, StudentProcess

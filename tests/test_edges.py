@@ -73,6 +73,7 @@ FUNCTIONS = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.sampled_from([0.0, 1.5, -2.0, np.inf, -np.inf, np.nan]), min_size=1, max_size=4),
        st.integers(0, len(FUNCTIONS) - 1), st.sampled_from(AD))
@@ -96,6 +97,7 @@ def test_nan_and_inf_anywhere_match_jax(values, which, method):
 # ---------------------------------------------------------------- precision
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
 def test_half_precision_inputs_are_differentiated(method, dtype):

@@ -26,6 +26,7 @@ def test_list_names_every_experiment():
     assert len([line for line in result.output.splitlines() if line.strip()]) == len(REGISTRY)
 
 
+@pytest.mark.slow
 def test_run_writes_results_and_index(tmp_path):
     result = invoke("run", "memory", "--scale", "tiny", "--no-progress", "--out", str(tmp_path), "--seed", "3")
     assert result.exit_code == 0, result.output
@@ -101,6 +102,7 @@ def test_out_failing_half_way_is_one_line(tmp_path, monkeypatch):
     _one_line_exit_2(invoke("run", "swell", "--scale", "tiny", "--out", str(tmp_path)), "No space left")
 
 
+@pytest.mark.slow
 def test_damaged_state_is_a_one_line_warning_and_the_run_finishes(tmp_path):
     assert invoke("run", "swell", "--scale", "tiny", "--out", str(tmp_path), "--no-progress").exit_code == 0
     (tmp_path / "swell" / "meta.json").write_bytes(b"\x00garbage")
@@ -117,6 +119,7 @@ def test_device_gpu_without_gpu():
     assert result.exit_code == 2 and "no GPU" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_check_user_function(tmp_path, monkeypatch):
     (tmp_path / "userfun.py").write_text(
         "import diffcompare.numpy as dnp\n\n"

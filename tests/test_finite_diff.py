@@ -81,6 +81,7 @@ ALL_SCHEMES_ON = ["exp_over_square", "exp_sin_xy", "sqrt_cos", "logistic_map", "
 CASES = [(name, scheme) for name in PROBLEMS for scheme in fd.SCHEMES if name in ALL_SCHEMES_ON or scheme == "central"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,scheme", CASES)
 def test_zoo_derivative_matches_jax(name, scheme):
     inst = instance(name)
@@ -101,6 +102,7 @@ def test_zoo_derivative_matches_jax(name, scheme):
     assert_close(got, ref, TOLERANCE[scheme], f"{name}/{scheme}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in PROBLEMS if n != "all_ops"])
 def test_zoo_jvp_and_vjp_match_jax(name):
     inst = instance(name, seed=2)
@@ -116,6 +118,7 @@ def test_zoo_jvp_and_vjp_match_jax(name):
     assert_close(vjp_fn(cotangent), ref_vjp(cotangent), 1e-6, f"{name} vjp")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", list(fd.SCHEMES))
 @pytest.mark.parametrize("name", ["exp_over_square", "exp_sin_xy", "rosenbrock"])
 def test_hessian_matches_jax(name, scheme):
@@ -125,6 +128,7 @@ def test_hessian_matches_jax(name, scheme):
     assert_close(got, jax_ref.hessian(inst.fun, argnums)(*inst.args), HESSIAN_TOLERANCE[scheme], f"{name}/{scheme}")
 
 
+@pytest.mark.slow
 def test_rosenbrock_1000_richardson_reaches_1e_12():
     inst = PROBLEMS["rosenbrock"].make(size=1000, seed=0)
     got = fd.grad(inst.fun, scheme="richardson")(*inst.args)
@@ -134,6 +138,7 @@ def test_rosenbrock_1000_richardson_reaches_1e_12():
 # ---------------------------------------------------------------- interface details
 
 
+@pytest.mark.slow
 def test_pytrees_and_argnums_like_jax():
     def f(params, x, scale):
         return scale * dnp.sum(dnp.tanh(params["w"] @ x) ** 2) + dnp.sum(params["b"] * x[:2])
@@ -187,6 +192,7 @@ def test_jvp_with_a_zero_tangent_is_zero():
     np.testing.assert_array_equal(tangent, jnp.zeros(3))
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(st.lists(st.floats(-2.0, 2.0), min_size=3, max_size=3), st.sampled_from(["central", "central4", "complex"]))
 def test_random_points_and_sizes(values, scheme):
@@ -250,6 +256,7 @@ def test_complex_step_refuses_non_analytic_functions(f, op):
         fd.grad(f, scheme="complex")(jnp.array([0.5, -1.0]))
 
 
+@pytest.mark.slow
 def test_complex_step_accepts_analytic_logsumexp_and_softmax():
     def f(x):
         return dnp.logsumexp(x) + dnp.sum(dnp.softmax(x) * x) + dnp.sum(dnp.log_softmax(x))

@@ -23,6 +23,7 @@ X = jnp.array([0.5, -1.0, 2.0])
 # ---------------------------------------------------------------- zero-size inputs, as JAX
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(0,), (3, 0)])
 def test_zero_size_input_gives_empty_derivatives_like_jax(shape):
     x = jnp.zeros(shape)
@@ -145,6 +146,7 @@ def test_finite_differences_of_a_closure_over_another_engines_value_are_refused(
         forward.grad(outer)(2.0)
 
 
+@pytest.mark.slow
 def test_finite_differences_under_jit_and_vmap_still_work():
     g = fd.grad(lambda x: dnp.sum(dnp.sin(x)))
     assert_close(jax.vmap(g)(jnp.stack([X, 2 * X])), jnp.cos(jnp.stack([X, 2 * X])), 1e-8, "vmap")
@@ -154,6 +156,7 @@ def test_finite_differences_under_jit_and_vmap_still_work():
 # ---------------------------------------------------------------- issue 17: hessian of vector f, keyword arguments
 
 
+@pytest.mark.slow
 def test_hessian_of_a_vector_valued_function_like_jax():
     def f(x):
         return dnp.stack([dnp.sum(x**3), x[0] * x[1] * x[2]])
@@ -164,6 +167,7 @@ def test_hessian_of_a_vector_valued_function_like_jax():
     assert_close(got, ref, 1e-5, "vector hessian")
 
 
+@pytest.mark.slow
 def test_hessian_of_a_pytree_valued_function_like_jax():
     def f(p):
         return {"a": p["w"] ** 2, "b": dnp.sum(p["w"] * p["v"])}
@@ -172,6 +176,7 @@ def test_hessian_of_a_pytree_valued_function_like_jax():
     assert_close(fd.hessian(f)(p), jax.hessian(f)(p), 1e-5, "pytree hessian")
 
 
+@pytest.mark.slow
 def test_keyword_arguments_pass_through_to_f_like_jax():
     def f(x, y, power=2.0, flag=False):
         return dnp.sum(x**power) * y if flag else dnp.sum(x) * y

@@ -46,6 +46,7 @@ def test_the_issue_example_x_times_stop_gradient_x():
     assert_close(fd.grad(from_jax(lambda x: x * jax.lax.stop_gradient(x)))(3.0), 3.0, FD_TOL)
 
 
+@pytest.mark.slow
 def test_stop_gradient_in_jvp_vjp_hessian_and_under_jit_and_vmap():
     x = jnp.array([0.3, -1.2, 2.0])
     v = jnp.array([1.0, 0.5, -2.0])
@@ -59,6 +60,7 @@ def test_stop_gradient_in_jvp_vjp_hessian_and_under_jit_and_vmap():
     np.testing.assert_allclose(fd.hessian(sg_product)(x), jax.hessian(sg_jax)(x), atol=1e-4)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.floats(-3, 3), min_size=1, max_size=5), st.integers(0, 2))
 def test_stop_gradient_anywhere_matches_jax(values, which):

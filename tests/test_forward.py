@@ -90,6 +90,7 @@ def check_against_jacfwd(f, args, rtol, what, jit=False):
         assert_close(got["value_and_grad"][0], out, rtol, f"{what}: value_and_grad")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_zoo_problem_matches_jax(name):
     inst = PROBLEMS[name].make(seed=1)
@@ -102,6 +103,7 @@ def test_jvp_matches_jax_jvp_itself():
     assert_close(fwd.jvp(inst.fun, inst.args, tangents), jax.jvp(inst.fun, inst.args, tangents), RTOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in PROBLEMS if PROBLEMS[n].make().input_dim <= 12])
 def test_zoo_gradient_by_passes_and_hessian(name):
     inst = PROBLEMS[name].make(seed=3)
@@ -155,6 +157,7 @@ UNSEEN = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,f,args", UNSEEN, ids=[u[0] for u in UNSEEN])
 def test_unseen_functions_match_jax(name, f, args):
     check_against_jacfwd(f, args, 1e-10, name)
@@ -172,6 +175,7 @@ PARAMS = {"w1": jnp.linspace(-1, 1, 6).reshape(2, 3), "b1": jnp.array([0.1, -0.2
 XS = jnp.linspace(-1, 1, 8).reshape(4, 2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argnums", [0, 1, (0, 1), (1, 0), -1])
 def test_argnums_and_pytrees_like_jax(argnums):
     scalar = lambda p, x: _mlp(p, x)[0]  # noqa: E731
@@ -179,12 +183,14 @@ def test_argnums_and_pytrees_like_jax(argnums):
     assert_close(fwd.jacobian(_mlp, argnums)(PARAMS, XS), jax.jacfwd(_mlp, argnums)(PARAMS, XS), RTOL)
 
 
+@pytest.mark.slow
 def test_hessian_with_pytrees_and_argnums_like_jax():
     scalar = lambda p, x: _mlp(p, x)[0]  # noqa: E731
     got = jax.jit(fwd.hessian(scalar, (1, 0)))(PARAMS, XS)
     assert_close(got, jax.jit(jax.hessian(scalar, (1, 0)))(PARAMS, XS), 1e-10)
 
 
+@pytest.mark.slow
 def test_jvp_vjp_with_pytrees():
     tangents = (jax.tree_util.tree_map(jnp.ones_like, PARAMS), jnp.ones_like(XS))
     assert_close(fwd.jvp(_mlp, (PARAMS, XS), tangents), jax.jvp(_mlp, (PARAMS, XS), tangents), RTOL)
@@ -247,6 +253,7 @@ def test_forward_over_forward_third_derivative():
     assert_close(d3, jax.grad(jax.grad(jax.grad(f)))(0.7), RTOL)
 
 
+@pytest.mark.slow
 def test_forward_over_reverse_gives_hessian_vector_products():
     rev = pytest.importorskip("diffcompare.reverse")
     f = lambda x: dnp.sum(dnp.tanh(x) ** 2 * dnp.exp(x[0])) + dnp.logsumexp(x * x)  # noqa: E731
@@ -278,6 +285,7 @@ def clipped_identity(x):
 clipped_identity.defjvp(lambda p, t: (clipped_identity(p[0]), t[0] * 2.0))
 
 
+@pytest.mark.slow
 def test_user_primitive_works_everywhere():
     x = jnp.linspace(-2, 2, 5)
     f = lambda x: dnp.sum(softplus(x) ** 2)  # noqa: E731
@@ -300,6 +308,7 @@ def test_user_rule_is_used_instead_of_the_body():
 # ---------------------------------------------------------------- jit
 
 
+@pytest.mark.slow
 def test_jit_compiles_forward_mode():
     def mlp(x):
         for w in (jnp.ones((4, 6)) / 4, jnp.ones((6, 3)) / 6):
@@ -316,6 +325,7 @@ def test_jit_compiles_forward_mode():
 # ---------------------------------------------------------------- teaching helpers
 
 
+@pytest.mark.slow
 def test_dual_matrices_give_the_sum_and_product_rules():
     for rule in fwd.matrix_rules(1.5, 1.0, -0.7, 2.5):
         assert rule.agrees, rule.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,6 +104,7 @@ def assert_close(value, reference, rtol, what, inputs):
     assert err <= rtol, f"{what}: relative error {err:.3e} > {rtol:.1e} (floor {floor:.2g})"
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(expr=expressions, args=inputs)
 def test_random_expressions_match_jax(expr, args):
@@ -113,6 +115,7 @@ def test_random_expressions_match_jax(expr, args):
     assert_close(fwd.jacobian(f, argnums)(*args), jax.jacfwd(f, argnums)(*args), 1e-11, str(expr), args)
 
 
+@pytest.mark.slow
 @settings(max_examples=10, deadline=None)
 @given(expr=expressions, args=inputs)
 def test_random_expressions_batched_and_second_order(expr, args):
@@ -122,6 +125,7 @@ def test_random_expressions_batched_and_second_order(expr, args):
     assert_close(fwd.hessian(scalar, 0)(*args), jax.hessian(scalar, 0)(*args), 1e-9, str(expr), args)
 
 
+@pytest.mark.slow
 def test_an_exactly_zero_hessian_is_not_compared_as_round_off():
     # the draw that failed once on a fresh clone: sum(softmax(x)) is 1, its Hessian exactly 0
     expr = ("softmax", "x")

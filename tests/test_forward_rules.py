@@ -137,6 +137,7 @@ def _jit_if_possible(fn):
     return call
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,f,args", CASES, ids=IDS)
 def test_rule_matches_jax(name, f, args):
     """The batched Jacobian (a leading tangent axis through every rule) against jax.jacfwd,
@@ -151,6 +152,7 @@ def test_rule_matches_jax(name, f, args):
     assert_close(tangent, _contract(expected, tangents), RTOL, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,f,args", CASES[::7], ids=IDS[::7])
 def test_jacobian_by_passes_and_vmap_match_batched(name, f, args):
     batched = fwd.jacobian(f, argnums=_argnums(args), mode="batched")(*args)
@@ -195,6 +197,7 @@ KINKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,f,x,expected", KINKS, ids=[k[0] for k in KINKS])
 def test_kinks_follow_jax(name, f, x, expected):
     x = jnp.asarray(x)

@@ -51,6 +51,7 @@ def _reference(name, f, args):
     return (jax.jacfwd if name == "control_flow" else jax.grad)(f, argnums=_argnums(args))(*args)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["forward", "reverse"])
 @pytest.mark.parametrize("name", JIT_CASES)
 def test_gradient_matches_jax_under_jit(name, method):
@@ -59,6 +60,7 @@ def test_gradient_matches_jax_under_jit(name, method):
     _check_method(method, grad(*args), _reference(name, f, args), name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["forward", "reverse", "finite_diff", "symbolic"])
 @pytest.mark.parametrize("name", ["control_flow", "rnn", "pytree_params"])
 def test_gradient_matches_jax_eagerly(name, method):
@@ -67,6 +69,7 @@ def test_gradient_matches_jax_eagerly(name, method):
     _run_or_refuse(method, compute, _reference(name, f, args), name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in JIT_CASES if n not in ("rnn", "pytree_params")])
 def test_symbolic_agrees_or_refuses(name):
     f, args = cases.CASES[name]
@@ -74,6 +77,7 @@ def test_symbolic_agrees_or_refuses(name):
     _run_or_refuse("symbolic", compute, _reference(name, f, args), name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["forward", "reverse", "finite_diff", "symbolic"])
 def test_jvp_vjp_and_jacobian_of_a_pytree_valued_function(method):
     f, x = cases.vector_valued, cases.X
@@ -92,6 +96,7 @@ def test_stop_gradient_is_respected(method):
     assert_close(METHODS[method].grad(from_jax(cases.stopped))(cases.X), jax.grad(cases.stopped)(cases.X), AD_TOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["forward", "reverse", "symbolic"])
 def test_hessian_matches_jax(method):
     def f(x):
@@ -125,6 +130,7 @@ def test_custom_vjp_rule_is_used_by_reverse_and_the_primal_elsewhere():
             METHODS[method].grad(from_jax(f))(x)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["forward", "reverse", "symbolic"])
 def test_jax_nn_kinks_and_large_magnitudes_follow_jax(method):
     m = METHODS[method]
@@ -148,6 +154,7 @@ def test_jax_nn_kinks_and_large_magnitudes_follow_jax(method):
 # ---------------------------------------------------------------- control flow
 
 
+@pytest.mark.slow
 def test_symbolic_follows_fixed_loops_and_refuses_input_dependent_branches():
     def loops(x):
         y = jax.lax.fori_loop(0, 3, lambda i, v: jnp.sin(v) * (i + 1.0), x)
@@ -367,6 +374,7 @@ def test_plain_arrays_jit_and_the_complex_step():
                  jax.grad(smooth.fun)(cases.X), 1e-12)
 
 
+@pytest.mark.slow
 def test_check_passes_for_a_jax_function():
     def layer(params, x):
         return jnp.sum(jax.nn.sigmoid(x @ params["W"] + params["b"]) ** 2)

@@ -56,6 +56,7 @@ def _conv_problem():
 PROBLEMS = {"mlp": _mlp_problem, "conv": _conv_problem}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["forward", "reverse", "finite_diff", "symbolic"])
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_equinox_parameter_gradients_match_jax(name, method):

@@ -116,6 +116,7 @@ def _outcome(probe: Probe, method: str):
     assert rel_error(value, reference) <= 1e-5, f"{probe.name}: {method} gave {value}, JAX {reference}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize("probe", PROBES, ids=lambda p: p.name)
 def test_probe(probe, method, request):

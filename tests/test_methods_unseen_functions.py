@@ -73,6 +73,7 @@ def expect_concretization(method, name):
     return method == "symbolic" and name == "value_branch"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", methods())
 @pytest.mark.parametrize("name,f,args,argnums", SCALAR_CASES, ids=[c[0] for c in SCALAR_CASES])
 def test_gradient_jvp_vjp(method, name, f, args, argnums):
@@ -91,6 +92,7 @@ def test_gradient_jvp_vjp(method, name, f, args, argnums):
     assert_close(vjp_fn(jnp.asarray(1.3)), jax_ref.vjp(f, *args)[1](jnp.asarray(1.3)), RTOL[method], f"{method} vjp")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", methods())
 def test_jacobian_of_a_map_from_r3_to_r4(method):
     x = jnp.array([0.4, -0.7, 1.1])
@@ -103,6 +105,7 @@ def test_jacobian_of_a_map_from_r3_to_r4(method):
     assert_close(vjp_fn(ct), jax_ref.vjp(r3_to_r4, x)[1](ct), RTOL[method], method)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", methods())
 def test_hessian_of_a_log_energy(method):
     x = jnp.array([0.6, 1.3, 0.9])

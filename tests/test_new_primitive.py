@@ -12,6 +12,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 import diffcompare
 
 PACKAGE = pathlib.Path(diffcompare.__file__).parent
@@ -73,6 +75,7 @@ def _insert(path: pathlib.Path, anchor: str, text: str) -> None:
     path.write_text(source.replace(anchor, text + anchor))
 
 
+@pytest.mark.slow
 def test_a_new_elementwise_primitive_needs_only_the_recipe(tmp_path):
     copy = tmp_path / "diffcompare"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))

@@ -67,6 +67,7 @@ def test_elimination_figure_has_no_overlapping_text(rule):
     matplotlib.pyplot.close(fig)
 
 
+@pytest.mark.slow
 def test_importing_the_experiments_keeps_a_notebooks_backend():
     """Notebook 01 imports fd_step for its sweep; that must not switch the kernel's inline backend to Agg
     (its plots would silently stop showing). Outside a kernel the experiments still draw headless."""

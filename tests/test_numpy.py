@@ -36,6 +36,7 @@ def test_on_jax_arrays_dnp_is_jax_numpy(fn, jax_fn, args):
     np.testing.assert_allclose(fn(*args), jax_fn(*args), rtol=1e-15, atol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_zoo_functions_run_under_jit_grad_and_vmap(name):
     inst = PROBLEMS[name].make(seed=2)
@@ -194,6 +195,7 @@ def test_supported_lists_primitives_composites_and_helpers():
 shapes = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(shapes, shapes, st.sampled_from(["add", "subtract", "multiply", "maximum"]))
 def test_broadcasting_matches_numpy_or_raises_ours(s1, s2, op):
@@ -209,6 +211,7 @@ def test_broadcasting_matches_numpy_or_raises_ours(s1, s2, op):
     np.testing.assert_allclose(_core.concrete(out), getattr(jnp, op)(a, b))
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.integers(1, 3), min_size=1, max_size=3).map(tuple), st.data())
 def test_reductions_match_jax_on_any_axis(shape, data):

@@ -64,6 +64,7 @@ def test_trace_takes_offset_and_axes_by_keyword():
     _grads_agree(f, jf, (A3,))
 
 
+@pytest.mark.slow
 def test_dot_above_2d_contracts_like_numpy():
     a, b = A3[:, :2, :], jnp.reshape(jnp.linspace(0.1, 2.0, 30), (2, 5, 3))
     for other in (b, b[0, :, 0]):
@@ -86,6 +87,7 @@ def test_inner_beyond_1d():
     _grads_agree(f, jf, (A3, A3[0]), argnums=(0, 1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["var", "std"])
 def test_var_and_std_take_ddof(name):
     def f(x):
@@ -136,6 +138,7 @@ def test_logsumexp_and_softmax_derivatives_at_large_magnitudes(method):
     _close(method.jacobian(dnp.softmax)(x), jax.jacobian(jax.nn.softmax)(x))
 
 
+@pytest.mark.slow
 def test_index_updates_on_engine_values():
     x = jnp.array([3.0, 1.0, 2.0, 1.0])
     for op in ("set", "multiply", "min", "max"):
@@ -182,6 +185,7 @@ def _every_unary(xp, fns):
     return f
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_new_unary_primitives_first_and_second_derivatives(engine):
     f = _every_unary(dnp, {name: getattr(dnp, name) for name in UNARY})
@@ -204,6 +208,7 @@ def _every_binary(xp, fns):
     return f
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_new_binary_primitives_derivatives_broadcasting(engine):
     x = jnp.reshape(jnp.linspace(-1.2, 2.0, 3 * len(BINARY)), (len(BINARY), 1, 3))
@@ -246,6 +251,7 @@ def _every_einsum(xp):
     return f, int(cuts[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_einsum_derivatives(engine):
     (f, n), (jf, _) = _every_einsum(dnp), _every_einsum(jnp)
@@ -261,6 +267,7 @@ def test_einsum_in_batched_mode_matches_jacfwd():
     _close(jac, jax.jacfwd(lambda a, b: jnp.einsum("ij,ik->jk", a, b), (0, 1))(a, b))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_cumsum_derivatives(engine):
     def f(x, xp=dnp):

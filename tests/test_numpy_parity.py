@@ -610,6 +610,7 @@ def _check(name, engine, args, kwargs):
                                    atol=tol, equal_nan=True, err_msg=f"{name} on {engine}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _all_names())
 @settings(max_examples=2, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())

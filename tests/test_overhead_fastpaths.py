@@ -54,6 +54,7 @@ def _same(a, b):
         assert np.array_equal(np.asarray(x), np.asarray(y), equal_nan=True), (x, y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("x", [jnp.asarray(1.5), jnp.asarray([0.0, -2.0, 3e200]), jnp.asarray(2.5, jnp.float32),
                                jnp.asarray([1 + 2j, -0.5j])])
 def test_fast_integer_power_is_jnp_power_bit_for_bit(x):
@@ -110,6 +111,7 @@ def _derivatives(f, arg):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name, _, _ in _zoo()])
 def test_engines_give_the_same_bits_with_and_without_fast_dispatch(name):
     _, f, arg = next(z for z in _zoo() if z[0] == name)
@@ -189,6 +191,7 @@ def test_back_to_back_times_each_call_right_after_one_of_its_own(monkeypatch):
     assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 2
 
 
+@pytest.mark.slow
 def test_the_benchmark_leaves_forward_out_of_large_gradients():
     small = dict(name="small", f=lambda v: dnp.sum(v), arg=jnp.ones(3), kind="grad")
     large = dict(small, name="large", arg=jnp.ones(overhead.FORWARD_MAX_INPUTS + 1))

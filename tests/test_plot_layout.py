@@ -79,6 +79,7 @@ def test_the_checker_sees_two_titles_run_together():
     assert any("title" in pair for pair in found), found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", names())
 def test_no_text_overlaps_in_any_figure(name, tmp_path, monkeypatch):
     figures = []

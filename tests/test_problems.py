@@ -27,6 +27,7 @@ def test_the_course_examples_are_all_there():
     assert COURSE_EXAMPLES <= set(PROBLEMS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PROBLEMS))
 @pytest.mark.parametrize("seed", [None, 0, 7])
 def test_closed_form_derivative_matches_jax(name, seed):
@@ -36,6 +37,7 @@ def test_closed_form_derivative_matches_jax(name, seed):
     assert_close(inst.derivative(*inst.args), reference_derivative(inst), 1e-12, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n, p in PROBLEMS.items() if p.sizes])
 def test_every_size_builds_and_runs(name):
     problem = PROBLEMS[name]
@@ -69,6 +71,7 @@ def test_course_point_is_the_default():
     assert abs(float(inst.value()) - np.exp(1.5) / 2.25) < 1e-15
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_kink_flag_matches_the_primitives_used(name):
     problem = PROBLEMS[name]

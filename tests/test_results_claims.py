@@ -122,6 +122,7 @@ def test_accuracy_exact_methods_are_exact():
 SIZES = ["small", "full"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES)
 def test_01_default_step_is_within_the_error_model(size):
     """01: 'the default step's error stays under the model's bound, which is within 3x of its minimum'
@@ -200,6 +201,7 @@ def test_04_and_07_hourglass_one_cost_model():
     assert acc.plan_chain((1, 100, 100, 100, 100)).cost == acc.pure_cost((1, 100, 100, 100, 100), "forward")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [100_000, 1_000_000])  # 04's quick and full size
 def test_04_checkpoint_keeps_less_and_evaluates_once_more(n):
     """04: checkpointing g keeps fewer tape bytes (about a third less) and evaluates g once more."""
@@ -230,6 +232,7 @@ def test_04_checkpoint_keeps_less_and_evaluates_once_more(n):
     assert 0.25 < 1 - kept[1] / kept[0] < 0.4
 
 
+@pytest.mark.slow
 def test_06_hvp_costs_the_same_at_every_n_the_hessian_n_passes():
     """06: an HVP evaluates the same number of primitives at every n (one pass); the Hessian takes n passes
     (the small version counts n = 4, 16, 64, the full one adds 128)."""

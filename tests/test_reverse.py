@@ -51,6 +51,7 @@ def test_every_primitive_has_a_rule():
     assert all(row["reverse"] == "rule" for row in coverage().values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("seed", [None, 3])
 def test_zoo_derivative_vjp_jvp(name, seed):
@@ -73,6 +74,7 @@ def test_zoo_derivative_vjp_jvp(name, seed):
     assert_close(rev.jvp(f, args, tangents), ref_jvp, RTOL, f"{name} jvp")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in NAMES if PROBLEMS[n].make().scalar_output])
 def test_zoo_hessian_reverse_over_reverse(name):
     inst = PROBLEMS[name].make(seed=5)
@@ -84,6 +86,7 @@ def test_zoo_hessian_reverse_over_reverse(name):
 HVP_AND_JIT = ["exp_sin_xy", "mlp_softmax_xent", "layered_net", "rosenbrock", "all_ops"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in HVP_AND_JIT if n in PROBLEMS])
 def test_zoo_hvp_forward_over_reverse(name):
     inst = PROBLEMS[name].make(seed=2)
@@ -93,6 +96,7 @@ def test_zoo_hvp_forward_over_reverse(name):
     assert_close(rev.hvp(f)(*args, v), ref, RTOL, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in HVP_AND_JIT + ["tall_map"] if n in PROBLEMS])
 def test_zoo_under_jit(name):
     inst = PROBLEMS[name].make(seed=4)
@@ -103,6 +107,7 @@ def test_zoo_under_jit(name):
         assert_close(jax.jit(rev.jacobian(f, an))(*args), _ref(jax_ref.jacobian, inst, an)(*args), RTOL, name)
 
 
+@pytest.mark.slow
 def test_argnums_and_pytrees():
     def f(params, x, scale):
         h = dnp.tanh(x @ params["W"] + params["b"])
@@ -210,6 +215,7 @@ def test_unsupported_primitive_raises_the_library_error(monkeypatch):
         rev.grad(dnp.tan)(0.3)
 
 
+@pytest.mark.slow
 def test_unbroadcast():
     g = jnp.arange(24.0).reshape(2, 3, 4)
     for shape in [(2, 3, 4), (3, 4), (4,), (1, 4), (3, 1), (2, 1, 4), (1, 1, 1), ()]:

@@ -33,6 +33,7 @@ KINKS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(KINKS))
 def test_kink_conventions_are_jax_s(name):
     f, x, expected = KINKS[name]
@@ -42,6 +43,7 @@ def test_kink_conventions_are_jax_s(name):
     np.testing.assert_array_equal(jax.jit(rev.grad(f))(x), jax.grad(f)(x))
 
 
+@pytest.mark.slow
 def test_prod_zeros_along_an_axis():
     x = jnp.array([[0.0, 2.0, 3.0], [1.0, 0.0, 0.0], [2.0, 3.0, 4.0]])
     f = lambda x: dnp.sum(dnp.prod(x, axis=1) * jnp.array([1.0, 2.0, 3.0]))  # noqa: E731
@@ -96,6 +98,7 @@ def test_tape_stats_counts_nodes_and_bytes():
     assert stats.by_op == {"exp": 1, "multiply": 1, "sum": 1}
 
 
+@pytest.mark.slow
 def test_checkpointing_gives_identical_gradients_with_less_memory():
     params, x = _mlp()
     ckpt_loss = lambda p, x: _loss(p, x, segment=rev.checkpoint(_layer))  # noqa: E731
@@ -179,6 +182,7 @@ def test_record_and_draw_the_graph():
 # ---------------------------------------------------------------- training and jit
 
 
+@pytest.mark.slow
 def test_training_on_the_digits_lowers_the_loss_and_matches_jax():
     _, hist = train.train(steps=50, check_every=25, log_every=25)
     assert hist.loss[-1] < 0.6 * hist.loss[0]

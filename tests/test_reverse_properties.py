@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,6 +83,7 @@ def _inputs(seed):
     return tuple(jnp.asarray(rng.uniform(-1.5, 1.5, size=s)) for s in SHAPES)
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(program=programs, seed=st.integers(0, 2**16))
 def test_random_graph_gradient_matches_jax(program, seed):
@@ -94,6 +96,7 @@ def test_random_graph_gradient_matches_jax(program, seed):
     assert_close(rev.grad(f, argnums)(*args), jax.grad(f, argnums)(*args), 1e-12, str(program))
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None)
 @given(program=programs, seed=st.integers(0, 2**16))
 def test_random_graph_vjp_matches_jax(program, seed):
@@ -111,6 +114,7 @@ def test_random_graph_vjp_matches_jax(program, seed):
     assert_close(got, ref, 1e-12, str(program))
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None)
 @given(
     x_shape=st.sampled_from([(2, 3, 4), (3, 4), (4,), (1, 4), (3, 1), (2, 1, 1), ()]),

@@ -54,6 +54,7 @@ def _scalar_instances():
             yield pytest.param(inst, id=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize("inst", list(_scalar_instances()))
 def test_the_zoo_staged_is_the_op_by_op_answer(inst, method):
@@ -76,6 +77,7 @@ def _vector_instances():
             yield pytest.param(inst, id=name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("inst", list(_vector_instances()))
 def test_jacobians_and_jvps_staged_are_the_op_by_op_answer(inst):
     tangents = jax.tree_util.tree_map(lambda a: jnp.linspace(-1.0, 1.0, a.size).reshape(a.shape), inst.args)
@@ -105,6 +107,7 @@ def _mlp_args(width=8, depth=3, seed=0):
     return params, jnp.asarray(rng.normal(size=(5, width)))
 
 
+@pytest.mark.slow
 def test_pytrees_argnums_and_keywords():
     params, x = _mlp_args()
 
@@ -121,6 +124,7 @@ def test_pytrees_argnums_and_keywords():
             assert n.staged == 1
 
 
+@pytest.mark.slow
 def test_python_floats_numpy_arrays_and_float32():
     f = lambda x, y: dnp.sum(dnp.sin(x) * y) / 3.0  # noqa: E731
     for x, y in ((1.5, 2.0), (np.asarray([0.1, 0.2]), np.asarray(3.0)),
@@ -190,6 +194,7 @@ def test_two_functions_of_one_structure_share_a_program_with_their_own_constants
         _close(got, c2 * jnp.exp(x * c2))
 
 
+@pytest.mark.slow
 def test_index_parameters_that_compare_equal_but_mean_different_things():
     x = jnp.asarray([[1.0, 2.0], [3.0, 4.0]])
     for method in (reverse, forward):
@@ -276,6 +281,7 @@ def test_errors_are_the_op_by_op_errors():
 # ---------------------------------------------------------------- nesting and JAX's transformations
 
 
+@pytest.mark.slow
 def test_hessians_nesting_and_jax_transformations_around_our_derivatives():
     f = lambda x: dnp.sum(dnp.sin(x) * x**2)  # noqa: E731
     ref = lambda x: jnp.sum(jnp.sin(x) * x**2)  # noqa: E731

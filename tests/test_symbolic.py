@@ -136,6 +136,7 @@ PRIMITIVE_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PRIMITIVE_CASES))
 def test_each_primitive_value_and_vjp_match_jax(name):
     fun = PRIMITIVE_CASES[name]
@@ -456,6 +457,7 @@ def test_a_1000_term_formula_prints_simplifies_and_converts():
     assert S.to_sympy(e).count(sp.sin) == 1000
 
 
+@pytest.mark.slow
 def test_a_3000_deep_chain_differentiates_simplifies_and_prints():
     def chain(v):
         for _ in range(3000):
@@ -478,6 +480,7 @@ def test_a_3000_deep_chain_differentiates_simplifies_and_prints():
     assert S.naive_visits(t.out_nodes[0][()]) > 3000
 
 
+@pytest.mark.slow
 def test_a_wide_sum_compiles_to_a_few_vectorised_steps():
     n = 1000
     t = S.trace(lambda v: dnp.sum(v**2), np.ones(n))

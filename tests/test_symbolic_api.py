@@ -53,6 +53,7 @@ def test_the_method_is_registered():
     assert len(TRACEABLE) >= len(PROBLEMS) - 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", TRACEABLE)
 def test_zoo_derivative_matches_jax(name):
     inst = _instance(PROBLEMS[name])
@@ -67,6 +68,7 @@ def test_zoo_derivative_matches_jax(name):
                      jax_ref.jacobian(inst.fun, argnums)(*inst.args), RTOL, f"{name} jacobian")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in TRACEABLE if n in ("exp_sin_xy", "polar_map", "mlp_l2", "tall_map")])
 def test_zoo_jvp_and_vjp_match_jax(name):
     inst = _instance(PROBLEMS[name])
@@ -83,6 +85,7 @@ def test_zoo_jvp_and_vjp_match_jax(name):
     assert_close(pullback(ct), ref_pullback(ct), RTOL, "vjp cotangent")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in TRACEABLE if n in ("exp_sin_xy", "sqrt_cos", "rosenbrock", "product")])
 def test_zoo_hessian_matches_jax(name):
     inst = _instance(PROBLEMS[name])
@@ -140,6 +143,7 @@ def r3_to_r4(v):
     return dnp.stack([a * b + c, dnp.sin(a) * dnp.exp(c), b / (1.0 + c**2), dnp.tanh(a - b * c)])
 
 
+@pytest.mark.slow
 def test_new_functions_match_jax_through_methods():
     rng = np.random.default_rng(11)
     scalars = tuple(float(v) for v in rng.uniform(0.5, 1.5, size=5))
@@ -163,6 +167,7 @@ def test_new_functions_match_jax_through_methods():
     assert_close(pullback(ct), ref_pullback(ct), 1e-10)
 
 
+@pytest.mark.slow
 def test_argnums_and_pytrees_as_jax():
     def f(p, x, scale):
         return scale * dnp.sum(dnp.tanh(p[0]["w"] @ x) * p[1])

@@ -39,6 +39,7 @@ FUNCTIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_array_level_gradients_match_jax(name):
     f, args, argnums = FUNCTIONS[name]
@@ -138,6 +139,7 @@ def test_a_value_dependent_if_suggests_dnp_where():
         S.grad(f, expand="array")(x)
 
 
+@pytest.mark.slow
 def test_the_benchmark_runs_and_agrees_with_jax():
     rows = matrix_calculus(n=20, m=30, d=10, n_grad=100, rounds=1)
     assert len(rows) == 3
@@ -175,6 +177,7 @@ def test_the_benchmark_prints_the_course_formulas():
 _ELEMENTWISE = [name for name, p in PRIMITIVES.items() if p.derivative is not None]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _ELEMENTWISE)
 def test_every_declared_primitive_stays_an_array_expression(name):
     """Each elementwise primitive's array-level VJP comes from its declaration (issue 25): gradient and

@@ -61,6 +61,7 @@ def test_basic_indexing_and_slicing(data):
     _agree(f, x)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.data())
 def test_reductions_other_than_sum(shape, data):
@@ -80,6 +81,7 @@ def test_max_and_min_share_ties_equally_as_jax():
         assert_close(S.grad(f, expand="array")(v), jax.grad(f)(v), 1e-15)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.integers(1, 6), st.integers(0, 100))
 def test_diag_diagonal_and_outer_through_dnp(n, seed):
@@ -91,6 +93,7 @@ def test_diag_diagonal_and_outer_through_dnp(n, seed):
     assert AL.to_text(M.gradient_expression(lambda v: dnp.sum(dnp.diag(v) @ m), x)).startswith("diagonal(")
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), st.booleans())
 def test_stacks_of_matrix_products(b, p, q, r, broadcast):
@@ -124,6 +127,7 @@ def test_indexing_prints_as_indexing():
     assert AL.to_text(expr) == "scatter(2 ⊙ v[1:4], [1:4], (6,))"
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(0, 100))
 def test_vjp_jvp_and_jacobian_at_array_level(m, n, seed):

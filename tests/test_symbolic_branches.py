@@ -14,6 +14,7 @@ from diffcompare.problems import PROBLEMS
 POINTS = jnp.array([-1.5, -0.0, 0.0, 0.5, 1.0, 2.5])  # kinks and ties included
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("f", [
     lambda x: dnp.sum(dnp.where(x > 0.5, 2.0 * x - 0.5, x * x)),
     lambda x: dnp.sum(dnp.where(x >= 0.0, x, 0.1 * x)),
@@ -27,6 +28,7 @@ def test_where_with_input_dependent_condition_matches_jax(f):
     assert np.allclose(S.hessian(f)(POINTS), jax.hessian(f)(POINTS), rtol=1e-12, atol=1e-300)
 
 
+@pytest.mark.slow
 def test_all_ops_has_a_symbolic_gradient():
     inst = PROBLEMS["all_ops"].make()
     report = diffcompare.check(inst.fun, *inst.args, argnums=inst.argnums, methods=["symbolic"])

@@ -30,6 +30,7 @@ def test_grad_of_grad_of_grad_matches_jax():
     assert_close(S.grad(S.grad(S.grad(f)))(0.7), jax.grad(jax.grad(jax.grad(f)))(0.7), 1e-12)
 
 
+@pytest.mark.slow
 def test_jacobian_of_grad_and_of_jacobian_match_jax():
     g = lambda x: dnp.sum(dnp.tanh(x) * x[::-1])  # noqa: E731
     v = lambda x: dnp.stack([dnp.sum(x**3), dnp.prod(dnp.sin(x))])  # noqa: E731
@@ -47,6 +48,7 @@ def test_nested_closures_do_not_confuse_perturbations():
     assert_close(S.grad(same)(1.5), jax.grad(lambda x: jax.grad(lambda x: x**2)(x) * x)(1.5), 1e-12)
 
 
+@pytest.mark.slow
 def test_hessian_of_a_vector_valued_function_as_jax():
     v = lambda x: dnp.stack([dnp.sum(x**3), dnp.prod(dnp.sin(x))])  # noqa: E731
     x = jnp.array([0.1, 0.5, -0.3])

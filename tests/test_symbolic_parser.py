@@ -101,6 +101,7 @@ def test_parse_never_calls_eval(monkeypatch):
     assert _value("exp(x)/x**2", x=1.5) == pytest.approx(math.exp(1.5) / 2.25)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_fuzz_any_text_parses_or_raises_parse_error(text):

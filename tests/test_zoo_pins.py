@@ -38,6 +38,7 @@ def test_every_problem_is_pinned():
     assert {key.split("/")[0] for key in PINS} == set(PROBLEMS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(PROBLEMS))
 def test_zoo_derivatives_are_bitwise_unchanged(name):
     """The op-by-op engines, bitwise (a staged call is one compiled program: XLA may fuse and round
@@ -54,6 +55,7 @@ def test_zoo_derivatives_are_bitwise_unchanged(name):
             assert np.array_equal(now[key], value, equal_nan=True), key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["exp_over_square", "mlp_l2", "layered_net", "all_ops", "tall_map"])
 def test_staged_calls_agree_to_rounding(name):
     staged = compute(name)
