@@ -56,6 +56,7 @@ def assert_matches_jacrev(sj, f, x, mode):
     np.testing.assert_allclose(np.asarray(sj(x).todense()), jax.jacrev(f)(x), atol=TOL[mode], rtol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("detect", ["graph", "probe"])
 @pytest.mark.parametrize("mode", MODES)
 def test_a_pattern_reused_where_the_branch_flips_is_refused_never_wrong(mode, detect):
@@ -94,6 +95,7 @@ def test_a_user_pattern_that_is_wrong_at_x_is_refused(mode):
         assert_matches_jacrev(sj, branching, point, mode)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 def test_a_probed_derivative_that_vanished_is_refused_eagerly_and_nan_under_jit(mode):
     f = lambda x: dnp.maximum(x[1:] * x[:-1], 0.0) + x[1:]  # noqa: E731 - relu: 0 where the product is < 0

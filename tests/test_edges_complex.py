@@ -139,6 +139,7 @@ INTERMEDIATES = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=10)
 @given(x=finite)
 @pytest.mark.parametrize("case", INTERMEDIATES)

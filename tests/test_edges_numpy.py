@@ -45,6 +45,7 @@ def _floordiv_and_divmod(a, b):
     return dnp.sum((a // b) * a + (3.0 // a) * b + (NUMPY_LEFT // b) * b + q * a + r + q2 * b + r2 * b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fun", [_mod_everywhere, _floordiv_and_divmod], ids=["mod", "floordiv-divmod"])
 @pytest.mark.parametrize("method", ["finite_diff", "forward", "reverse"])
 def test_python_mod_floordiv_divmod_match_jax(method, fun):
@@ -54,6 +55,7 @@ def test_python_mod_floordiv_divmod_match_jax(method, fun):
     same_with_nan(METHODS[method].value_and_grad(fun)(X, Y)[0], fun(X, Y))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["forward", "reverse"])
 def test_mod_operator_is_dnp_mod_in_nested_modes(method):
     # second derivatives through %: d²/da² (a % b) * a = 2 d/da (a % b) = 2 (JAX)
@@ -76,6 +78,7 @@ def test_symbolic_refuses_mod_as_dnp_mod_does(op):
 # ---------------------------------------------------------------- products over an empty axis
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize("shape, axis, keepdims", [
     ((0, 3), 0, False), ((0, 3), 1, False), ((3, 0), 1, False), ((3, 0), 0, True), ((3, 0), None, False),
@@ -102,6 +105,7 @@ def test_prod_over_an_empty_axis_matches_jax(method, shape, axis, keepdims):
 A0, B0 = jnp.array([1.0, 2.0]), jnp.array([[3.0, -1.0]])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize("num, endpoint, axis", [
     (0, True, 0), (0, False, 1), (0, True, -1), (1, True, 0), (1, False, -1), (4, False, 1), (3, True, 0),
@@ -123,6 +127,7 @@ def test_linspace_with_few_points_matches_jax(method, num, endpoint, axis):
     same_with_nan(ours_t, ref_t, rtol=rtol)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", AD)
 @pytest.mark.parametrize("num, endpoint", [(0, True), (0, False), (1, True), (1, False), (5, False)])
 def test_linspace_step_matches_jax(method, num, endpoint):
@@ -155,6 +160,7 @@ def _sinc_derivative_exact(k, x):
         return float(mpmath.diff(lambda s: mpmath.sinc(mpmath.pi * s), mpmath.mpf(x), k))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("methods", NESTINGS, ids="-".join)
 def test_sinc_derivatives_at_zero_are_jax_maclaurin_values(methods):
     # JAX: sinc^(k)(0) = pi^k (-1)^(k/2) / (k + 1) for even k, 0 for odd k
@@ -163,6 +169,7 @@ def test_sinc_derivatives_at_zero_are_jax_maclaurin_values(methods):
     np.testing.assert_allclose(float(_nested_grads(methods[:1] * 4, dnp.sinc)[3](0.0)), np.pi ** 4 / 5, rtol=1e-14)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("methods", NESTINGS, ids="-".join)
 @pytest.mark.parametrize("x", [1e-3, -2e-2, 0.3, -1.5])
 def test_sinc_derivatives_near_zero_match_jax(methods, x):
@@ -175,6 +182,7 @@ def test_sinc_derivatives_near_zero_match_jax(methods, x):
                                    err_msg=f"order {k}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", AD)
 def test_sinc_hessian_of_an_array_with_zeros_matches_jax(method):
     x = jnp.array([0.0, 0.25, 0.0, -1.0])

@@ -208,6 +208,7 @@ def test_kinks_follow_jax(name, f, x, expected):
     assert same(fwd.grad(f)(x))
 
 
+@pytest.mark.slow
 def test_kinks_of_reductions_and_norm_follow_jax():
     ties = jnp.array([[2.0, 2.0, 1.0], [0.0, 0.0, 0.0]])
     for f in (dnp.max, dnp.min, lambda x: dnp.max(x, axis=1), lambda x: dnp.prod(x, axis=0)):

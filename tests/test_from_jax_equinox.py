@@ -73,6 +73,7 @@ def test_equinox_parameter_gradients_match_jax(name, method):
     assert_close(value, reference, TOLERANCE[method], f"{name} by {method}")
 
 
+@pytest.mark.slow
 def test_equinox_model_called_directly_and_eagerly():
     model = eqx.nn.MLP(2, "scalar", 3, 1, key=jax.random.PRNGKey(3))
     x = jnp.array([0.3, -0.7])

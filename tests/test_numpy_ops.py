@@ -128,6 +128,7 @@ def test_reverse_power_rule_keeps_the_exponents_derivative_of_the_first_derivati
     assert float(expected) == 0.25
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", [forward, reverse], ids=["forward", "reverse"])
 def test_logsumexp_and_softmax_derivatives_at_large_magnitudes(method):
     # exp(x - logsumexp(x)) rounds to 1 at 1e16: the rules use the shifted softmax (issue 10 item 3)

@@ -125,6 +125,7 @@ def test_engines_give_the_same_bits_with_and_without_fast_dispatch(name):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_higher_order_and_jit_fast_matches_plain():
     # (complex inputs are refused by every method: tests/test_edges_complex.py)
     f = lambda v: dnp.sum(dnp.sin(v) ** 3 * dnp.reshape(v, (2, 1)))  # noqa: E731

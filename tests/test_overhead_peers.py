@@ -24,6 +24,7 @@ def _flat(tree):
     return np.concatenate([np.ravel(np.asarray(leaf, dtype=float)) for leaf in jax.tree_util.tree_leaves(tree)])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("peer", ["autograd", "torch"])
 def test_each_peer_computes_our_derivative(peer):
     pytest.importorskip(peer)

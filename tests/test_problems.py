@@ -87,6 +87,7 @@ def test_data_dependent_flag():
             jax.jit(inst.fun)(*inst.args)
 
 
+@pytest.mark.slow
 def test_the_zoo_touches_every_primitive():
     used = set().union(*(p.primitives() for p in PROBLEMS.values()))
     assert used == set(PRIMITIVES)

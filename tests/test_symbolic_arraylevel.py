@@ -49,6 +49,7 @@ def test_array_level_gradients_match_jax(name):
     assert_close(grad, ref_grad, 1e-12, name)
 
 
+@pytest.mark.slow
 def test_array_level_hessians_match_jax_and_are_matrix_formulas():
     assert_close(S.hessian(quadratic_form, expand="array")(x, A), jax.hessian(quadratic_form)(x, A), 1e-12)
     assert_close(S.hessian(logistic_loss, expand="array")(x, X, Y), jax.hessian(logistic_loss)(x, X, Y), 1e-12)

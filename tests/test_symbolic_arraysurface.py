@@ -42,6 +42,7 @@ def _slices(draw, n):
     return slice(start, stop, step)
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(st.data())
 def test_basic_indexing_and_slicing(data):
@@ -103,6 +104,7 @@ def test_stacks_of_matrix_products(b, p, q, r, broadcast):
     _agree(lambda y: dnp.sum(dnp.tanh(a @ y) ** 2), c)
 
 
+@pytest.mark.slow
 def test_a_hessian_through_a_stack_of_products_falls_back_or_refuses():
     a, v = _array(0, (2, 3, 3)), _array(1, (3,))
 

@@ -59,6 +59,7 @@ def _unseen_trace_form(W, C):
     return dnp.sum(W * (C @ W))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("f, args, argnums", [
     (_unseen_sin, (x3, X43), 0),
     (_unseen_layer, (RNG.normal(size=(4, 3)), x3), 0),
