@@ -172,7 +172,8 @@ def scoped(name: str):
     return decorate
 
 
-def _leaf_dtype(leaf):
+def leaf_dtype(leaf):
+    """The dtype of a leaf (a Python number's as JAX would take it), or None for what is no number."""
     if isinstance(leaf, bool):
         return np.dtype(bool)
     if isinstance(leaf, int):
@@ -192,7 +193,7 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
         raise InvalidInputError(f"{fname}: the {what} to differentiate has no arrays in it")
     wants_x64, checked = False, set()
     for leaf in leaves:
-        dtype = _leaf_dtype(leaf)
+        dtype = leaf_dtype(leaf)
         if dtype in checked:  # the parameters of a model share a few dtypes: check each once
             continue
         checked.add(dtype)

@@ -49,8 +49,8 @@ class Trace:
 
     def __init__(self):
         self.level = next(_trace_counter)
-        #: None while the derivative that made this trace runs; then its name ("reverse.grad of 'f'"):
-        #: a value of a finished trace that is used again has leaked (see :class:`Scope`)
+        #: None while the derivative that made this trace runs; then its :class:`Scope` (which says
+        #: "reverse.grad of 'f'"): a value of a finished trace that is used again has leaked
         self.done = None
         if _SCOPES:
             _SCOPES[-1].traces.append(self)
@@ -103,11 +103,14 @@ class Scope:
     finished when it returns, so a value that escaped ``f`` is refused wherever it is used later,
     as JAX refuses a leaked tracer. Used as ``with Scope(name, f): ...``; cheap (a list push/pop)."""
 
-    __slots__ = ("name", "traces")
+    __slots__ = ("method", "f", "traces")
 
     def __init__(self, method: str, f=None):
-        self.name = method if f is None else f"{method} of {function_name(f)!r}"
+        self.method, self.f = method, f  # the name is spelt out only for a message
         self.traces: list[Trace] = []
+
+    def __str__(self) -> str:
+        return self.method if self.f is None else f"{self.method} of {function_name(self.f)!r}"
 
     def __enter__(self):
         _SCOPES.append(self)
@@ -116,14 +119,17 @@ class Scope:
     def __exit__(self, *exc):
         _SCOPES.pop()
         for trace in self.traces:
-            trace.done = self.name
+            trace.done = self
         return False
 
     @staticmethod
     def check_result(result):
         """Refuse a result that holds a finished derivative's value (``f`` returned a leaked value, or
         one of this call's own values escaped); the result is returned as it is otherwise."""
-        top_trace(jax.tree_util.tree_leaves(result))
+        if type(result) is tuple and all(type(part) is ArrayImpl for part in result):
+            return result  # (value, gradient) of arrays: nothing to look through
+        if type(result) is not ArrayImpl:
+            top_trace(jax.tree_util.tree_leaves(result))
         return result
 
 

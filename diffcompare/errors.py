@@ -62,13 +62,15 @@ class NestingError(DiffCompareError, TypeError):
     JAX reference); the message says which methods nest."""
 
 
-class LeakedValueError(DiffCompareError, TypeError):
+class LeakedValueError(DiffCompareError, RuntimeError):
     """A value of a derivative that has finished was used: it escaped ``f`` (kept in a list, a
     global or an attribute) while ``f`` was being differentiated, and its derivative is gone.
     The message names the finished derivative and says what to return instead (JAX raises
-    ``UnexpectedTracerError`` here)."""
+    ``UnexpectedTracerError`` here). A ``RuntimeError``, not a ``TypeError``: the value is of the right
+    type but used at the wrong time (and ``jax.numpy`` would bury a ``TypeError`` under its own)."""
 
-    def __init__(self, origin: str, used: str = "used"):
+    def __init__(self, origin, used: str = "used"):
+        origin = str(origin)  # the finished derivative: a name, or the scope that says it
         self.origin = origin
         super().__init__(
             f"a value of {origin} was {used} after that derivative had finished: it escaped the function "

@@ -102,9 +102,14 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
         (Array(0.5403..., ...),)
         >>> out, pull, aux = vjp(lambda x: (x ** 2, x + 1), 3.0, has_aux=True)   # aux: Array(4.)
     """
-    _api.check_differentiable(primals, "reverse.vjp")
-    (trace, inputs, out), aux = _api.with_aux(lambda g: _record(g, primals), f, "reverse.vjp", has_aux)
-    out, vjp_fn = _pullback(trace, inputs, out, "reverse.vjp")
+    return _vjp(f, primals, has_aux, "reverse.vjp")
+
+
+def _vjp(f, primals, has_aux, name):
+    """:func:`vjp` in the caller's scope (``reverse.jvp``'s recordings are named after it)."""
+    _api.check_differentiable(primals, name)
+    (trace, inputs, out), aux = _api.with_aux(lambda g: _record(g, primals), f, name, has_aux)
+    out, vjp_fn = _pullback(trace, inputs, out, name)
     return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
@@ -189,10 +194,10 @@ def jvp(f: Callable, primals, tangents, *, has_aux: bool = False):
         tuple(tangents),
         is_leaf=_is_engine,
     )
-    out, vjp_fn, *aux = vjp(f, *primals, has_aux=has_aux)
+    out, vjp_fn, *aux = _vjp(f, primals, has_aux, "reverse.jvp")
     zero = jax.tree_util.tree_map(dnp.zeros_like, out, is_leaf=_is_engine)
     # u -> vjp_fn(u) is linear; its own VJP applied to the tangents is J v
-    _, vjp_of_vjp = vjp(vjp_fn, zero)
+    _, vjp_of_vjp = _vjp(vjp_fn, (zero,), False, "reverse.jvp")
     (tangent_out,) = vjp_of_vjp(tangents)
     return (out, tangent_out, *aux)
 

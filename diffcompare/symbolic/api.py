@@ -359,11 +359,16 @@ def value_and_grad(f: Callable, argnums=0, *, has_aux: bool = False, simplify: b
         (Array(1.99..., ...), Array(-0.66..., ...))
     """
 
+    return _value_and_grad_named(f, argnums, has_aux, simplify, jit, expand, "symbolic.value_and_grad")
+
+
+def _value_and_grad_named(f, argnums, has_aux, simplify, jit, expand, name):
+    """:func:`value_and_grad`, its calls named ``name`` (``symbolic.grad`` for :func:`grad`)."""
     AL.check_expand(expand, "symbolic.grad")
 
     f_given = f
 
-    @_api.transformation(f, "symbolic.value_and_grad")
+    @_api.transformation(f, name)
     def wrapped(*args, **kwargs):
         f_out, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.grad")
         value, gradient = _value_and_grad(_without_aux(f_out, has_aux, "symbolic.grad"), args, sel)
@@ -400,7 +405,7 @@ def grad(f: Callable, argnums=0, *, has_aux: bool = False, simplify: bool = Fals
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
-    vg = value_and_grad(f, argnums, has_aux=has_aux, simplify=simplify, jit=jit, expand=expand)
+    vg = _value_and_grad_named(f, argnums, has_aux, simplify, jit, expand, "symbolic.grad")
     return _api.gradient_of(f, vg, "symbolic.grad", has_aux)
 
 
