@@ -38,6 +38,7 @@ class Trace:
     engine = "engine"
     rules: dict = {}
     unsupported: dict[str, str] = {}
+    done = None  # (set per trace in __init__; here for a subclass that does not call it)
 
     def __init_subclass__(cls, register: bool | None = None, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import diffcompare as dc
 import diffcompare.numpy as dnp
-from diffcompare import METHODS, forward, from_jax, kinks, reverse, symbolic
+from diffcompare import METHODS, forward, from_jax, kinks, reverse, staging, symbolic
 from diffcompare._core import EngineValue
 from diffcompare.checker import GradientCheckError
 from diffcompare.cli import app
@@ -107,6 +107,21 @@ def test_jacobian_jvp_vjp_with_aux_match_jax(name, opts):
     ref_out, ref_vjp_fn, ref_aux = jax.vjp(jnp_vector_and_aux, X, has_aux=True)
     assert_close(vjp_fn(v), ref_vjp_fn(v), tolerance(name))
     assert_plain_like(aux, ref_aux)
+
+
+@pytest.mark.parametrize("name", ["forward", "reverse"])
+def test_aux_of_arrays_runs_in_the_staged_program_with_the_same_answer(name):
+    def f(x):  # an aux of arrays and numbers: the recording holds it, the compiled program returns it
+        y = dnp.tanh(x)
+        return dnp.sum(y ** 2), (y, 3, 2.5)
+
+    staged_before = staging.COUNTS["staged"]
+    gradient, aux = METHODS[name].grad(f, has_aux=True)(X)
+    assert staging.COUNTS["staged"] == staged_before + 1, staging.LAST_FALLBACK[0]
+    op_gradient, op_aux = METHODS[name].grad(f, has_aux=True, staged=False)(X)
+    assert_close(gradient, op_gradient, 1e-12)
+    assert_plain_like(aux, op_aux)
+    assert_plain_like(aux, jax.grad(lambda x: (jnp.sum(jnp.tanh(x) ** 2), (jnp.tanh(x), 3, 2.5)), has_aux=True)(X)[1])
 
 
 @pytest.mark.parametrize("name", ["finite_diff", "symbolic", "forward", "reverse", "jax"])
