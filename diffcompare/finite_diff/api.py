@@ -106,7 +106,7 @@ def value_and_grad(
         (Array(1.99..., ...), Array(-0.66..., ...))
     """
 
-    @_api.wraps(f, "finite_diff.value_and_grad")
+    @_api.transformation(f, "finite_diff.value_and_grad")
     def wrapped(*args, **kwargs):
         fname = "finite_diff.grad"
         scheme_, evaluate, value, aux = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize,
@@ -149,7 +149,7 @@ def jacobian(
     laid out as ``jax.jacobian`` lays it out. Options as :func:`value_and_grad`;
     with ``has_aux`` (``f`` returns ``(output, aux)``) it returns ``(jacobian, aux)``."""
 
-    @_api.wraps(f, "finite_diff.jacobian")
+    @_api.transformation(f, "finite_diff.jacobian")
     def wrapped(*args, **kwargs):
         fname = "finite_diff.jacobian"
         scheme_, evaluate, out, aux = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize,
@@ -161,6 +161,7 @@ def jacobian(
     return wrapped
 
 
+@_api.scoped("finite_diff.jvp")
 def jvp(
     f: Callable, primals, tangents, *, has_aux: bool = False, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
@@ -185,6 +186,7 @@ def jvp(
     return (out, tangent_out, aux) if has_aux else (out, tangent_out)
 
 
+@_api.scoped("finite_diff.vjp")
 def vjp(
     f: Callable, *primals, has_aux: bool = False, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
