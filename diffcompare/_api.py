@@ -126,7 +126,7 @@ def prepare(f: Callable, args: tuple, kwargs: dict, argnums, name: str, allow_co
 
 def differentiating(f: Callable, argnums, name: str, allow_complex: bool = True):
     """Decorator for a method's body ``body(call) -> result``: the function the user calls
-    with ``f``'s arguments (see :func:`prepare`). The body runs in a :func:`scope`."""
+    with ``f``'s arguments (see :func:`prepare`), run in a :func:`transformation`'s scope."""
 
     def decorate(body):
         @transformation(f, name)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from typing import Any
 
 import jax
@@ -53,8 +54,9 @@ class Trace:
         #: None while the derivative that made this trace runs; then its :class:`Scope` (which says
         #: "reverse.grad of 'f'"): a value of a finished trace that is used again has leaked
         self.done = None
-        if _SCOPES:
-            _SCOPES[-1].traces.append(self)
+        scopes = _RUNNING.scopes
+        if scopes:
+            scopes[-1].traces.append(self)
 
     def rule_for(self, prim: Primitive):
         """This engine's rule for ``prim``; refuses, naming the primitive and the reason, if there is none."""
@@ -114,11 +116,11 @@ class Scope:
         return self.method if self.f is None else f"{self.method} of {function_name(self.f)!r}"
 
     def __enter__(self):
-        _SCOPES.append(self)
+        _RUNNING.scopes.append(self)
         return self
 
     def __exit__(self, *exc):
-        _SCOPES.pop()
+        _RUNNING.scopes.pop()
         for trace in self.traces:
             trace.done = self
         return False
@@ -134,8 +136,14 @@ class Scope:
         return result
 
 
-#: the derivatives running now, innermost last
-_SCOPES: list[Scope] = []
+class _Running(threading.local):
+    """The derivatives running now in this thread, innermost last (another thread's traces are not theirs)."""
+
+    def __init__(self):
+        self.scopes: list[Scope] = []
+
+
+_RUNNING = _Running()
 
 
 def function_name(f) -> str:

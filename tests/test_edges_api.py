@@ -279,6 +279,29 @@ def test_jvp_and_vjp_values_leak_too(entry):
         kept[0] * 2
 
 
+def test_a_derivative_running_in_another_thread_does_not_finish_this_threads_values():
+    import threading
+
+    from diffcompare._core import Scope
+    from diffcompare.reverse import ReverseTrace
+
+    entered, release = threading.Event(), threading.Event()
+
+    def other_thread():
+        with Scope("reverse.grad", lambda x: x):
+            entered.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    entered.wait(30)
+    mine = ReverseTrace()  # made here while the other thread's derivative runs
+    release.set()
+    thread.join()
+    assert mine.done is None
+    assert isinstance(dnp.sin(mine.input(jnp.asarray(0.0))), EngineValue)  # still usable
+
+
 def test_leaked_value_error_is_a_diffcompare_error_and_aux_is_the_way_out():
     leaked = leak_from(reverse)
     with pytest.raises(DiffCompareError):
