@@ -6,10 +6,10 @@ difference returns the average of the two one-sided slopes, so the two disagree
 although neither is wrong. The checker asks :func:`find_kink` whether such a
 disagreement comes from a kink: along the direction ``d`` it measures the right
 slope (f(x + h d) − f(x)) / h and the left slope (f(x) − f(x − h d)) / h at three
-steps h a decade apart (seven evaluations of ``f``). At a kink each slope stays
-put as h shrinks while they differ by a jump that does not shrink; where ``f``
-is smooth the two differ by about h·f″, which shrinks with h, so a smooth
-function is never called kinked.
+steps h a decade apart (seven evaluations of ``f``), each extrapolated to a zero
+step. At a kink the two limits differ by a jump, and each is stable; where ``f``
+is smooth both limits are f′ (their difference, about h·f″, vanishes), so a
+smooth function is not called kinked.
 """
 
 from __future__ import annotations
@@ -43,43 +43,50 @@ class Kink:
         return int(np.argmax(np.abs(self.right - self.left)))
 
 
-def one_sided_slopes(fun: Callable, x: np.ndarray, d: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """(left, right): arrays of shape (steps, outputs), the one-sided difference quotients of ``fun``
-    (flat array in, flat array out) at ``x`` along ``d``, for the steps of :data:`STEP_FACTORS`."""
-    base = eps ** (1 / 3) * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+def one_sided_slopes(fun: Callable, x: np.ndarray, d: np.ndarray, eps: float):
+    """(left, right, f0, steps): ``left`` and ``right`` of shape (steps, outputs), the one-sided difference
+    quotients of ``fun`` (flat array in, flat array out) at ``x`` along ``d`` for the steps of
+    :data:`STEP_FACTORS` (the largest coordinate of ``h·d`` moves by eps^(1/3)·max(1, |x|) times each),
+    and ``fun(x)``."""
+    base = eps ** (1 / 3) * max(1.0, float(np.max(np.abs(x), initial=0.0))) / max(float(np.max(np.abs(d))), 1e-300)
+    steps = np.array(STEP_FACTORS) * base
     f0 = np.asarray(fun(x), np.float64)
-    left, right = [], []
-    for factor in STEP_FACTORS:
-        h = base * factor
-        right.append((np.asarray(fun(x + h * d), np.float64) - f0) / h)
-        left.append((f0 - np.asarray(fun(x - h * d), np.float64)) / h)
-    return np.array(left), np.array(right)
+    right = np.array([(np.asarray(fun(x + h * d), np.float64) - f0) / h for h in steps])
+    left = np.array([(f0 - np.asarray(fun(x - h * d), np.float64)) / h for h in steps])
+    return left, right, f0, steps
+
+
+def _at_zero(slopes: np.ndarray, steps: np.ndarray, i: int) -> np.ndarray:
+    """The slope extrapolated to a zero step from steps i and i + 1 (a one-sided slope is s0 + c·h)."""
+    h1, h2 = steps[i], steps[i + 1]
+    return (h1 * slopes[i + 1] - h2 * slopes[i]) / (h1 - h2)
 
 
 def find_kink(fun: Callable, x: np.ndarray, d: np.ndarray, eps: float) -> Kink | None:
     """A :class:`Kink` where ``fun`` has one at ``x`` along ``d`` (or closer to ``x`` than the smallest
     step), None where it is smooth there.
 
-    A kink: the jump between the right and the left slope is well above rounding at the smallest step
-    and does not shrink with the step (within a factor 2 from the largest step), and each slope is
-    stable (it moves by less than a quarter of the jump across the steps).
+    Each one-sided slope is s0 + c·h near a kink (and near a smooth point, where both s0 are f′):
+    s0 is extrapolated from the two smallest steps and, as a check, from the two largest. A kink:
+    the two s0 differ by a jump well above rounding, and each s0 agrees between the two
+    extrapolations within a quarter of the jump.
 
     Example:
         >>> find_kink(lambda x: np.abs(x), np.zeros(1), np.ones(1), 2.2e-16)
         Kink(left=array([-1.]), right=array([1.]))
     """
-    left, right = one_sided_slopes(fun, x, d, eps)
-    jumps = np.max(np.abs(right - left), axis=1)  # per step
-    jump = jumps[-1]
-    scale = max(1.0, float(np.max(np.abs(left))), float(np.max(np.abs(right))))
-    if not np.isfinite(jump) or jump <= 100 * np.sqrt(eps) * scale:
+    left, right, f0, steps = one_sided_slopes(fun, x, d, eps)
+    left0, right0 = _at_zero(left, steps, 1), _at_zero(right, steps, 1)
+    jump = float(np.max(np.abs(right0 - left0)))
+    scale = max(1.0, float(np.max(np.abs(left0))), float(np.max(np.abs(right0))))
+    rounding = 100 * eps * max(1.0, float(np.max(np.abs(f0)))) / steps[-1]  # of a quotient at the smallest step
+    if not np.isfinite(jump) or jump <= max(100 * np.sqrt(eps) * scale, rounding):
         return None
-    if not 0.5 * jumps[0] <= jump <= 2 * jumps[0]:  # a jump that shrinks with the step is curvature
+    drift = max(float(np.max(np.abs(_at_zero(left, steps, 0) - left0))),
+                float(np.max(np.abs(_at_zero(right, steps, 0) - right0))))
+    if drift > 0.25 * jump:
         return None
-    spread = max(float(np.max(np.abs(right - right[-1]))), float(np.max(np.abs(left - left[-1]))))
-    if spread > 0.25 * jump:
-        return None
-    return Kink(left[-1], right[-1])
+    return Kink(left0, right0)
 
 
 #: at most this many failing coordinates are examined (seven evaluations of ``f`` each)
@@ -95,14 +102,17 @@ def failing_coordinates(fd: np.ndarray, ref: np.ndarray, tolerance: float) -> li
     return [int(i) for i in order if errors[i] > tolerance]
 
 
-def describe(kink: Kink, direction: str, reference: np.ndarray, outputs: int) -> str:
-    """The note for a kink along ``direction``, with JAX's slope there (``reference``, flat)."""
+def describe(kink: Kink, direction: str, reference: np.ndarray, outputs: int, eps: float) -> str:
+    """The note for a kink along ``direction``, with JAX's slope there (``reference``, flat); slopes
+    below rounding (sqrt(eps) of the largest) are shown as 0."""
     k = kink.entry
     left, right, ref = float(kink.left[k]), float(kink.right[k]), float(reference[k])
+    noise = np.sqrt(eps) * max(abs(left), abs(right), abs(ref))
+    left, right, ref, average = (0.0 if abs(v) < noise else v for v in (left, right, ref, (left + right) / 2))
     entry = f", output entry {k}" if outputs > 1 else ""
     return (f"f has a kink here along {direction}{entry}: left slope {left:.3g}, right slope {right:.3g}. f is "
             f"not differentiable at this point: JAX's convention gives {ref:.3g} (one subgradient, e.g. "
-            f"abs'(0) = 1, relu'(0) = 0), central finite differences give the average {(left + right) / 2:.3g}; "
+            f"abs'(0) = 1, relu'(0) = 0), central finite differences give the average {average:.3g}; "
             "not an engine error (check at a point off the kink to compare the methods)")
 
 
@@ -138,7 +148,7 @@ def explain(problem, rows, fd_full, tolerance: float) -> None:
                 found[i] = kink
         if found:
             i = next(iter(found))  # the worst coordinate that sits at a kink
-            note = describe(found[i], _coordinate(problem, i), ref[:, i], ref.shape[0])
+            note = describe(found[i], _coordinate(problem, i), ref[:, i], ref.shape[0], eps)
             _mark(full, note, every=len(found) == len(failing))
     projections = [row for row in rows[1:] if row.status == "fail"]
     if projections:
@@ -146,7 +156,7 @@ def explain(problem, rows, fd_full, tolerance: float) -> None:
         found = [find_kink(fun, x, d, eps) for d in directions]
         if any(k is not None for k in found):
             k = next(j for j, kink in enumerate(found) if kink is not None)
-            note = note or describe(found[k], f"the random direction u{k}", ref @ directions[k], ref.shape[0])
+            note = note or describe(found[k], f"the random direction u{k}", ref @ directions[k], ref.shape[0], eps)
             for row in projections:
                 _mark(row, note, every=all(kink is not None for kink in found))
 
