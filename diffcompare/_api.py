@@ -129,9 +129,11 @@ def differentiating(f: Callable, argnums, name: str, allow_complex: bool = True)
     with ``f``'s arguments (see :func:`prepare`), run in a :func:`transformation`'s scope."""
 
     def decorate(body):
-        @transformation(f, name)
-        def wrapped(*args, **kwargs):
-            return body(prepare(f, args, kwargs, argnums, name, allow_complex))
+        @wraps(f, name)
+        def wrapped(*args, **kwargs):  # (transformation's scope written out: one call less per derivative)
+            with Scope(name, f) as scope:
+                result = body(prepare(f, args, kwargs, argnums, name, allow_complex))
+            return scope.check_result(result)
 
         return wrapped
 

@@ -110,7 +110,7 @@ class Scope:
 
     def __init__(self, method: str, f=None):
         self.method, self.f = method, f  # the name is spelt out only for a message
-        self.traces: list[Trace] = []
+        self.traces: list[Trace] | tuple = []
 
     def __str__(self) -> str:
         return self.method if self.f is None else f"{self.method} of {function_name(self.f)!r}"
@@ -123,14 +123,19 @@ class Scope:
         _RUNNING.scopes.pop()
         for trace in self.traces:
             trace.done = self
+        self.traces = ()  # no cycle scope -> trace -> scope: a finished tape is freed at once, not by the GC
         return False
 
     @staticmethod
     def check_result(result):
         """Refuse a result that holds a finished derivative's value (``f`` returned a leaked value, or
         one of this call's own values escaped); the result is returned as it is otherwise."""
-        if type(result) is tuple and all(type(part) is ArrayImpl for part in result):
-            return result  # (value, gradient) of arrays: nothing to look through
+        if type(result) is tuple:
+            for part in result:
+                if type(part) is not ArrayImpl:
+                    break
+            else:
+                return result  # (value, gradient) of arrays: nothing to look through
         if type(result) is not ArrayImpl:
             top_trace(jax.tree_util.tree_leaves(result))
         return result

@@ -302,6 +302,27 @@ def test_a_derivative_running_in_another_thread_does_not_finish_this_threads_val
     assert isinstance(dnp.sin(mine.input(jnp.asarray(0.0))), EngineValue)  # still usable
 
 
+def test_a_finished_trace_is_freed_at_once_not_by_the_garbage_collector():
+    # forward mode's trace holds no cycle of its own (a reverse tape does: node -> trace -> tape -> node)
+    method = forward
+    import gc
+    import weakref
+
+    traces = []
+
+    def f(x):
+        traces.append(weakref.ref(x._trace))  # a weak reference keeps nothing alive
+        return dnp.sum(dnp.sin(x))
+
+    gc.collect()
+    gc.disable()
+    try:
+        method.grad(f, staged=False)(X)
+        assert traces and traces[0]() is None  # no reference cycle through its scope holds the tape
+    finally:
+        gc.enable()
+
+
 def test_leaked_value_error_is_a_diffcompare_error_and_aux_is_the_way_out():
     leaked = leak_from(reverse)
     with pytest.raises(DiffCompareError):
