@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,11 +25,12 @@ import numpy as np
 
 from . import _foreign
 from . import numpy as dnp
-from ._core import ArrayImpl, EngineValue, top_trace
+from ._core import ArrayImpl, EngineValue, Scope, check_alive, new_level, top_trace
 from .errors import (
     ForeignFunctionError,
     InvalidInputError,
     InvalidOptionError,
+    InvalidOutputError,
     NonScalarOutputError,
     PrecisionWarning,
     ShapeMismatchError,
@@ -124,19 +126,56 @@ def prepare(f: Callable, args: tuple, kwargs: dict, argnums, name: str, allow_co
 
 def differentiating(f: Callable, argnums, name: str, allow_complex: bool = False):
     """Decorator for a method's body ``body(call) -> result``: the function the user calls
-    with ``f``'s arguments (see :func:`prepare`)."""
+    with ``f``'s arguments (see :func:`prepare`), run in a :func:`transformation`'s scope."""
 
     def decorate(body):
         @wraps(f, name)
-        def wrapped(*args, **kwargs):
-            return body(prepare(f, args, kwargs, argnums, name, allow_complex))
+        def wrapped(*args, **kwargs):  # (transformation's scope written out: one call less per derivative)
+            with Scope(name, f) as scope:
+                result = body(prepare(f, args, kwargs, argnums, name, allow_complex))
+            return scope.check_result(result)
 
         return wrapped
 
     return decorate
 
 
-def _leaf_dtype(leaf):
+def transformation(f: Callable, name: str):
+    """Decorator for the function a method returns (``grad(f)``): :func:`wraps` it, and run each call
+    in a :class:`~diffcompare._core.Scope` named after ``name`` and ``f``, so a value that escapes ``f``
+    is refused once the call has returned (and so is a result that holds a finished call's value)."""
+
+    def decorate(g):
+        @wraps(f, name)
+        def wrapped(*args, **kwargs):
+            with Scope(name, f) as scope:
+                result = g(*args, **kwargs)
+            return scope.check_result(result)
+
+        return wrapped
+
+    return decorate
+
+
+def scoped(name: str):
+    """Decorator for a method entry point ``entry(f, ...)`` that is not written with
+    :func:`differentiating` (``jvp``, ``vjp``): it runs in a :class:`~diffcompare._core.Scope` named
+    after ``name`` and ``f``, so values that escape ``f`` are refused once it has returned."""
+
+    def decorate(entry):
+        @functools.wraps(entry)
+        def wrapped(f, *args, **kwargs):
+            with Scope(name, f) as scope:
+                result = entry(f, *args, **kwargs)
+            return scope.check_result(result)
+
+        return wrapped
+
+    return decorate
+
+
+def leaf_dtype(leaf):
+    """The dtype of a leaf (a Python number's as JAX would take it), or None for what is no number."""
     if isinstance(leaf, bool):
         return np.dtype(bool)
     if isinstance(leaf, int):
@@ -157,7 +196,7 @@ def check_differentiable(tree, fname: str, what: str = "input", allow_complex: b
         raise InvalidInputError(f"{fname}: the {what} to differentiate has no arrays in it")
     wants_x64, checked = False, set()
     for leaf in leaves:
-        dtype = _leaf_dtype(leaf)
+        dtype = leaf_dtype(leaf)
         if dtype in checked:  # the parameters of a model share a few dtypes: check each once
             continue
         checked.add(dtype)
@@ -194,7 +233,7 @@ COMPLEX_ADVICE = (
 
 
 def _is_complex(leaf) -> bool:
-    dtype = _leaf_dtype(leaf)
+    dtype = leaf_dtype(leaf)
     return dtype is not None and dtype.kind == "c"
 
 
@@ -209,7 +248,7 @@ def refuse_complex(tree, fname: str, what: str) -> None:
         return
     path, leaf = next((p, x) for p, x in jax.tree_util.tree_flatten_with_path(tree)[0] if _is_complex(x))
     where = f" (leaf {jax.tree_util.keystr(path)})" if len(leaves) > 1 else ""
-    raise InvalidInputError(f"{fname}: the {what} is complex{where}, dtype {_leaf_dtype(leaf)}; {COMPLEX_ADVICE}")
+    raise InvalidInputError(f"{fname}: the {what} is complex{where}, dtype {leaf_dtype(leaf)}; {COMPLEX_ADVICE}")
 
 
 def refuse_holomorphic(holomorphic, fname: str) -> None:
@@ -269,11 +308,11 @@ def check_scalar_output(out, fname: str) -> None:
         )
     dtype = np.dtype(dnp.dtype_of(leaves[0]))
     if jnp.issubdtype(dtype, jnp.complexfloating):
-        raise InvalidInputError(
+        raise InvalidOutputError(
             f"{fname}: the function returned a complex scalar ({dtype}); a gradient needs a real output, as "
             "jax.grad does without holomorphic=True: return dnp.real(...), dnp.abs(...) or |z|**2 of it")
     if not jnp.issubdtype(dtype, jnp.floating):
-        raise InvalidInputError(
+        raise InvalidOutputError(
             f"{fname}: the function returned dtype {dtype}; a gradient needs a floating-point output (jax.grad "
             "refuses it too): a comparison or a count has derivative zero almost everywhere, so return the "
             "float quantity itself, or convert with dnp.asarray(..., dtype=float) if zero is what you mean")
@@ -402,11 +441,85 @@ def wraps(f: Callable, kind: str):
     return decorate
 
 
-def gradient_of(f: Callable, value_and_grad_fn: Callable, kind: str) -> Callable:
-    """``grad`` from a method's ``value_and_grad``: the same call, keeping only the gradient."""
+def gradient_of(f: Callable, value_and_grad_fn: Callable, kind: str, has_aux: bool = False) -> Callable:
+    """``grad`` from a method's ``value_and_grad``: the same call, keeping only the gradient
+    (and the aux, as ``(gradient, aux)``, with ``has_aux``, as ``jax.grad``)."""
 
     @wraps(f, kind)
     def wrapped(*args, **kwargs):
-        return value_and_grad_fn(*args, **kwargs)[1]
+        (value, gradient) = value_and_grad_fn(*args, **kwargs)
+        return (gradient, value[1]) if has_aux else gradient
 
     return wrapped
+
+
+# ---------------------------------------------------------------- has_aux: f returns (output, aux)
+
+
+def output_and_aux(result, name: str):
+    """``f``'s result split into (output, aux), as ``has_aux=True`` asks; anything but a pair is refused."""
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        return result[0], result[1]
+    if isinstance(result, (tuple, list)):
+        got = f"a {type(result).__name__} of {len(result)} entries"
+    elif hasattr(result, "shape"):
+        got = f"one array of shape {tuple(dnp.shape(result))}"
+    else:
+        got = f"a {type(result).__name__}"
+    raise InvalidOutputError(
+        f"{name}: has_aux=True, so the function must return a pair (output, aux): the output to differentiate "
+        f"and any auxiliary data that is only passed back, e.g. `return loss, {{'accuracy': acc}}`; it returned "
+        f"{got}. Return a 2-tuple, or drop has_aux=True (JAX asks for the same)"
+    )
+
+
+class _WithoutAux:
+    """``fun`` returning only its output, keeping the aux of its last call (a pass of the engine)."""
+
+    __slots__ = ("fun", "name", "aux", "__name__")
+
+    def __init__(self, fun: Callable, name: str):
+        self.fun, self.name, self.aux = fun, name, None
+        self.__name__ = getattr(fun, "__name__", "f")
+
+    def __call__(self, *args, **kwargs):
+        out, self.aux = output_and_aux(self.fun(*args, **kwargs), self.name)
+        return out
+
+
+def with_aux(run: Callable, fun: Callable, name: str, has_aux: bool):
+    """``(run(main), aux)``: ``run`` differentiates ``main``, which is ``fun`` without its aux (``fun``
+    returns ``(output, aux)`` when ``has_aux``); the aux of ``main``'s last call comes back as
+    :func:`plain_aux` of it. Without ``has_aux``: ``(run(fun), None)``. One home for every engine's
+    ``has_aux`` (it may run inside a staged program's body: the aux is then one of its outputs)."""
+    if not has_aux:
+        return run(fun), None
+    level = new_level()
+    main = _WithoutAux(fun, name)
+    result = run(main)
+    return result, plain_aux(main.aux, level)
+
+
+def plain_aux(aux, level: int | None = None):
+    """The aux with the layers of every derivative newer than ``level`` stripped (None: none): each
+    engine value of those becomes the array it stands for (an outer derivative's values stay, as JAX
+    keeps an outer tracer in the aux), numbers become JAX arrays, other leaves (strings) stay as they are."""
+
+    def plain(leaf):
+        while isinstance(leaf, EngineValue) and level is not None and leaf._trace.level > level:
+            check_alive(leaf, "returned as aux")
+            leaf = leaf._trace.concrete(leaf)
+        if isinstance(leaf, (EngineValue, jax.Array)):
+            return leaf
+        if isinstance(leaf, (bool, int, float, complex, np.ndarray, np.generic)):
+            return jnp.asarray(leaf)
+        return leaf
+
+    return jax.tree_util.tree_map(plain, aux)
+
+
+def value_and_grad_result(out, gradient, aux, like, has_aux: bool):
+    """A ``value_and_grad``'s result: ``(out, gradient)``, or ``((out, aux), gradient)`` with ``has_aux``
+    (as ``jax.value_and_grad``), each gradient leaf in its input leaf's dtype."""
+    gradient = in_leaf_dtypes(gradient, like)
+    return ((out, aux), gradient) if has_aux else (out, gradient)

@@ -12,12 +12,15 @@ autodidax.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import threading
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
-from .errors import UnsupportedOperationError
+from .errors import LeakedValueError, UnsupportedOperationError
 from .primitives import ArrayImpl, Primitive, register_engine  # noqa: F401 - ArrayImpl re-exported
 
 _trace_counter = itertools.count(1)
@@ -36,6 +39,7 @@ class Trace:
     engine = "engine"
     rules: dict = {}
     unsupported: dict[str, str] = {}
+    done = None  # (set per trace in __init__; here for a subclass that does not call it)
 
     def __init_subclass__(cls, register: bool | None = None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -47,6 +51,12 @@ class Trace:
 
     def __init__(self):
         self.level = next(_trace_counter)
+        #: None while the derivative that made this trace runs; then its :class:`Scope` (which says
+        #: "reverse.grad of 'f'"): a value of a finished trace that is used again has leaked
+        self.done = None
+        scopes = _RUNNING.scopes
+        if scopes:
+            scopes[-1].traces.append(self)
 
     def rule_for(self, prim: Primitive):
         """This engine's rule for ``prim``; refuses, naming the primitive and the reason, if there is none."""
@@ -71,11 +81,17 @@ class Trace:
 
 
 def top_trace(operands) -> Trace | None:
-    """The trace of the innermost engine among ``operands`` (lists and tuples are searched), or None."""
+    """The trace of the innermost engine among ``operands`` (lists and tuples are searched), or None.
+
+    A value of a finished derivative (one that leaked out of ``f``) is refused here, so no operation
+    can mix it into a new computation (:class:`~diffcompare.errors.LeakedValueError`).
+    """
     top = None
     for value in operands:
         if isinstance(value, EngineValue):
             trace = value._trace
+            if trace.done is not None:
+                raise LeakedValueError(trace.done)
         elif isinstance(value, (list, tuple)):
             trace = top_trace(value)
         else:
@@ -83,6 +99,75 @@ def top_trace(operands) -> Trace | None:
         if trace is not None and (top is None or trace.level > top.level):
             top = trace
     return top
+
+
+class Scope:
+    """One call of a derivative (``reverse.grad of 'f'``): the traces made while it runs are marked
+    finished when it returns, so a value that escaped ``f`` is refused wherever it is used later,
+    as JAX refuses a leaked tracer. Used as ``with Scope(name, f): ...``; cheap (a list push/pop)."""
+
+    __slots__ = ("method", "f", "traces")
+
+    def __init__(self, method: str, f=None):
+        self.method, self.f = method, f  # the name is spelt out only for a message
+        self.traces: list[Trace] | tuple = []
+
+    def __str__(self) -> str:
+        return self.method if self.f is None else f"{self.method} of {function_name(self.f)!r}"
+
+    def __enter__(self):
+        _RUNNING.scopes.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _RUNNING.scopes.pop()
+        for trace in self.traces:
+            trace.done = self
+        self.traces = ()  # no cycle scope -> trace -> scope: a finished tape is freed at once, not by the GC
+        return False
+
+    @staticmethod
+    def check_result(result):
+        """Refuse a result that holds a finished derivative's value (``f`` returned a leaked value, or
+        one of this call's own values escaped); the result is returned as it is otherwise."""
+        if type(result) is tuple:
+            for part in result:
+                if type(part) is not ArrayImpl:
+                    break
+            else:
+                return result  # (value, gradient) of arrays: nothing to look through
+        if type(result) is not ArrayImpl:
+            top_trace(jax.tree_util.tree_leaves(result))
+        return result
+
+
+class _Running(threading.local):
+    """The derivatives running now in this thread, innermost last (another thread's traces are not theirs)."""
+
+    def __init__(self):
+        self.scopes: list[Scope] = []
+
+
+_RUNNING = _Running()
+
+
+def function_name(f) -> str:
+    """The name a message uses for ``f`` (through ``functools.partial`` and callable objects)."""
+    while isinstance(f, functools.partial):
+        f = f.func
+    return getattr(f, "__name__", type(f).__name__)
+
+
+def check_alive(value, used: str = "used") -> None:
+    """Refuse ``value`` if its derivative has finished (it leaked out of ``f``): ``used`` says how."""
+    done = value._trace.done
+    if done is not None:
+        raise LeakedValueError(done, used)
+
+
+def new_level() -> int:
+    """A level above every trace made so far: traces made later are newer (inner) than it."""
+    return next(_trace_counter)
 
 
 def bind(prim: Primitive, *operands, **params):
@@ -116,7 +201,10 @@ def concrete(value):
     the complex step refuses with ``NotComplexSafeError``.
     """
     while isinstance(value, EngineValue):
-        value = value._trace.concrete(value)
+        trace = value._trace
+        if trace.done is not None:
+            raise LeakedValueError(trace.done)
+        value = trace.concrete(value)
     return value
 
 

@@ -41,8 +41,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _api, checker_render, jax_ref, metrics, timing
-from .errors import DiffCompareError, InvalidOptionError, PrecisionWarning, ShapeMismatchError, dtype_name
+from . import _api, checker_render, jax_ref, kinks, metrics, timing
+from .errors import (
+    DiffCompareError,
+    InvalidOptionError,
+    InvalidOutputError,
+    PrecisionWarning,
+    ShapeMismatchError,
+    dtype_name,
+)
 from .methods import METHODS
 
 #: the quantities a row can check, in the order the report lists them
@@ -75,7 +82,10 @@ class CheckRow:
             best of the calls after the first: what the computation costs.
         first_call_seconds: wall time of the first call, which includes tracing
             and JAX's compilation (compile time is roughly the difference).
-        status: "pass", "fail", "error" (the method raised) or "reference".
+        status: "pass", "fail", "error" (the method raised), "reference", or "kink": finite
+            differences disagree with JAX because ``f`` is not differentiable at the point (one-sided
+            slopes differ along every failing direction, see :mod:`diffcompare.kinks`): not a method's
+            error, and not a pass either.
         message: why it failed or erred, or a note.
         error: the exception a method raised (not part of the records).
     """
@@ -123,12 +133,16 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        """True when no row failed or raised."""
+        """True when every row passed: none failed, raised, or sits at a kink (where nothing was compared)."""
         return all(row.ok for row in self.rows)
 
     def failures(self) -> list[CheckRow]:
         """The rows with status "fail" or "error"."""
-        return [row for row in self.rows if not row.ok]
+        return [row for row in self.rows if row.status in ("fail", "error")]
+
+    def kinks(self) -> list[CheckRow]:
+        """The rows with status "kink": ``f`` is not differentiable at the point (see :func:`check`)."""
+        return [row for row in self.rows if row.status == "kink"]
 
     def to_records(self) -> list[dict[str, Any]]:
         """The rows as plain dicts (``json.dumps`` and ``pandas.DataFrame`` take them)."""
@@ -139,13 +153,17 @@ class CheckReport:
         any row failed; otherwise return the report, so ``check(...).raise_if_failed()``
         reads as an assertion."""
         if not self.passed:
-            raise GradientCheckError(f"gradient check failed\n{self}")
+            what = "failed" if self.failures() else "not conclusive: f is not differentiable at this point"
+            raise GradientCheckError(f"gradient check {what}\n{self}")
         return self
 
     def summary(self) -> str:
         """One line: what was checked and the verdict."""
-        bad = self.failures()
-        verdict = "all passed" if not bad else f"{len(bad)} of {sum(r.status != 'reference' for r in self.rows)} FAILED"
+        bad, kinks, checked = self.failures(), self.kinks(), sum(r.status != "reference" for r in self.rows)
+        parts = [f"{len(bad)} of {checked} FAILED"] if bad else []
+        if kinks:
+            parts.append(f"{len(kinks)} of {checked} at a KINK (f is not differentiable here; see the notes)")
+        verdict = "; ".join(parts) or "all passed"
         return (
             f"check of {self.function} (argnums={self.argnums}, {self.dtype}, "
             f"{self.projections} projection(s), seed {self.seed}): {verdict}"
@@ -296,10 +314,13 @@ def _full_note(p: _Problem) -> str:
     return "the reference is exactly 0: only an exact 0 passes" if metrics.max_magnitude(p.full) == 0 else ""
 
 
-def _check_full(p: _Problem, name: str, compute: Callable, tol: float, user: bool = False) -> CheckRow:
+def _check_full(p: _Problem, name: str, compute: Callable, tol: float, user: bool = False, kept=None) -> CheckRow:
+    """The row of the full derivative; ``kept`` (a dict), if given, gets the method's value as "value"."""
     quantity = "gradient" if p.scalar else "jacobian"
     try:
         value, seconds = _timed(compute)
+        if kept is not None:
+            kept["value"] = value
         abs_err = metrics.max_abs_error(value, p.full)
         rel_err = metrics.relative_error(value, p.full)
     except Exception as err:  # any failure of a method or a user function belongs in the report
@@ -326,12 +347,20 @@ def _check_projections(p: _Problem, name: str, quantity: str, products: Callable
 
 def _method_rows(p: _Problem, name: str, module, options: dict, tol: float) -> list[CheckRow]:
     f, args, argnums = p.f, p.args, p.sel.argnums if p.sel.is_tuple else p.sel.argnums[0]
+    kept: dict = {}
     if p.scalar:
-        rows = [_check_full(p, name, lambda: module.grad(f, argnums, **options)(*args), tol)]
+        rows = [_check_full(p, name, lambda: module.grad(f, argnums, **options)(*args), tol, kept=kept)]
     else:
-        rows = [_check_full(p, name, lambda: module.jacobian(f, argnums, **options)(*args), tol)]
-    if not p.us:
-        return rows
+        rows = [_check_full(p, name, lambda: module.jacobian(f, argnums, **options)(*args), tol, kept=kept)]
+    if p.us:
+        rows += _projection_rows(p, name, module, options, tol)
+    if name == "finite_diff" and any(row.status == "fail" for row in rows):
+        kinks.explain(p, rows, kept.get("value"), tol)
+    return rows
+
+
+def _projection_rows(p: _Problem, name: str, module, options: dict, tol: float) -> list[CheckRow]:
+    rows = []
     f_diff, primals = p.closed(), p.primals()
 
     def jvps():
@@ -367,10 +396,36 @@ def _jit_row(p: _Problem, compiled: Callable) -> CheckRow:
                     None, seconds.best_s, "reference", first_call_seconds=seconds.first_s)
 
 
+def _check_output(out) -> None:
+    """``f``'s output must be floating point, as every derivative (and JAX) needs: refused here, once,
+    in ``check``'s words, before any method (or the reference) says it in its own."""
+    leaves = jax.tree_util.tree_leaves(out)
+    if not leaves:
+        raise InvalidOutputError("check: f returned no array (None or an empty container); return the "
+                                 "floating-point value to differentiate")
+    for leaf in leaves:
+        dtype = _api.leaf_dtype(leaf)
+        what = "f returned " + ("an output leaf" if len(leaves) > 1 else "a value")
+        if dtype is None:
+            raise InvalidOutputError(f"check: {what} of type {type(leaf).__name__}, which is not a number or an "
+                                     "array; return the floating-point value to differentiate")
+        if jnp.issubdtype(dtype, jnp.complexfloating):
+            raise InvalidOutputError(
+                f"check: {what} of dtype {dtype}; the methods differentiate real outputs (JAX refuses a complex "
+                "output without holomorphic=True): return dnp.real(...), dnp.abs(...) or |z|**2 of it")
+        if not jnp.issubdtype(dtype, jnp.floating):
+            raise InvalidOutputError(
+                f"check: {what} of dtype {dtype}; a derivative needs a floating-point output (JAX refuses this "
+                "too): a comparison or a count is piecewise constant, its derivative zero almost everywhere. "
+                "Return the float quantity itself (e.g. dnp.where(x > 0, x, 0.0) instead of x > 0), or "
+                "dnp.asarray(..., dtype=float) of it if zero is what you mean")
+
+
 def _reference_rows(p: _Problem, projections: int, seed: int) -> list[CheckRow]:
     """Compute the reference (JAX) derivatives and directions; rows with its timings."""
     f, args, argnums = p.f, p.args, p.sel.argnums if p.sel.is_tuple else p.sel.argnums[0]
     p.out = f(*args)
+    _check_output(p.out)
     out_leaves, out_tree = jax.tree_util.tree_flatten(p.out)
     p.scalar = jax.tree_util.treedef_is_leaf(out_tree) and jnp.shape(out_leaves[0]) == ()
     transform = jax_ref.grad if p.scalar else jax_ref.jacobian
@@ -491,10 +546,19 @@ def check(
     Returns:
         A :class:`CheckReport`; ``report.passed``, ``print(report)``,
         ``report.to_records()``, ``report.raise_if_failed()``.
+
+        At a kink (``abs`` or ``relu`` at 0) ``f`` has no derivative: JAX returns one subgradient
+        by convention (abs'(0) = 1) and central finite differences the average of the one-sided
+        slopes. When finite differences disagree with JAX, the one-sided slopes along each failing
+        direction are measured (:mod:`diffcompare.kinks`); where they differ and each is stable, the
+        row's status is "kink" instead of "fail", with a note giving both slopes. A kink row is not
+        a failure of finite differences (``report.failures()`` leaves it out) but not a pass either:
+        ``report.passed`` is False (the command line exits 1), since nothing could be compared there.
     Raises:
         InvalidOptionError: an unknown method, a bad ``argnums``, ``projections``,
             ``dtype``, ``options`` or ``tolerance``; ``grad=`` for a vector-valued ``f``.
         InvalidInputError: the arguments to differentiate are not floating point.
+        InvalidOutputError: ``f`` returns a bool, integer or complex output (or no array).
         Whatever ``f`` itself raises under JAX (without a reference there is nothing to check).
     Example:
         >>> report = check(lambda x: dnp.sum(x ** 3), jnp.arange(1.0, 4.0),

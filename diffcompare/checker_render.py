@@ -14,8 +14,8 @@ import io
 #: the columns, in order; the ones from "max abs err" to "1st call" are numbers (right-aligned, never wrapped)
 HEADER = ("method", "quantity", "max abs err", "rel err", "tolerance", "time", "1st call", "status")
 _NUMERIC = range(2, 7)
-_STYLES = {"pass": "green", "fail": "bold red", "error": "bold yellow", "reference": "dim"}
-_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "reference": "#6e7781"}
+_STYLES = {"pass": "green", "fail": "bold red", "error": "bold yellow", "reference": "dim", "kink": "bold magenta"}
+_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "reference": "#6e7781", "kink": "#8250df"}
 #: what the time columns mean, under every table: a student must not read eager JAX as JAX's speed
 TIMES_NOTE = ("times: the best warm call; '1st call' includes tracing and compilation. forward, reverse and the "
               "'jax (eager)' rows run eagerly (one Python call per operation), finite_diff evaluates f eagerly in "

@@ -62,6 +62,26 @@ class NestingError(DiffCompareError, TypeError):
     JAX reference); the message says which methods nest."""
 
 
+class LeakedValueError(DiffCompareError, RuntimeError):
+    """A value of a derivative that has finished was used: it escaped ``f`` (kept in a list, a
+    global or an attribute) while ``f`` was being differentiated, and its derivative is gone.
+    The message names the finished derivative and says what to return instead (JAX raises
+    ``UnexpectedTracerError`` here). A ``RuntimeError``, not a ``TypeError``: the value is of the right
+    type but used at the wrong time (and ``jax.numpy`` would bury a ``TypeError`` under its own)."""
+
+    def __init__(self, origin, used: str = "used"):
+        origin = str(origin)  # the finished derivative: a name, or the scope that says it
+        self.origin = origin
+        super().__init__(
+            f"a value of {origin} was {used} after that derivative had finished: it escaped the function "
+            "(kept in a list, a global, an attribute or a closure) while the function was being differentiated, "
+            "so it carries a derivative that no longer exists. Return it from the function instead (with "
+            "has_aux=True, as (output, aux), for a value you only want to look at), or keep a plain array "
+            "(compute it from the plain input, or with jax.lax.stop_gradient under JAX). "
+            "JAX raises UnexpectedTracerError here."
+        )
+
+
 class ShapeMismatchError(DiffCompareError, ValueError):
     """Two things that must have the same shape or structure do not."""
 
@@ -81,6 +101,12 @@ class InvalidOptionError(DiffCompareError, ValueError):
 
 class InvalidInputError(DiffCompareError, TypeError):
     """An input cannot be differentiated (an integer array, a string, ...)."""
+
+
+class InvalidOutputError(InvalidInputError):
+    """What ``f`` returned cannot be used: ``has_aux=True`` without an ``(output, aux)`` pair, a
+    bool or integer output where a derivative needs a floating-point one. (A subclass of
+    :class:`InvalidInputError`, which such errors were before.)"""
 
 
 class PrecisionWarning(UserWarning):

@@ -2,8 +2,9 @@
 
 Experiments, the checker and notebooks loop over this instead of naming
 methods. Each offers ``grad``, ``value_and_grad``, ``jvp``, ``vjp``,
-``jacobian`` and ``hessian`` and has ``NAME``, ``TITLE`` and ``TOLERANCE``
-(relative error allowed against JAX).
+``jacobian`` and ``hessian`` (each with JAX's ``has_aux``: ``f`` returns
+``(output, aux)`` and the aux comes back as plain arrays) and has ``NAME``,
+``TITLE`` and ``TOLERANCE`` (relative error allowed against JAX).
 """
 
 from __future__ import annotations

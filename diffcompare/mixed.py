@@ -27,7 +27,7 @@ from .forward.api import jvp as forward_jvp
 from .reverse.api import grad, vjp
 
 
-def hvp(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
+def hvp(f: Callable, argnums=0, *, has_aux: bool = False, staged: bool = True) -> Callable:
     """Hessian-vector products ``hvp(f)(*args, v) = H v`` without forming ``H``.
 
     Forward over reverse (Pearlmutter): the forward engine's ``jvp`` of the
@@ -36,6 +36,8 @@ def hvp(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
     Arguments:
         f: a scalar-valued function written with ``diffcompare.numpy``.
         argnums: the argument(s) differentiated, as in JAX.
+        has_aux: ``f`` returns ``(output, aux)``; ``hvp(f, has_aux=True)(*args, v)`` returns
+            ``(H v, aux)``, the aux as plain arrays (``jax.jvp`` of ``jax.grad``, both with ``has_aux``).
         staged: run the forward pass over the gradient as one compiled program (the default), or
             op by op (``False``: what the notebooks time, pass by pass).
     Returns:
@@ -46,7 +48,9 @@ def hvp(f: Callable, argnums=0, *, staged: bool = True) -> Callable:
         *args, v = args_and_v
         call = _api.prepare(f, tuple(args), kwargs, argnums, "reverse.hvp")
         _api.refuse_complex(v, "reverse.hvp", "vector v")
-        return forward_jvp(grad(call.fun, staged=staged), (call.diff,), (v,), staged=staged)[1]
+        gradient = grad(call.fun, has_aux=has_aux, staged=staged)
+        _, hv, *aux = forward_jvp(gradient, (call.diff,), (v,), has_aux=has_aux, staged=staged)
+        return (hv, aux[0]) if has_aux else hv
 
     return wrapped
 

@@ -17,6 +17,7 @@ Names of experiments, benchmarks and problems take hyphens or underscores alike
 from __future__ import annotations
 
 import importlib
+import os
 import platform
 import sys
 import time
@@ -251,9 +252,10 @@ def check(
     dtype: str = typer.Option("float64", help="float64 or float32"),
     seed: int = typer.Option(0, help="seed of the random projections"),
 ) -> None:
-    """Run every method on your function against JAX and print the checker's table (exit 1 if any fails)."""
+    """Run every method on your function against JAX and print the checker's table (exit 1 if any row fails or
+    sits at a kink, where f is not differentiable; exit 2 if f or its output cannot be checked)."""
     from ..checker import check as run_check
-    from ..errors import DiffCompareError
+    from ..errors import DiffCompareError, InvalidOutputError
 
     dtype = _dtype(dtype)
     fn = _load_function(function)
@@ -273,10 +275,12 @@ def check(
         fail(f"--argnums {argnums!r}: each argument at most once")
     try:
         report = run_check(fn, *args, argnums=nums[0] if len(nums) == 1 else nums, dtype=dtype, seed=seed)
+    except InvalidOutputError as err:  # what f returned cannot be differentiated: the output is at fault
+        fail(f"the output of {function} at the given point cannot be checked: {err}")
     except DiffCompareError as err:
         fail(str(err))
-    except Exception as err:  # noqa: BLE001 - the user's function failed under JAX: say so in one line
-        fail(f"{function} failed at the given point: {type(err).__name__}: {err}")
+    except Exception as err:  # noqa: BLE001 - one line, blaming the function only if the error came from it
+        fail(_check_failure(function, err))
     con = console()
     if con.is_terminal:
         con.print(report)  # the rich table, coloured by status
@@ -284,6 +288,25 @@ def check(
         con.print(str(report), markup=False)
     if not report.passed:
         raise typer.Exit(code=1)
+
+
+def _check_failure(function: str, err: Exception) -> str:
+    """The one line for an unexpected error in ``check``: the user's function failed where the error passed
+    through its code (under JAX), otherwise it is diffcompare's own fault and says so."""
+    import sysconfig
+    import traceback
+
+    paths = sysconfig.get_paths()
+    library = tuple(os.path.abspath(p) + os.sep for p in {paths["stdlib"], paths["purelib"], paths["platlib"],
+                                                             os.path.dirname(os.path.dirname(__file__))})
+    mine = [frame for frame, _ in traceback.walk_tb(err.__traceback__)
+            if not os.path.abspath(frame.f_code.co_filename).startswith(library)]
+    if mine:  # the innermost frame of the user's code the error passed through
+        code, line = mine[-1].f_code, mine[-1].f_lineno
+        where = f" (in '{code.co_name}', {os.path.basename(code.co_filename)}:{line})"
+        return f"{function} failed at the given point{where}: {type(err).__name__}: {err}"
+    return (f"diffcompare failed while checking {function} ({type(err).__name__}: {err}); this is an error inside "
+            "diffcompare, not in your function: please report it with the command you ran")
 
 
 def main(argv: list[str] | None = None) -> None:

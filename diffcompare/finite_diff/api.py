@@ -42,12 +42,14 @@ def _refuse_nesting(tree, fname: str) -> None:
         )
 
 
-def _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize):
+def _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize, has_aux=False):
     """The method-wrapper preamble: options checked, arguments selected and checked, f(*args) evaluated.
 
-    Returns ``(scheme, evaluate, out)``. As JAX does, ``f`` sees the differentiated
+    Returns ``(scheme, evaluate, out, aux)``. As JAX does, ``f`` sees the differentiated
     arguments as arrays (never a Python float that ``x / x`` at 0 would divide by)
-    and gets the keyword arguments ``kwargs`` unchanged.
+    and gets the keyword arguments ``kwargs`` unchanged. With ``has_aux`` ``f`` returns
+    ``(output, aux)``: the aux of this evaluation at the point comes back (None without),
+    and the perturbed evaluations keep only the output.
     """
     scheme_ = check_options(scheme, step, levels, fname)
     selection = _api.select(args, argnums, fname)
@@ -55,9 +57,23 @@ def _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize):
     _api.check_differentiable(selection.pick(args), fname)
     args = selection.rebuild(args, jax.tree_util.tree_map(jnp.asarray, selection.pick(args)))
     f = functools.partial(f, **kwargs) if kwargs else f
-    out = f(*args)
-    _refuse_nesting(out, fname)
-    return scheme_, Evaluator(f, args, selection, vectorize, traced=_is_traced(out)), out
+    out, aux = f(*args), None
+    if has_aux:
+        out, aux = _api.output_and_aux(out, fname)
+        aux = _api.plain_aux(aux)  # numbers as arrays (f ran on plain arrays: no layer to strip)
+        f = _output_of(f, fname)
+    _refuse_nesting((out, aux), fname)
+    return scheme_, Evaluator(f, args, selection, vectorize, traced=_is_traced(out)), out, aux
+
+
+def _output_of(f, fname):
+    """``f`` without its aux (for the perturbed evaluations)."""
+
+    @functools.wraps(f)
+    def output(*args):
+        return _api.output_and_aux(f(*args), fname)[0]
+
+    return output
 
 
 def _is_traced(tree) -> bool:
@@ -65,7 +81,7 @@ def _is_traced(tree) -> bool:
 
 
 def value_and_grad(
-    f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
+    f: Callable, argnums=0, *, has_aux: bool = False, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
     holomorphic: bool = False,
 ) -> Callable:
@@ -74,6 +90,8 @@ def value_and_grad(
     Arguments:
         f: scalar-valued function written with ``diffcompare.numpy``.
         argnums: which positional argument(s) to differentiate (int or tuple), as in JAX.
+        has_aux: ``f`` returns ``(output, aux)``: only the output is differenced, and the callable
+            returns ``((value, aux), gradient)``, the aux of ``f`` at the point as plain arrays.
         scheme: ``"forward"``, ``"backward"``, ``"central"`` (default),
             ``"central4"``, ``"complex"`` or ``"richardson"``; see :data:`SCHEMES`.
         step: the absolute step h for every coordinate; by default
@@ -92,20 +110,22 @@ def value_and_grad(
     """
     _api.refuse_holomorphic(holomorphic, "finite_diff.value_and_grad")
 
-    @_api.wraps(f, "finite_diff.value_and_grad")
+    @_api.transformation(f, "finite_diff.value_and_grad")
     def wrapped(*args, **kwargs):
         fname = "finite_diff.grad"
-        scheme_, evaluate, value = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
+        scheme_, evaluate, value, aux = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize,
+                                                 has_aux)
         _api.check_scalar_output(value, fname)
         gradient = jacobian_flat(evaluate, scheme_, step, levels, value, fname)[0]
         # each leaf in its own dtype, as JAX returns it (float32 parameters stay float32 beside float64 data)
-        return jnp.asarray(value), evaluate.unravel(jnp.asarray(gradient, evaluate.x.dtype))
+        value, gradient = jnp.asarray(value), evaluate.unravel(jnp.asarray(gradient, evaluate.x.dtype))
+        return ((value, aux), gradient) if has_aux else (value, gradient)
 
     return wrapped
 
 
 def grad(
-    f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
+    f: Callable, argnums=0, *, has_aux: bool = False, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
     holomorphic: bool = False,
 ) -> Callable:
@@ -114,6 +134,7 @@ def grad(
     Arguments:
         f, argnums, scheme, step, levels, vectorize: as :func:`value_and_grad`
             (``scheme="central"``; ``step=None`` chooses h from the dtype and the scheme's order).
+        has_aux: ``f`` returns ``(output, aux)``; the callable returns ``(gradient, aux)``.
     Returns:
         A callable with ``f``'s signature returning the gradient.
 
@@ -122,62 +143,72 @@ def grad(
         Array([0., 2., 4.], ...)
     """
     _api.refuse_holomorphic(holomorphic, "finite_diff.grad")
-    vg = value_and_grad(f, argnums, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
-    return _api.gradient_of(f, vg, "finite_diff.grad")
+    vg = value_and_grad(f, argnums, has_aux=has_aux, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
+    return _api.gradient_of(f, vg, "finite_diff.grad", has_aux)
 
 
 def jacobian(
-    f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
+    f: Callable, argnums=0, *, has_aux: bool = False, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True, _accuracy: float | None = None,
     holomorphic: bool = False,
 ) -> Callable:
     """A function returning the full Jacobian, one column per input coordinate,
-    laid out as ``jax.jacobian`` lays it out. Options as :func:`value_and_grad`."""
+    laid out as ``jax.jacobian`` lays it out. Options as :func:`value_and_grad`;
+    with ``has_aux`` (``f`` returns ``(output, aux)``) it returns ``(jacobian, aux)``."""
     _api.refuse_holomorphic(holomorphic, "finite_diff.jacobian")
 
-    @_api.wraps(f, "finite_diff.jacobian")
+    @_api.transformation(f, "finite_diff.jacobian")
     def wrapped(*args, **kwargs):
         fname = "finite_diff.jacobian"
-        scheme_, evaluate, out = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
+        scheme_, evaluate, out, aux = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize,
+                                               has_aux)
         jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out, fname, _accuracy))
-        return _api.layout_jacobian(jac, out, evaluate.selection.pick(args))
+        jac = _api.layout_jacobian(jac, out, evaluate.selection.pick(args))
+        return (jac, aux) if has_aux else jac
 
     return wrapped
 
 
+@_api.scoped("finite_diff.jvp")
 def jvp(
-    f: Callable, primals, tangents, *, scheme: str = "central", step: float | None = None,
+    f: Callable, primals, tangents, *, has_aux: bool = False, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
 ):
     """``(f(*primals), J·tangents)`` from one directional difference.
 
     The step is taken along the tangent: the largest coordinate moves by
-    ``step`` (default: ``default_step(scheme) * max(1, max|x|)``).
+    ``step`` (default: ``default_step(scheme) * max(1, max|x|)``). With ``has_aux``
+    (``f`` returns ``(output, aux)``): ``(out, tangent_out, aux)``.
     """
     _api.check_tangents(primals, tangents, "finite_diff.jvp")
     primals = tuple(primals)
     argnums = tuple(range(len(primals)))
-    scheme_, evaluate, out = _prepare(f, primals, {}, argnums, "finite_diff.jvp", scheme, step, levels, vectorize)
+    scheme_, evaluate, out, aux = _prepare(f, primals, {}, argnums, "finite_diff.jvp", scheme, step, levels,
+                                           vectorize, has_aux)
     v, _ = ravel_pytree(tuple(tangents))
     tangent_flat = jvp_flat(evaluate, v, scheme_, step, levels, out, "finite_diff.jvp")
     out_flat, unravel_out = ravel_pytree(out)
     if tangent_flat is None:
         tangent_flat = jnp.zeros_like(out_flat)
-    return out, unravel_out(jnp.asarray(tangent_flat, out_flat.dtype))
+    tangent_out = unravel_out(jnp.asarray(tangent_flat, out_flat.dtype))
+    return (out, tangent_out, aux) if has_aux else (out, tangent_out)
 
 
+@_api.scoped("finite_diff.vjp")
 def vjp(
-    f: Callable, *primals, scheme: str = "central", step: float | None = None,
+    f: Callable, *primals, has_aux: bool = False, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
 ):
     """``(f(*primals), vjp_fn)`` through the full Jacobian.
 
     Finite differences can only push perturbations forward, so a VJP costs the
     whole Jacobian (n columns) and then one matrix-vector product: the
-    expensive way, shown for comparison with reverse mode.
+    expensive way, shown for comparison with reverse mode. With ``has_aux``
+    (``f`` returns ``(output, aux)``): ``(out, vjp_fn, aux)``.
     """
     argnums = tuple(range(len(primals)))
-    scheme_, evaluate, out = _prepare(f, primals, {}, argnums, "finite_diff.vjp", scheme, step, levels, vectorize)
+    scheme_, evaluate, out, aux = _prepare(f, primals, {}, argnums, "finite_diff.vjp", scheme, step, levels,
+                                           vectorize, has_aux)
     jac = jnp.asarray(jacobian_flat(evaluate, scheme_, step, levels, out, "finite_diff.vjp"))
 
     def vjp_fn(cotangent):
@@ -187,11 +218,11 @@ def vjp(
         # a complex output's cotangent: the inputs are real, and JAX's vjp keeps the real part too
         return evaluate.unravel(jnp.asarray(jnp.real(product), evaluate.x.dtype))
 
-    return out, vjp_fn
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
 
 
 def hessian(
-    f: Callable, argnums=0, *, scheme: str = "central", step: float | None = None,
+    f: Callable, argnums=0, *, has_aux: bool = False, scheme: str = "central", step: float | None = None,
     levels: int = RICHARDSON_LEVELS, vectorize: bool = True,
     holomorphic: bool = False,
 ) -> Callable:
@@ -202,21 +233,22 @@ def hessian(
     derivative is only about ε^(p/(p+1)) accurate, so the outer step is chosen
     for that accuracy (``step`` sets the inner one). The complex step's
     derivative is exact to rounding, and is differenced by central differences
-    outside.
+    outside. With ``has_aux`` (``f`` returns ``(output, aux)``): ``(hessian, aux)``.
     """
     _api.refuse_holomorphic(holomorphic, "finite_diff.hessian")
     check_options(scheme, step, levels, "finite_diff.hessian")
-    inner = jacobian(f, argnums, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
+    inner = jacobian(f, argnums, has_aux=has_aux, scheme=scheme, step=step, levels=levels, vectorize=vectorize)
     outer = "central" if scheme == "complex" else scheme
 
     @_api.wraps(f, "finite_diff.hessian")
     def wrapped(*args, **kwargs):
         fname = "finite_diff.hessian"
-        _, evaluate, _ = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize)
+        _, evaluate, _, _ = _prepare(f, args, kwargs, argnums, fname, scheme, step, levels, vectorize, has_aux)
         eps = float(jnp.finfo(evaluate.x.dtype).eps)
         p = order(scheme, levels)
         accuracy = eps if scheme == "complex" else eps ** (p / (p + 1))
-        jac = jacobian(inner, argnums, scheme=outer, levels=levels, vectorize=vectorize, _accuracy=accuracy)
+        jac = jacobian(inner, argnums, has_aux=has_aux, scheme=outer, levels=levels, vectorize=vectorize,
+                       _accuracy=accuracy)
         return jac(*args, **kwargs)
 
     return wrapped

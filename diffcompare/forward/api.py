@@ -26,6 +26,7 @@ forward), and they can be applied to another engine's values.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 
@@ -196,7 +197,8 @@ def _layout(columns, out, diff):
 # ---------------------------------------------------------------- the method interface
 
 
-def jvp(f: Callable, primals, tangents, *, batched: bool = False, staged: bool = True):
+@_api.scoped("forward.jvp")
+def jvp(f: Callable, primals, tangents, *, has_aux: bool = False, batched: bool = False, staged: bool = True):
     """``(f(*primals), J · tangents)`` in one forward pass.
 
     Arguments:
@@ -205,12 +207,17 @@ def jvp(f: Callable, primals, tangents, *, batched: bool = False, staged: bool =
         tangents: tuple of the same structure. With ``batched=True`` each
             tangent leaf has an extra leading axis of length k, and one pass
             gives k JVPs (vector mode); the output tangents then have that axis too.
+        has_aux: ``f`` returns ``(output, aux)``; only the output is differentiated and the aux
+            comes back as plain arrays, as ``jax.jvp(..., has_aux=True)``.
         staged: as for :func:`value_and_grad`.
     Returns:
-        ``(out, tangent_out)``, each with ``f``'s output structure.
+        ``(out, tangent_out)``, each with ``f``'s output structure; ``(out, tangent_out, aux)``
+        with ``has_aux``.
     Example:
         >>> jvp(dnp.sin, (0.0,), (2.0,))
         (Array(0., ...), Array(2., ...))
+        >>> jvp(lambda x: (x ** 2, x > 0), (3.0,), (1.0,), has_aux=True)
+        (Array(9., ...), Array(6., ...), Array(True))
     """
     _api.check_jvp_arguments(primals, tangents, "forward.jvp", batched=batched)
     primals, tangents = tuple(primals), tuple(tangents)
@@ -219,16 +226,19 @@ def jvp(f: Callable, primals, tangents, *, batched: bool = False, staged: bool =
         lambda p, t: t if isinstance(t, EngineValue) else jnp.asarray(t, dtype=_dtype(_as_primal(p))), primals, tangents
     )
     fun = lambda p: f(*p)  # noqa: E731
+    result = staging.FALLBACK
     if staged and not LISTENERS:
-        result = staging.stage(_jvp_body, fun, primals, "forward", RULES, (batch,), extra=tangents)
-        if result is not staging.FALLBACK:
-            return result
-    return _push(fun, primals, tangents, batch)
+        result = staging.stage(_jvp_body, fun, primals, "forward", RULES, (batch, has_aux), extra=tangents)
+    if result is staging.FALLBACK:
+        result = _jvp_body(fun, primals, tangents, batch, has_aux)
+    (out, tangent_out), aux = result
+    return (out, tangent_out, aux) if has_aux else (out, tangent_out)
 
 
-def _jvp_body(fun, primals, tangents, batch):
-    """The staged program's body: one forward pass of ``fun`` (the replay) with these tangents."""
-    return _push(fun, primals, tangents, batch)
+def _jvp_body(fun, primals, tangents, batch, has_aux):
+    """One forward pass of ``fun`` with these tangents (in a staged program ``fun`` is the replay):
+    ``((out, tangent_out), aux)``."""
+    return _api.with_aux(lambda g: _push(g, primals, tangents, batch), fun, "forward.jvp", has_aux)
 
 
 def _check_batched(primals, tangents):
@@ -246,13 +256,15 @@ def _check_batched(primals, tangents):
     return ks.pop()
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
-             staged: bool = True, holomorphic: bool = False) -> Callable:
+def jacobian(f: Callable, argnums=0, *, has_aux: bool = False, mode: str = "vector",
+             chunk_size: int | None = None, staged: bool = True, holomorphic: bool = False) -> Callable:
     """The full Jacobian, column by column (``jax.jacfwd``).
 
     Arguments:
         f: a function written with ``diffcompare.numpy``; any pytree output.
         argnums: which positional argument(s) to differentiate (int or tuple).
+        has_aux: ``f`` returns ``(output, aux)``; the callable then returns ``(jacobian, aux)``,
+            the aux as plain arrays (``jax.jacfwd(..., has_aux=True)``).
         mode: ``"vector"`` (the one-tangent pass vectorised by ``jax.vmap``,
             as ``jax.jacfwd``), ``"batched"`` (one pass, tangents with a
             leading axis of n) or ``"passes"`` (n passes, one unit tangent each).
@@ -273,18 +285,20 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | 
 
     @_api.differentiating(f, argnums, "forward.jacobian")
     def wrapped(call):
+        result = staging.FALLBACK
         if staged and not LISTENERS:
-            result = staging.stage(_jacobian_body, call.fun, call.diff, "forward", RULES, (mode, chunk_size))
-            if result is not staging.FALLBACK:
-                return result
-        return _jacobian_of(call, mode, chunk_size)
+            result = staging.stage(_jacobian_body, call.fun, call.diff, "forward", RULES, (mode, chunk_size, has_aux))
+        if result is staging.FALLBACK:
+            result = _jacobian_body(call.fun, call.diff, None, mode, chunk_size, has_aux)
+        return result if has_aux else result[0]
 
     return wrapped
 
 
-def _jacobian_body(fun, diff, extra, mode, chunk_size):
-    """The staged program's body (see :func:`_value_and_grad_body`)."""
-    return _jacobian_of(_api.Call(fun, (diff,), {}, _WHOLE, "forward.jacobian"), mode, chunk_size)
+def _jacobian_body(fun, diff, extra, mode, chunk_size, has_aux):
+    """``(jacobian, aux)`` (see :func:`_value_and_grad_body`)."""
+    return _api.with_aux(lambda g: _jacobian_of(_api.Call(g, (diff,), {}, _WHOLE, "forward.jacobian"), mode,
+                                                chunk_size), fun, "forward.jacobian", has_aux)
 
 
 def _jacobian_of(call, mode, chunk_size):
@@ -295,8 +309,8 @@ def _jacobian_of(call, mode, chunk_size):
 jacfwd = jacobian
 
 
-def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
-                   staged: bool = True, holomorphic: bool = False) -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, has_aux: bool = False, mode: str = "vector",
+                   chunk_size: int | None = None, staged: bool = True, holomorphic: bool = False) -> Callable:
     """A function returning ``(f(*args), gradient)`` for scalar-valued ``f``.
 
     Forward mode needs one Jacobian column per input coordinate: n passes
@@ -306,6 +320,8 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
     Arguments:
         f: scalar-valued function written with ``diffcompare.numpy``.
         argnums: which positional argument(s) to differentiate (int or tuple).
+        has_aux: ``f`` returns ``(output, aux)``: only the output is differentiated, and the
+            callable returns ``((value, aux), gradient)``, the aux as plain arrays (as JAX).
         mode: ``"vector"`` (default), ``"batched"`` or ``"passes"``.
         chunk_size: unit tangents per pass (see :func:`jacobian`).
         staged: on concrete inputs, record ``f`` abstractly on every call and run this engine's
@@ -315,11 +331,13 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
         holomorphic: ``jax.grad``'s option for complex functions: ``True`` is refused, as are complex inputs
             (every method but the JAX reference differentiates real functions of real inputs).
     Returns:
-        A callable returning ``(value, gradient)``; the gradient has the
-        structure of the differentiated argument(s).
+        A callable returning ``(value, gradient)`` (``((value, aux), gradient)`` with ``has_aux``);
+        the gradient has the structure of the differentiated argument(s).
     Example:
         >>> value_and_grad(lambda x: x ** 2)(3.0)
         (Array(9., ...), Array(6., ...))
+        >>> value_and_grad(lambda x: (x ** 2, {"x": x}), has_aux=True)(3.0)
+        ((Array(9., ...), {'x': Array(3., ...)}), Array(6., ...))
     """
     _api.refuse_holomorphic(holomorphic, "forward.value_and_grad")
     _check_mode(mode, "forward.grad")
@@ -327,19 +345,23 @@ def value_and_grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: 
 
     @_api.differentiating(f, argnums, "forward.grad")
     def wrapped(call):
+        result = staging.FALLBACK
         if staged and not LISTENERS:  # the teaching counters count primitives op by op
-            result = staging.stage(_value_and_grad_body, call.fun, call.diff, "forward", RULES, (mode, chunk_size))
-            if result is not staging.FALLBACK:
-                return result[0], _api.in_leaf_dtypes(result[1], call.diff)
-        out, gradient = _value_and_grad_of(call, mode, chunk_size)
-        return out, _api.in_leaf_dtypes(gradient, call.diff)
+            result = staging.stage(_value_and_grad_body, call.fun, call.diff, "forward", RULES,
+                                   (mode, chunk_size, has_aux))
+        if result is staging.FALLBACK:
+            result = _value_and_grad_body(call.fun, call.diff, None, mode, chunk_size, has_aux)
+        (out, gradient), aux = result
+        return _api.value_and_grad_result(out, gradient, aux, call.diff, has_aux)
 
     return wrapped
 
 
-def _value_and_grad_body(fun, diff, extra, mode, chunk_size):
-    """The staged program's body: ``fun`` is the replay of ``f``'s recording, ``diff`` the arrays."""
-    return _value_and_grad_of(_api.Call(fun, (diff,), {}, _WHOLE, "forward.grad"), mode, chunk_size)
+def _value_and_grad_body(fun, diff, extra, mode, chunk_size, has_aux):
+    """``((value, gradient), aux)`` by forward passes: run op by op, or as a staged program's body, where
+    ``fun`` is the replay of ``f``'s recording and ``diff`` the arrays."""
+    return _api.with_aux(lambda g: _value_and_grad_of(_api.Call(g, (diff,), {}, _WHOLE, "forward.grad"), mode,
+                                                      chunk_size), fun, "forward.grad", has_aux)
 
 
 def _value_and_grad_of(call, mode, chunk_size):
@@ -362,30 +384,34 @@ def _value_and_grad_of(call, mode, chunk_size):
 _WHOLE = _api.Selection((0,), False)
 
 
-def grad(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
+def grad(f: Callable, argnums=0, *, has_aux: bool = False, mode: str = "vector", chunk_size: int | None = None,
          staged: bool = True, holomorphic: bool = False) -> Callable:
     """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`, also for ``staged``).
 
+    Arguments:
+        has_aux: ``f`` returns ``(output, aux)``; the callable returns ``(gradient, aux)``.
+        argnums, mode, chunk_size, staged: as for :func:`value_and_grad`.
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
     _api.refuse_holomorphic(holomorphic, "forward.grad")
-    return _api.gradient_of(f, value_and_grad(f, argnums, mode=mode, chunk_size=chunk_size, staged=staged),
-                            "forward.grad")
+    vg = value_and_grad(f, argnums, has_aux=has_aux, mode=mode, chunk_size=chunk_size, staged=staged)
+    return _api.gradient_of(f, vg, "forward.grad", has_aux)
 
 
-def hessian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | None = None,
-            holomorphic: bool = False) -> Callable:
+def hessian(f: Callable, argnums=0, *, has_aux: bool = False, mode: str = "vector",
+            chunk_size: int | None = None, holomorphic: bool = False) -> Callable:
     """The Hessian, forward over forward: the Jacobian of the forward-mode Jacobian.
 
     The inner pass's duals hold the outer pass's duals; the traces' levels keep
-    the two perturbations apart. Layout as ``jax.hessian``.
+    the two perturbations apart. Layout as ``jax.hessian``; with ``has_aux`` (``f`` returns
+    ``(output, aux)``) the callable returns ``(hessian, aux)``.
     """
     _api.refuse_holomorphic(holomorphic, "forward.hessian")
     _check_mode(mode, "forward.hessian")
-    inner = jacobian(f, argnums, mode=mode, chunk_size=chunk_size)
-    outer = jacobian(inner, argnums, mode=mode, chunk_size=chunk_size)
+    inner = jacobian(f, argnums, has_aux=has_aux, mode=mode, chunk_size=chunk_size)
+    outer = jacobian(inner, argnums, has_aux=has_aux, mode=mode, chunk_size=chunk_size)
 
     @_api.wraps(f, "forward.hessian")
     def wrapped(*args, **kwargs):
@@ -394,20 +420,24 @@ def hessian(f: Callable, argnums=0, *, mode: str = "vector", chunk_size: int | N
     return wrapped
 
 
-def vjp(f: Callable, *primals, mode: str = "vector"):
+@_api.scoped("forward.vjp")
+def vjp(f: Callable, *primals, has_aux: bool = False, mode: str = "vector"):
     """``(f(*primals), vjp_fn)`` through the full Jacobian: the expensive way.
 
     Forward mode has no backward sweep, so a vector-Jacobian product costs the
     whole Jacobian first (n tangents, where reverse mode needs one backward
     pass); ``vjp_fn(cotangent)`` then contracts it with the cotangent.
 
+    Arguments:
+        has_aux: ``f`` returns ``(output, aux)``; only the output is differentiated.
     Returns:
-        ``(out, vjp_fn)``; ``vjp_fn(cotangent)`` returns a tuple with one
-        cotangent per primal, as ``jax.vjp``.
+        ``(out, vjp_fn)`` (``(out, vjp_fn, aux)`` with ``has_aux``, the aux as plain arrays);
+        ``vjp_fn(cotangent)`` returns a tuple with one cotangent per primal, as ``jax.vjp``.
     """
     _check_mode(mode, "forward.vjp")
     call = _api.prepare(f, primals, {}, tuple(range(len(primals))), "forward.vjp")
-    out, columns = _columns(call, mode)
+    (out, columns), aux = _api.with_aux(
+        lambda g: _columns(dataclasses.replace(call, f=g), mode), f, "forward.vjp", has_aux)
     diff = jax.tree_util.tree_map(_as_primal, call.diff)
 
     def vjp_fn(cotangent):
@@ -426,4 +456,4 @@ def vjp(f: Callable, *primals, mode: str = "vector"):
         ]
         return tuple(jax.tree_util.tree_unflatten(treedef, parts))
 
-    return out, vjp_fn
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 
 from .. import _foreign
-from .._core import EngineValue
+from .._core import EngineValue, check_alive
 from ..errors import UnsupportedOperationError
 from ._bound import (
     abs,
@@ -109,6 +109,7 @@ class ValueMethods:
 
     # Turning an engine value into a plain array or number would silently drop its derivative: refuse.
     def __array__(self, dtype=None, copy=None):
+        check_alive(self, "converted to a NumPy/JAX array")
         raise UnsupportedOperationError(
             "conversion to a NumPy/JAX array",
             self._trace.engine,
@@ -117,6 +118,7 @@ class ValueMethods:
         )
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        check_alive(self, f"passed to numpy.{ufunc.__name__}")
         if method == "__call__" and not kwargs and ufunc.__name__ in _OPERATORS:
             # numpy_array <op> value: NumPy hands Python's operators to us
             return _OPERATORS[ufunc.__name__](*inputs)
@@ -124,6 +126,7 @@ class ValueMethods:
         raise _foreign.foreign(self._trace.engine, called)
 
     def __array_function__(self, func, types, args, kwargs):
+        check_alive(self, f"passed to numpy.{func.__name__}")
         if func.__name__ in _SHAPE_FUNCTIONS:
             return _SHAPE_FUNCTIONS[func.__name__](*args, **kwargs)
         raise _foreign.foreign(self._trace.engine, f"numpy.{func.__name__}")
@@ -132,18 +135,22 @@ class ValueMethods:
     def __jax_array__(self):
         if sys._getframe(1).f_code.co_name.startswith("_operator_"):
             raise AttributeError("__jax_array__")  # jax_array <op> value: let Python call our operator
+        check_alive(self, "passed to a jax.numpy function")
         what = _foreign.jax_function_called()
         if what.startswith("jax_array.at"):
             self.__array__()  # refuses, pointing to dnp.index_add
         raise _foreign.foreign(self._trace.engine, what)
 
     def __float__(self):
+        check_alive(self, "converted with float()")
         raise _foreign.dropped(self, "float()")
 
     def __complex__(self):
+        check_alive(self, "converted with complex()")
         raise _foreign.dropped(self, "complex()")
 
     def item(self):
+        check_alive(self, "converted with .item()")
         raise _foreign.dropped(self, ".item()")
 
     # NumPy-style methods

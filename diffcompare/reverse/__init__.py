@@ -22,7 +22,7 @@ Benchmark: ``diffcompare bench reverse``; training:
 from __future__ import annotations
 
 from . import graph, memory
-from .api import grad, hessian, jacobian, jvp, value_and_grad, vjp
+from .api import grad, hessian, jacobian, jacrev, jvp, value_and_grad, vjp
 from .custom import custom_vjp
 from .memory import TapeStats, checkpoint, tape_stats
 from .rules import RULES, UNSUPPORTED, unbroadcast
@@ -49,6 +49,7 @@ __all__ = [
     "grad",
     "hessian",
     "jacobian",
+    "jacrev",
     "jvp",
     "memory",
     "tape_stats",

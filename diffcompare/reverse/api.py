@@ -84,42 +84,55 @@ def _pullback(trace, inputs, out, fname):
     return out_plain, vjp_fn
 
 
-def vjp(f: Callable, *primals):
+@_api.scoped("reverse.vjp")
+def vjp(f: Callable, *primals, has_aux: bool = False):
     """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one cotangent per primal, as ``jax.vjp``.
 
     Arguments:
         f: a function written with ``diffcompare.numpy``; any output pytree.
         primals: its arguments (arrays, floats or pytrees of them).
+        has_aux: ``f`` returns ``(output, aux)``; only the output is recorded for the sweep.
     Returns:
         The output (plain arrays) and ``vjp_fn``, which sweeps the recorded
-        tape once per call; calling it again gives the same answer.
+        tape once per call; calling it again gives the same answer. With ``has_aux``:
+        ``(out, vjp_fn, aux)``, the aux as plain arrays (as ``jax.vjp``).
     Example:
         >>> out, pull = vjp(dnp.sin, 1.0)
         >>> pull(1.0)
         (Array(0.5403..., ...),)
+        >>> out, pull, aux = vjp(lambda x: (x ** 2, x + 1), 3.0, has_aux=True)   # aux: Array(4.)
     """
-    _api.check_differentiable(primals, "reverse.vjp")
-    trace, inputs, out = _record(f, primals)
-    return _pullback(trace, inputs, out, "reverse.vjp")
+    return _vjp(f, primals, has_aux, "reverse.vjp")
 
 
-def _value_and_grad_body(fun, diff, extra, name):
-    """``(fun(diff), gradient)``: one recording, one sweep (run op by op, or staged as one program)."""
-    trace, inputs, out = _record(fun, (diff,))
+def _vjp(f, primals, has_aux, name):
+    """:func:`vjp` in the caller's scope (``reverse.jvp``'s recordings are named after it)."""
+    _api.check_differentiable(primals, name)
+    (trace, inputs, out), aux = _api.with_aux(lambda g: _record(g, primals), f, name, has_aux)
+    out, vjp_fn = _pullback(trace, inputs, out, name)
+    return (out, vjp_fn, aux) if has_aux else (out, vjp_fn)
+
+
+def _value_and_grad_body(fun, diff, extra, name, has_aux):
+    """``((fun(diff), gradient), aux)``: one recording, one sweep (run op by op, or staged as one program)."""
+    (trace, inputs, out), aux = _api.with_aux(lambda g: _record(g, (diff,)), fun, name, has_aux)
     out_plain = _strip(trace, out)
     _api.check_scalar_output(out_plain, name)
     # the cotangent 1 needs none of vjp_fn's checks: one sweep straight away
     out_leaves = jax.tree_util.tree_leaves(out, is_leaf=_is_node)
     (gradient,) = _sweep(trace, inputs, out_leaves, [_api.one_like(out_plain)])
-    return out_plain, gradient
+    return (out_plain, gradient), aux
 
 
-def value_and_grad(f: Callable, argnums=0, *, staged: bool = True, holomorphic: bool = False) -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, has_aux: bool = False, staged: bool = True,
+                   holomorphic: bool = False) -> Callable:
     """A function returning ``(f(*args), gradient)``: one forward pass, one sweep.
 
     Arguments:
         f: scalar-valued function written with ``diffcompare.numpy``.
         argnums: which positional argument(s) to differentiate (int or tuple).
+        has_aux: ``f`` returns ``(output, aux)``: only the output is differentiated, and the
+            callable returns ``((value, aux), gradient)``, the aux as plain arrays (as JAX).
         staged: on concrete inputs, record ``f`` abstractly on every call and run this engine's
             recording and sweep as one compiled program, cached by the recording's structure
             (:mod:`diffcompare.staging`; the same answer, never stale). ``False`` runs every
@@ -133,37 +146,50 @@ def value_and_grad(f: Callable, argnums=0, *, staged: bool = True, holomorphic: 
     Example:
         >>> value_and_grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         (Array(5., ...), Array([0., 2., 4.], ...))
+        >>> value_and_grad(lambda x: (x ** 2, {"x": x}), has_aux=True)(3.0)
+        ((Array(9., ...), {'x': Array(3., ...)}), Array(6., ...))
     """
     _api.refuse_holomorphic(holomorphic, "reverse.value_and_grad")
 
-    @_api.differentiating(f, argnums, "reverse.value_and_grad")
+    return _value_and_grad(f, argnums, has_aux, staged, "reverse.value_and_grad")
+
+
+def _value_and_grad(f, argnums, has_aux, staged, name):
+    @_api.differentiating(f, argnums, name)
     def wrapped(call):
+        result = staging.FALLBACK
         if staged:
-            result = staging.stage(_value_and_grad_body, call.fun, call.diff, "reverse", RULES, (call.name,))
-            if result is not staging.FALLBACK:
-                return result[0], _api.in_leaf_dtypes(result[1], call.diff)
-        out, gradient = _value_and_grad_body(call.fun, call.diff, None, call.name)
-        return out, _api.in_leaf_dtypes(gradient, call.diff)
+            result = staging.stage(_value_and_grad_body, call.fun, call.diff, "reverse", RULES,
+                                   (call.name, has_aux))
+        if result is staging.FALLBACK:
+            result = _value_and_grad_body(call.fun, call.diff, None, call.name, has_aux)
+        (out, gradient), aux = result
+        return _api.value_and_grad_result(out, gradient, aux, call.diff, has_aux)
 
     return wrapped
 
 
-def grad(f: Callable, argnums=0, *, staged: bool = True, holomorphic: bool = False) -> Callable:
+def grad(f: Callable, argnums=0, *, has_aux: bool = False, staged: bool = True, holomorphic: bool = False) -> Callable:
     """The gradient of scalar-valued ``f`` (see :func:`value_and_grad`, also for ``staged``).
 
+    Arguments:
+        has_aux: ``f`` returns ``(output, aux)``; the callable returns ``(gradient, aux)``.
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
     _api.refuse_holomorphic(holomorphic, "reverse.grad")
-    return _api.gradient_of(f, value_and_grad(f, argnums, staged=staged), "reverse.grad")
+    vg = _value_and_grad(f, argnums, has_aux, staged, "reverse.grad")  # errors name what the user called
+    return _api.gradient_of(f, vg, "reverse.grad", has_aux)
 
 
-def jvp(f: Callable, primals, tangents):
+@_api.scoped("reverse.jvp")
+def jvp(f: Callable, primals, tangents, *, has_aux: bool = False):
     """``(f(*primals), J @ tangents)`` by the double-VJP trick (see the module docstring for its cost).
 
     Arguments:
         primals: tuple of the arguments; tangents: tuple of the same structure.
+        has_aux: ``f`` returns ``(output, aux)``; the result is then ``(out, tangent_out, aux)``.
     """
     _api.check_jvp_arguments(primals, tangents, "reverse.jvp")
     primals = tuple(primals)
@@ -173,12 +199,12 @@ def jvp(f: Callable, primals, tangents):
         tuple(tangents),
         is_leaf=_is_engine,
     )
-    out, vjp_fn = vjp(f, *primals)
+    out, vjp_fn, *aux = _vjp(f, primals, has_aux, "reverse.jvp")
     zero = jax.tree_util.tree_map(dnp.zeros_like, out, is_leaf=_is_engine)
     # u -> vjp_fn(u) is linear; its own VJP applied to the tangents is J v
-    _, vjp_of_vjp = vjp(vjp_fn, zero)
+    _, vjp_of_vjp = _vjp(vjp_fn, (zero,), False, "reverse.jvp")
     (tangent_out,) = vjp_of_vjp(tangents)
-    return out, tangent_out
+    return (out, tangent_out, *aux)
 
 
 def _flat(tree):
@@ -188,12 +214,13 @@ def _flat(tree):
     return jnp.concatenate([jnp.ravel(jnp.asarray(leaf)) for leaf in leaves])
 
 
-def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = True, staged: bool = True,
-             holomorphic: bool = False) -> Callable:
+def jacobian(f: Callable, argnums=0, *, has_aux: bool = False, mode: str = "rev", vectorize: bool = True,
+             staged: bool = True, holomorphic: bool = False) -> Callable:
     """The full Jacobian, laid out as ``jax.jacobian``: one forward pass, one sweep per output entry.
 
     Arguments:
         f: any function of arrays or pytrees; argnums: as for ``grad``.
+        has_aux: ``f`` returns ``(output, aux)``; the callable returns ``(jacobian, aux)``.
         mode: ``"rev"`` only (the forward engine offers ``"fwd"``).
         vectorize: run the m sweeps (one per output entry, cotangent e_i) as
             one batched sweep with ``jax.vmap``, as ``jax.jacrev`` does: the
@@ -207,18 +234,28 @@ def jacobian(f: Callable, argnums=0, *, mode: str = "rev", vectorize: bool = Tru
 
     @_api.differentiating(f, argnums, "reverse.jacobian")
     def wrapped(call):
+        result = staging.FALLBACK
         if staged:
-            result = staging.stage(_jacobian_body, call.fun, call.diff, "reverse", RULES, (call.name, vectorize))
-            if result is not staging.FALLBACK:
-                return result
-        return _jacobian_body(call.fun, call.diff, None, call.name, vectorize)
+            result = staging.stage(_jacobian_body, call.fun, call.diff, "reverse", RULES,
+                                   (call.name, vectorize, has_aux))
+        if result is staging.FALLBACK:
+            result = _jacobian_body(call.fun, call.diff, None, call.name, vectorize, has_aux)
+        return result if has_aux else result[0]
 
     return wrapped
 
 
-def _jacobian_body(fun, diff, extra, name, vectorize):
-    """The Jacobian of ``fun`` at ``diff``: one recording, one sweep per output entry (batched or row by row)."""
-    trace, inputs, out = _record(fun, (diff,))
+jacrev = jacobian
+
+
+def _jacobian_body(fun, diff, extra, name, vectorize, has_aux):
+    """``(jacobian, aux)`` of ``fun`` at ``diff``: one recording, one sweep per output entry."""
+    (trace, inputs, out), aux = _api.with_aux(lambda g: _record(g, (diff,)), fun, name, has_aux)
+    return _jacobian_of(trace, inputs, out, diff, name, vectorize), aux
+
+
+def _jacobian_of(trace, inputs, out, diff, name, vectorize):
+    """The Jacobian from a recording (batched sweeps or row by row)."""
     out_plain, pull = _pullback(trace, inputs, out, name)
     out_leaves, out_tree = jax.tree_util.tree_flatten(out_plain)
     n = sum(dnp.size(leaf) for leaf in jax.tree_util.tree_leaves(diff))
@@ -245,18 +282,20 @@ def _jacobian_body(fun, diff, extra, name, vectorize):
     return _api.layout_jacobian(dnp.stack(rows), out_plain, diff)
 
 
-def hessian(f: Callable, argnums=0, *, holomorphic: bool = False) -> Callable:
+def hessian(f: Callable, argnums=0, *, has_aux: bool = False, holomorphic: bool = False) -> Callable:
     """The Hessian, reverse over reverse: ``jacobian(jacobian(f))`` (``jacobian(grad(f))`` for scalar ``f``).
 
     The inner sweep's rules run on the outer tape's nodes, so the backward
     pass is itself recorded; the outer tape is then swept once per entry of
     the gradient. Layout as ``jax.hessian``: for a vector-valued ``f``, m × n × n.
+    With ``has_aux`` (``f`` returns ``(output, aux)``) the callable returns ``(hessian, aux)``.
     """
     _api.refuse_holomorphic(holomorphic, "reverse.hessian")
 
     @_api.differentiating(f, argnums, "reverse.hessian")
     def wrapped(call):
         nums = call.sel.jax_argnums
-        return jacobian(jacobian(f, nums), nums)(*call.args, **call.kwargs)
+        inner = jacobian(f, nums, has_aux=has_aux)
+        return jacobian(inner, nums, has_aux=has_aux)(*call.args, **call.kwargs)
 
     return wrapped

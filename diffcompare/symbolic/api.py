@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _api
-from .._core import is_engine_value, top_trace
+from .._core import is_engine_value, new_level, top_trace
 from ..errors import ShapeMismatchError, UnsupportedOperationError
 from . import array as AL
 from . import cache
@@ -302,6 +302,26 @@ def _prepare(f: Callable, args: tuple, kwargs: dict, argnums, name: str):
     return _with_keywords(f, kwargs), sel
 
 
+def _without_aux(f: Callable, has_aux: bool, name: str) -> Callable:
+    """``f`` returning only its output where it returns ``(output, aux)`` (``has_aux``)."""
+    if not has_aux:
+        return f
+
+    @functools.wraps(f)  # keeps the parameter names the variables are named after
+    def output_only(*args):
+        return _api.output_and_aux(f(*args), name)[0]
+
+    return output_only
+
+
+def _aux_at(f: Callable, args, name: str):
+    """``f``'s aux at ``args``: the symbolic trace has no numbers, so ``f`` runs once more on them
+    (as finite differences see them: floating-point leaves as arrays), and the aux comes back plain."""
+    level = new_level()
+    numbers = jax.tree_util.tree_map(lambda leaf: _as_array(leaf) if _is_dynamic(leaf) else leaf, tuple(args))
+    return _api.plain_aux(_api.output_and_aux(f(*numbers), name)[1], level)
+
+
 def _with_keywords(f: Callable, kwargs: dict) -> Callable:
     """``f`` with keyword arguments bound (they are constants of the trace, as in ``jax.grad``)."""
     if not kwargs:
@@ -314,14 +334,17 @@ def _with_keywords(f: Callable, kwargs: dict) -> Callable:
     return bound
 
 
-def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
-                   expand: str = "auto", holomorphic: bool = False) -> Callable:
+def value_and_grad(f: Callable, argnums=0, *, has_aux: bool = False, simplify: bool = False,
+                   jit: bool | None = None, expand: str = "auto", holomorphic: bool = False) -> Callable:
     """A function returning ``(f(*args), gradient)`` from the symbolic gradient.
 
     Arguments:
         f: scalar-valued function written with ``diffcompare.numpy``, without
             value-dependent control flow (that raises ``ConcretizationError``).
         argnums: which positional argument(s) to differentiate (int or tuple), as in JAX.
+        has_aux: ``f`` returns ``(output, aux)``: only the output is traced and differentiated,
+            and the callable returns ``((value, aux), gradient)``. The aux is computed by one more
+            plain evaluation of ``f`` at the numbers (the trace has none), as plain arrays.
         simplify: simplify the derivative expression before compiling it.
         jit: compile with ``jax.jit`` (True), run the compiled program eagerly
             (False), or choose by program size (None, see :data:`JIT_MAX_STEPS`).
@@ -339,13 +362,24 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
     """
     _api.refuse_holomorphic(holomorphic, "symbolic.value_and_grad")
 
+    return _value_and_grad_named(f, argnums, has_aux, simplify, jit, expand, "symbolic.value_and_grad")
+
+
+def _value_and_grad_named(f, argnums, has_aux, simplify, jit, expand, name):
+    """:func:`value_and_grad`, its calls named ``name`` (``symbolic.grad`` for :func:`grad`)."""
     AL.check_expand(expand, "symbolic.grad")
 
     f_given = f
 
-    @_api.wraps(f, "symbolic.value_and_grad")
+    @_api.transformation(f, name)
     def wrapped(*args, **kwargs):
-        f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.grad")
+        f_out, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.grad")
+        value, gradient = _value_and_grad(_without_aux(f_out, has_aux, "symbolic.grad"), args, sel)
+        if has_aux:
+            return (value, _aux_at(f_out, args, "symbolic.grad")), gradient
+        return value, gradient
+
+    def _value_and_grad(f, args, sel):
         run = _array_program(f, args, sel.argnums, "grad", expand, simplify, jit)
         if run is not None:
             results = run()
@@ -365,17 +399,18 @@ def value_and_grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool 
     return wrapped
 
 
-def grad(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+def grad(f: Callable, argnums=0, *, has_aux: bool = False, simplify: bool = False, jit: bool | None = None,
          expand: str = "auto", holomorphic: bool = False) -> Callable:
-    """A function returning the gradient of scalar-valued ``f``; the options as :func:`value_and_grad`.
+    """A function returning the gradient of scalar-valued ``f``; the options as :func:`value_and_grad`
+    (with ``has_aux`` it returns ``(gradient, aux)``).
 
     Example:
         >>> grad(lambda x: dnp.sum(x ** 2))(jnp.arange(3.0))
         Array([0., 2., 4.], ...)
     """
     _api.refuse_holomorphic(holomorphic, "symbolic.grad")
-    vg = value_and_grad(f, argnums, simplify=simplify, jit=jit, expand=expand)
-    return _api.gradient_of(f, vg, "symbolic.grad")
+    vg = _value_and_grad_named(f, argnums, has_aux, simplify, jit, expand, "symbolic.grad")
+    return _api.gradient_of(f, vg, "symbolic.grad", has_aux)
 
 
 def _outputs(traced: Traced, results):
@@ -392,14 +427,21 @@ def _array_program(f, args, argnums, kind, expand, simplify, jit, is_tuple=False
     return AL.program(f, args, argnums, kind, expand, arg_names(f, len(args)), jit, _is_dynamic)
 
 
-def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | None = None,
+@_api.scoped("symbolic.jvp")
+def jvp(f: Callable, primals, tangents, *, has_aux: bool = False, simplify: bool = False, jit: bool | None = None,
         expand: str = "auto"):
     """``(f(*primals), J·tangents)`` from the expression of the directional derivative: at array level
     (``expand``, see :func:`value_and_grad`) the VJP's expression transposed (it is linear in its
-    cotangent), on scalar expansions by forward accumulation on the shared graph with symbolic tangents."""
+    cotangent), on scalar expansions by forward accumulation on the shared graph with symbolic tangents.
+    With ``has_aux`` (``f`` returns ``(output, aux)``): ``(out, tangent_out, aux)``."""
     _api.check_tangents(primals, tangents, "symbolic.jvp")
     primals = tuple(primals)
     _api.check_differentiable(primals, "symbolic.jvp")
+    result = _jvp(_without_aux(f, has_aux, "symbolic.jvp"), primals, tangents, simplify, jit, expand)
+    return (*result, _aux_at(f, primals, "symbolic.jvp")) if has_aux else result
+
+
+def _jvp(f, primals, tangents, simplify, jit, expand):
     run = _array_program(f, primals, tuple(range(len(primals))), "jvp", expand, simplify, jit)
     if run is not None:
         values = [jnp.asarray(p) for p in primals]
@@ -420,11 +462,19 @@ def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | N
     return _outputs(traced, results[:k]), _outputs(traced, results[k:])
 
 
-def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None, expand: str = "auto"):
+@_api.scoped("symbolic.vjp")
+def vjp(f: Callable, *primals, has_aux: bool = False, simplify: bool = False, jit: bool | None = None,
+        expand: str = "auto"):
     """``(f(*primals), vjp_fn)``: ``vjp_fn(cotangent)`` evaluates the expression of
     Σ cotangent·f differentiated by reverse accumulation (symbolic cotangents; at array level
-    where ``expand`` allows, see :func:`value_and_grad`)."""
+    where ``expand`` allows, see :func:`value_and_grad`). With ``has_aux`` (``f`` returns
+    ``(output, aux)``): ``(out, vjp_fn, aux)``."""
     _api.check_differentiable(primals, "symbolic.vjp")
+    result = _vjp(_without_aux(f, has_aux, "symbolic.vjp"), primals, simplify, jit, expand)
+    return (*result, _aux_at(f, primals, "symbolic.vjp")) if has_aux else result
+
+
+def _vjp(f, primals, simplify, jit, expand):
     run = _array_program(f, primals, tuple(range(len(primals))), "vjp", expand, simplify, jit)
     if run is not None:
         dtype = jnp.result_type(*primals)
@@ -458,20 +508,24 @@ def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None, 
     return out, vjp_fn
 
 
-def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+def jacobian(f: Callable, argnums=0, *, has_aux: bool = False, simplify: bool = False, jit: bool | None = None,
              expand: str = "auto", holomorphic: bool = False) -> Callable:
     """The full Jacobian as expressions, laid out as ``jax.jacobian`` lays it out: at array level
     (``expand``, see :func:`value_and_grad`) the VJP's expression with its cotangent replaced by the
     identity; on scalar expansions a reverse sweep per output, or a forward sweep per input when
-    there are fewer inputs."""
+    there are fewer inputs. With ``has_aux`` (``f`` returns ``(output, aux)``): ``(jacobian, aux)``."""
     _api.refuse_holomorphic(holomorphic, "symbolic.jacobian")
     AL.check_expand(expand, "symbolic.jacobian")
 
     f_given = f
 
-    @_api.wraps(f, "symbolic.jacobian")
+    @_api.transformation(f, "symbolic.jacobian")
     def wrapped(*args, **kwargs):
-        f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.jacobian")
+        f_out, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.jacobian")
+        jac = _jacobian(_without_aux(f_out, has_aux, "symbolic.jacobian"), args, sel)
+        return (jac, _aux_at(f_out, args, "symbolic.jacobian")) if has_aux else jac
+
+    def _jacobian(f, args, sel):
         run = _array_program(f, args, sel.argnums, "jacobian", expand, simplify, jit)
         if run is not None:
             return _unflatten_args(run()[1:], args, sel.argnums, sel.is_tuple)
@@ -493,19 +547,24 @@ def jacobian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None
     return wrapped
 
 
-def hessian(f: Callable, argnums=0, *, simplify: bool = False, jit: bool | None = None,
+def hessian(f: Callable, argnums=0, *, has_aux: bool = False, simplify: bool = False, jit: bool | None = None,
             expand: str = "auto", holomorphic: bool = False) -> Callable:
     """The Hessian: the gradient's expression differentiated again (reverse over reverse, symbolically).
     For a vector-valued ``f`` it is the Jacobian of the Jacobian (shape ``out + in + in``), as ``jax.hessian``.
-    At array level (``expand``, see :func:`value_and_grad`) the Hessian of xᵀAx is the expression A + Aᵀ."""
+    At array level (``expand``, see :func:`value_and_grad`) the Hessian of xᵀAx is the expression A + Aᵀ.
+    With ``has_aux`` (``f`` returns ``(output, aux)``): ``(hessian, aux)``."""
     _api.refuse_holomorphic(holomorphic, "symbolic.hessian")
     AL.check_expand(expand, "symbolic.hessian")
 
     f_given = f
 
-    @_api.wraps(f, "symbolic.hessian")
+    @_api.transformation(f, "symbolic.hessian")
     def wrapped(*args, **kwargs):
-        f, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.hessian")
+        f_out, sel = _prepare(f_given, args, kwargs, argnums, "symbolic.hessian")
+        hess = _hessian(_without_aux(f_out, has_aux, "symbolic.hessian"), args, sel)
+        return (hess, _aux_at(f_out, args, "symbolic.hessian")) if has_aux else hess
+
+    def _hessian(f, args, sel):
         run = _array_program(f, args, sel.argnums, "hessian", expand, simplify, jit, sel.is_tuple)
         if run is not None:
             return run()[0]

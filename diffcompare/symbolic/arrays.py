@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .._core import EngineValue, Trace
+from .._core import EngineValue, Trace, check_alive
 from ..errors import ShapeMismatchError, UnsupportedOperationError
 from .graph import topological
 from .nodes import Node, as_node, const
@@ -21,12 +21,14 @@ from .text import short
 def obj_array(x) -> np.ndarray:
     """An object array of nodes from a node, an array of nodes or numbers, or a SymArray."""
     if isinstance(x, SymArray):
+        check_alive(x)  # an expression of a finished trace (leaked out of f) is no expression of this one
         return x.nodes
     if isinstance(x, Node):
         out = np.empty((), object)
         out[()] = x
         return out
     if isinstance(x, EngineValue):
+        check_alive(x)
         raise UnsupportedOperationError(
             "mixing engines", "symbolic", f"a {type(x).__name__} from another engine cannot be a constant "
             "of a symbolic expression; trace the function symbolically on its own"

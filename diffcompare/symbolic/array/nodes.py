@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._core import EngineValue
+from ..._core import EngineValue, check_alive
 from ...errors import UnsupportedOperationError
 from ...primitives import PRIMITIVES
 from .text import is_number, scalar_value, to_text
@@ -93,8 +93,10 @@ def as_anode(x) -> ANode:
     if isinstance(x, ANode):
         return x
     if isinstance(x, AArray):
+        check_alive(x)  # an expression of a finished trace (leaked out of f) is no expression of this one
         return x.node
     if isinstance(x, EngineValue):
+        check_alive(x)
         raise UnsupportedOperationError("mixing engines", "symbolic", "another engine's value inside an array trace")
     if np.iscomplexobj(x):
         raise UnsupportedOperationError("complex constant", "symbolic", "expressions are real; use real numbers")
