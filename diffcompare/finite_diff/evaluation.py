@@ -21,6 +21,7 @@ from ..errors import DiffCompareError
 from . import complex_step, staged
 
 _MAX_ROWS_ELEMENTS = 1 << 20  # about 8 MB of float64 perturbed inputs per batched call
+_MAX_PERTURBED_ELEMENTS = 1 << 21  # made inside the compiled call: about 32 MB of float64 there
 
 
 def _complex_dtype(leaf):
@@ -89,6 +90,14 @@ class Evaluator:
         """
         row = self._row_function(bool(np.iscomplexobj(steps)))
         chunk = max(1, _MAX_ROWS_ELEMENTS // max(1, self.x.size))
+        if self.vectorize and self.xp is np and not np.iscomplexobj(steps):
+            try:  # concrete x: compiled calls with the points made inside them (never on the host)
+                inside = max(1, _MAX_PERTURBED_ELEMENTS // max(1, self.x.size))
+                return self._stack([staged.evaluate_perturbed(row, self.x, idx, steps, direction, inside)])
+            except DiffCompareError:
+                raise
+            except Exception:  # value-dependent control flow: the loop below can follow it
+                pass
         chunks = [self._points(idx[s : s + chunk], steps[s : s + chunk], direction)
                   for s in range(0, idx.shape[0], chunk)]
         if self.vectorize:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.extend import core as jex_core
 
@@ -164,6 +165,51 @@ def _batched(jaxpr):
     return jax.vmap(row, in_axes=(None, None, 0, None))
 
 
+def perturbed(x0, idx, steps, direction):
+    """The points x0 + steps[r] * (e_idx[r] or direction), one per row: built inside the compiled
+    program, so the (rows, n) matrix never crosses from the host."""
+    if direction is None:
+        onehot = jnp.arange(x0.size)[None, :] == idx[:, None]
+        return x0[None, :] + steps[:, None] * onehot
+    return x0[None, :] + steps[:, None] * direction[None, :]
+
+
+def _batched_perturbed(jaxpr):
+    batched = _batched(jaxpr)
+
+    def run(consts, lits, x0, idx, steps, direction):
+        return batched(consts, lits, perturbed(x0, idx, steps, direction), x0)
+
+    return run
+
+
+def evaluate_perturbed(row, x0, idx, steps, direction=None, chunk: int | None = None):
+    """``row`` at x0 + steps[r]·(e_idx[r] or direction) for each r, ``chunk`` rows per compiled call
+    (see :func:`evaluate_rows`; the points are made inside the program). ``row`` is traced once."""
+    closed = jax.make_jaxpr(row)(jax.ShapeDtypeStruct(np.shape(x0), x0.dtype))
+    run = _compiled(closed, ("perturbed",), _batched_perturbed)
+    lits, rows = literals(closed.jaxpr), idx.shape[0]
+    chunk = chunk or max(1, rows)
+    parts = [run(closed.consts, lits, x0, idx[s : s + chunk], steps[s : s + chunk], direction)
+             for s in range(0, rows, chunk)]
+    return parts[0] if len(parts) == 1 else jnp.concatenate(parts)
+
+
+def _compiled(closed, kind, build):
+    """The compiled program for this trace's structure (built by ``build(jaxpr)`` on a miss)."""
+    pins: list = []  # objects whose identity is in the key: kept alive with the entry
+    key = (kind, structure(closed.jaxpr, pins, lift_literals=True),
+           tuple((np.shape(c), str(getattr(c, "dtype", type(c)))) for c in closed.consts))
+    entry = _CACHE.get(key)
+    if entry is None:
+        entry = _CACHE[key] = (jax.jit(build(closed.jaxpr)), pins)
+        if len(_CACHE) > _CACHE_MAX:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(key)
+    return entry[0]
+
+
 def evaluate_rows(row, x0, points, compile: bool = True):
     """``row`` at each row of ``points``, with ``stop_gradient`` held at the unperturbed point ``x0``.
 
@@ -176,14 +222,4 @@ def evaluate_rows(row, x0, points, compile: bool = True):
     lits = literals(closed.jaxpr)
     if not compile:
         return _batched(closed.jaxpr)(closed.consts, lits, points, x0)
-    pins: list = []  # objects whose identity is in the key: kept alive with the entry
-    key = (structure(closed.jaxpr, pins, lift_literals=True),
-           tuple((np.shape(c), str(getattr(c, "dtype", type(c)))) for c in closed.consts))
-    entry = _CACHE.get(key)
-    if entry is None:
-        entry = _CACHE[key] = (jax.jit(_batched(closed.jaxpr)), pins)
-        if len(_CACHE) > _CACHE_MAX:
-            _CACHE.popitem(last=False)
-    else:
-        _CACHE.move_to_end(key)
-    return entry[0](closed.consts, lits, points, x0)
+    return _compiled(closed, ("points",), _batched)(closed.consts, lits, points, x0)
