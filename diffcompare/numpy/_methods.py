@@ -39,8 +39,8 @@ from ._bound import (
     sum,
     transpose,
 )
-from ._composites import dot, mean
-from ._nondifferentiable import equal, greater, greater_equal, less, less_equal, not_equal
+from ._composites import dot, mean, remainder
+from ._nondifferentiable import equal, floor_divide, greater, greater_equal, less, less_equal, not_equal
 from ._normalise import ndim, shape, size
 from ._shapes import index_max, index_min, index_multiply, index_set, ravel, squeeze
 
@@ -54,6 +54,8 @@ class ValueMethods:
     __mul__ = multiply
     __truediv__ = divide
     __pow__ = power
+    __mod__ = remainder  # Python's % is NumPy's remainder (the sign of the divisor)
+    __floordiv__ = floor_divide
     __matmul__ = matmul
     __neg__ = negative
     __abs__ = abs
@@ -73,6 +75,12 @@ class ValueMethods:
 
     def __rpow__(self, other):
         return power(other, self)
+
+    def __rmod__(self, other):
+        return remainder(other, self)
+
+    def __rfloordiv__(self, other):
+        return floor_divide(other, self)
 
     def __rmatmul__(self, other):
         return matmul(other, self)
@@ -214,8 +222,9 @@ class _IndexUpdateRef:
 
 #: the NumPy ufuncs that Python's operators call when a NumPy array is the left operand
 _OPERATORS = {"add": add, "subtract": subtract, "multiply": multiply, "divide": divide, "true_divide": divide,
-              "power": power, "matmul": matmul, "less": less, "less_equal": less_equal, "greater": greater,
-              "greater_equal": greater_equal, "equal": equal, "not_equal": not_equal}
+              "power": power, "remainder": remainder, "floor_divide": floor_divide, "matmul": matmul,
+              "less": less, "less_equal": less_equal, "greater": greater, "greater_equal": greater_equal,
+              "equal": equal, "not_equal": not_equal}
 #: the NumPy functions that only read a value's shape
 _SHAPE_FUNCTIONS = {"shape": shape, "ndim": ndim, "size": size}
 
