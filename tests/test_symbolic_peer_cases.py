@@ -150,3 +150,33 @@ def test_python_remainder_operator_on_engine_values(method):
 
     x, y = jnp.array([1.7, -0.4, 3.1]), jnp.array([0.8, 0.9, -1.1])
     assert_like_jax(METHODS[method].jacobian(f, (0, 1))(x, y), jax.jacrev(f, (0, 1))(x, y), f"{method} x % y")
+
+
+# autograd's tests/test_graphs.py and JAX's api_test nest transformations: symbolic inside symbolic
+RANDV = jnp.arange(4.0) / 3
+NESTED = {
+    "enclosing_scope_ref": (lambda g: g(lambda x: x * g(lambda y: x * y)(2.0)), (1.0,)),
+    "third_derivative": (lambda g: g(g(g(lambda x: dnp.sin(dnp.sin(x) + dnp.sin(x))))), (0.4,)),
+    "grad_of_identity_twice": (lambda g: g(g(lambda x: x)), (2.0,)),
+    "grad_of_constant_twice": (lambda g: g(g(lambda x: 1.0)), (2.0,)),
+    "hess_vector_prod": (lambda g: g(lambda x, v: dnp.sin(dnp.dot(v, g(lambda z: dnp.sin(dnp.dot(z, RANDV)))(x))),
+                                     (0, 1)), (jnp.array([0.1, 0.2, -0.3, 0.5]), jnp.array([1.0, -0.5, 0.2, 0.3]))),
+    "jvp_inside_grad": (lambda g: g(lambda x: dnp.sum(_jvp_of(g)(dnp.sin, (x,), (x,))[1])), (jnp.array([0.1, 0.7]),)),
+    "vjp_inside_grad": (lambda g: g(lambda x: dnp.sum(_vjp_of(g)(dnp.sin, x)[1](x)[0])), (jnp.array([0.1, 0.7]),)),
+    "sign_twice": (lambda g: g(g(lambda x: 3.0 * dnp.sign(x))), (-1.1,)),
+    "mod_twice": (lambda g: g(g(lambda x: dnp.mod(x, 0.3) * x)), (1.1,)),
+}
+
+
+def _jvp_of(grad):
+    return jax.jvp if grad is jax.grad else S.jvp
+
+
+def _vjp_of(grad):
+    return jax.vjp if grad is jax.grad else S.vjp
+
+
+@pytest.mark.parametrize("name", list(NESTED))
+def test_nested_symbolic_transformations(name):
+    build, args = NESTED[name]
+    assert_like_jax(build(S.grad)(*args), build(jax.grad)(*args), name)

@@ -410,7 +410,7 @@ def jvp(f: Callable, primals, tangents, *, simplify: bool = False, jit: bool | N
 
     fn, traced, _ = _compiled(f, "jvp", primals, None, build, simplify, jit)
     values = _dynamic_values(primals)
-    tangent_values = [jnp.asarray(t, v.dtype) for t, v in zip(jax.tree_util.tree_leaves(tuple(tangents)), values)]
+    tangent_values = [_as_array(t, v.dtype) for t, v in zip(jax.tree_util.tree_leaves(tuple(tangents)), values)]
     results = fn(*values, *tangent_values)
     k = len(traced.out_nodes)
     return _outputs(traced, results[:k]), _outputs(traced, results[k:])
@@ -447,7 +447,7 @@ def vjp(f: Callable, *primals, simplify: bool = False, jit: bool | None = None, 
 
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "symbolic.vjp")
-        cts = [jnp.asarray(c, traced.dtype) for c in jax.tree_util.tree_leaves(cotangent)]
+        cts = [_as_array(c, traced.dtype) for c in jax.tree_util.tree_leaves(cotangent)]
         results = fn(*values, *cts)
         return _unflatten_args(results[k:], primals, tuple(range(len(primals))), True)
 
