@@ -79,11 +79,19 @@ def _replace_inf(np, x):
     return np.where(np.equal(x, np.inf), 0.0, x)
 
 
+#: sinc'(x) = Σ_{n≥1} c_n x^(2n-1) near 0, c_n = (-1)^n π^(2n) 2n / (2n+1)! (its Maclaurin series, to x⁹)
+_SINC_SERIES = [(-1) ** n * math.pi ** (2 * n) * 2 * n / math.factorial(2 * n + 1) for n in range(1, 6)]
+
+
 def _sinc_derivative(np, t, x, ans):
-    # (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (JAX's Maclaurin rule)
+    # (cos(pi x) - sinc(x)) / x, and at x = 0 the Maclaurin series of sinc' (0 there, as JAX): differentiated
+    # again it gives sinc''(0) = -π²/3 and the higher derivatives at 0 that JAX's Maclaurin rule gives
     at_zero = np.equal(x, 0)
     safe_x = np.where(at_zero, 1.0, x)
-    return t * np.where(at_zero, 0.0, (np.cos(math.pi * safe_x) - np.sinc(safe_x)) / safe_x)
+    series = 0.0
+    for c in reversed(_SINC_SERIES):
+        series = series * (x * x) + c
+    return t * np.where(at_zero, x * series + 0.0, (np.cos(math.pi * safe_x) - np.sinc(safe_x)) / safe_x)
 
 
 def _power_dx(np, t, x, y, ans):

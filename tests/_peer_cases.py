@@ -1,7 +1,10 @@
 """Test cases ported from the peers' own suites (autograd, JAX, micrograd), written with ``dnp``.
 
-Each case names where it comes from. The function is the peer's, translated to ``dnp``; the
-inputs are smaller where the peer's size adds nothing but time. ``tests/test_symbolic_peer_cases.py``
+Each case names where it comes from: autograd's and micrograd's functions are the peers' own,
+translated to ``dnp`` (inputs smaller where the peer's size adds nothing but time, and the
+systematic suite's shape combinations sampled); a JAX entry is the operation or call pattern of the
+named test file, written for ``dnp`` (JAX's tests are parametrised over lax primitives, not functions).
+``tests/test_symbolic_peer_cases.py``
 runs them through the symbolic method (and forward and reverse mode) against JAX.
 """
 
@@ -390,3 +393,53 @@ def micrograd_more_ops(a, b):
 
 case("micrograd_sanity", micrograd_sanity, -4.0, source=MG + "::test_sanity_check")
 case("micrograd_more_ops", micrograd_more_ops, -4.0, 2.0, argnums=(0, 1), source=MG + "::test_more_ops")
+
+# ---------------------------------------------------------------- JAX lax_numpy_indexing_test.py, lax_numpy_test.py
+IX = "jax tests/lax_numpy_indexing_test.py"
+NP = "jax tests/lax_numpy_test.py"
+case("at_set_from_input", lambda x, y: x.at[1:3].set(y), R(5), R(2), argnums=(0, 1), source=IX + "::testIndexedUpdate")
+case("at_mul", lambda x, y: x.at[2].multiply(y), R(4), 0.7, argnums=(0, 1), source=IX)
+case("at_max", lambda x, y: x.at[jnp.array([0, 2])].max(y), R(4), R(2), argnums=(0, 1), source=IX)
+case("at_min", lambda x, y: x.at[1].min(y), R(4), 0.1, argnums=(0, 1), source=IX)
+case("index_negative_step", lambda x: x[::-2, 1], R(5, 3), source=IX + "::testStaticIndexing")
+case("index_none_ellipsis", lambda x: x[None, ..., 1], R(2, 3), source=IX + "::testStaticIndexing")
+case("index_bool_mask_const", lambda x: x[jnp.array([True, False, True])], R(3), source=IX + "::testBooleanIndexing")
+case("index_2d_advanced", lambda x: x[jnp.array([0, 1]), jnp.array([2, 0])], R(2, 3),
+     source=IX + "::testAdvancedIndexing")
+case("take_along_axis", lambda x: dnp.take_along_axis(x, jnp.array([[0, 2], [1, 1]]), axis=1), R(2, 3), source=NP)
+case("tile", lambda x: dnp.tile(x, (2, 1)), R(2, 3), source=NP + "::testTile")
+case("pad_edge_constant", lambda x: dnp.pad(x, (2, 1), constant_values=1.5), R(3), source=NP + "::testPad")
+case("kron_vec", dnp.kron, R(2), R(3), argnums=(0, 1), source=NP + "::testKron")
+case("diff", lambda x: dnp.diff(x), R(5), source=NP + "::testDiff")
+case("diff_n2_axis0", lambda x: dnp.diff(x, n=2, axis=0), R(4, 2), source=NP + "::testDiff")
+case("moveaxis", lambda x: dnp.moveaxis(x, 0, -1), R(2, 3, 4), source=NP + "::testMoveaxis")
+case("swapaxes", lambda x: dnp.swapaxes(x, 0, 2), R(2, 3, 4), source=NP + "::testSwapAxes")
+case("hstack", lambda a, b: dnp.hstack([a, b]), R(2), R(3), argnums=(0, 1), source=NP + "::testHVDStack")
+case("vstack", lambda a, b: dnp.vstack([a, b]), R(3), R(2, 3), argnums=(0, 1), source=NP + "::testHVDStack")
+case("stack_axis1", lambda a, b: dnp.stack([a, b], axis=1), R(3), R(3), argnums=(0, 1), source=NP + "::testStack")
+case("logsumexp_axis_keepdims", lambda x: dnp.logsumexp(x, axis=1, keepdims=True), R(2, 3),
+     source="jax tests/lax_numpy_reducers_test.py")
+case("softmax_axis0", lambda x: dnp.softmax(x, axis=0), R(3, 2), source="jax tests/nn_test.py")
+case("log_softmax", lambda x: dnp.log_softmax(x), R(4), source="jax tests/nn_test.py")
+case("relu_mixed", lambda x: dnp.relu(x), jnp.array([-1.0, 0.0, 2.0]), source="jax tests/nn_test.py::testReluGrad")
+case("where_input_condition", lambda x: dnp.where(x > 0, x ** 2, -x), jnp.array([-1.0, 0.5, 2.0]), source=NP)
+case("select", lambda x: dnp.select([x < 0, x > 1], [x * 2.0, x ** 3], 0.0), jnp.array([-1.0, 0.5, 2.0]), source=NP)
+case("fmax", dnp.fmax, R(3), R(3), argnums=(0, 1), source=NP)
+case("fmin_nan", dnp.fmin, jnp.array([1.0, jnp.nan, 2.0]), jnp.array([0.5, 1.0, jnp.nan]), argnums=(0, 1), source=NP)
+case("abs_at_zero", dnp.abs, jnp.array([0.0, -1.0, 2.0]), source=LA + "::testAbsGrad")
+case("sinc_at_zero", dnp.sinc, jnp.array([0.0, 0.5]), source=NP + "::testSincAtZero")
+case("square_at_zero", lambda x: x ** 2, jnp.array([0.0, -1.5]), source=AP)
+case("cube_negative_base", lambda x: dnp.power(x, 3.0), jnp.array([-1.5, 2.0]), source=AP)
+case("amax_keepdims", lambda x: dnp.amax(x, axis=0, keepdims=True), R(3, 2), source=NP)
+case("mean_axis_tuple", lambda x: dnp.mean(x, axis=(0, 2)), R(2, 3, 2), source=NP)
+case("sum_negative_axis", lambda x: dnp.sum(x, axis=-1, keepdims=True), R(2, 3), source=NP)
+case("cumsum_reverse", lambda x: dnp.cumsum(x[::-1])[::-1], R(4), source=LA + "::testCumulativeReduceGrad")
+case("matrix_power_like", lambda a: a @ a @ a, R(3, 3), source=LG)
+case("einsum_trace", lambda a: dnp.einsum("ii->", a), R(3, 3), source=SY)
+case("einsum_outer", lambda a, b: dnp.einsum("i,j->ij", a, b), R(2), R(3), argnums=(0, 1), source=SY)
+case("einsum_batch_matvec", lambda a, b: dnp.einsum("bij,bj->bi", a, b), R(2, 3, 4), R(2, 4), argnums=(0, 1),
+     source=SY)
+case("tensordot_axes0", lambda a, b: dnp.tensordot(a, b, axes=0), R(2), R(3), argnums=(0, 1), source=SY)
+case("matmul_broadcast_batch", dnp.matmul, R(2, 1, 3, 4), R(5, 4, 2), argnums=(0, 1), source=LG)
+case("matmul_vec_batch", dnp.matmul, R(4), R(2, 4, 3), argnums=(0, 1), source=LG)
+case("norm_matrix_fro", lambda x: dnp.linalg.norm(x), R(2, 3), source=LG + "::test_frobenius_norm")

@@ -41,6 +41,9 @@ def assert_like_jax(ours, ref, what: str):
     """The same pytree, leaf shapes and dtypes as JAX's, and the same values (NaN where JAX has NaN)."""
     assert jax.tree_util.tree_structure(ours) == jax.tree_util.tree_structure(ref), what
     for o, r in zip(jax.tree_util.tree_leaves(ours), jax.tree_util.tree_leaves(ref)):
+        if getattr(r, "dtype", None) == jax.dtypes.float0:  # the tangent of a bool or integer: no values
+            assert getattr(o, "dtype", None) == jax.dtypes.float0 and np.shape(o) == np.shape(r), what
+            continue
         o, r = jnp.asarray(o), jnp.asarray(r)
         assert o.shape == r.shape, f"{what}: shape {o.shape}, JAX's {r.shape}"
         assert o.dtype == r.dtype, f"{what}: dtype {o.dtype}, JAX's {r.dtype}"
@@ -180,3 +183,17 @@ def _vjp_of(grad):
 def test_nested_symbolic_transformations(name):
     build, args = NESTED[name]
     assert_like_jax(build(S.grad)(*args), build(jax.grad)(*args), name)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+def test_outputs_keep_the_dtype_f_gave_them_in_jvp_and_vjp(dtype):
+    # JAX's api_test: a comparison stays bool, a count int (tangent float0), a Python float is JAX's float
+    def f(x):
+        return dnp.sum(x * x), jnp.ones(2, int), x > 0, 2.0
+
+    x = jnp.array([0.1, -0.2], dtype)
+    assert_like_jax(S.jvp(f, (x,), (x,)), jax.jvp(f, (x,), (x,)), "jvp")
+    (out, vjp_fn), (ref_out, ref_fn) = S.vjp(f, x), jax.vjp(f, x)
+    assert_like_jax(out, ref_out, "vjp's output")
+    cotangent = (jnp.asarray(1.0, dtype), np.zeros(2, jax.dtypes.float0), np.zeros(2, jax.dtypes.float0), 1.0)
+    assert_like_jax(vjp_fn(cotangent), ref_fn(cotangent), "vjp with float0 cotangents")

@@ -40,7 +40,7 @@ from ._bound import (
     sum,
     where,
 )
-from ._nondifferentiable import equal, floor, not_equal
+from ._nondifferentiable import equal, floor, greater, less, not_equal
 from ._normalise import _axes, _axis_list, _dtype, _letters, _one_axis, _shape, composite, ndim
 from ._shapes import _along, diagonal, moveaxis, pad, ravel
 
@@ -165,16 +165,14 @@ degrees = _scale("degrees", jnp.degrees, 180.0 / math.pi, "Radians to degrees: x
 @composite(jnp.fmax)
 def fmax(x1, x2):
     """Elementwise maximum that ignores NaN: JAX's where(x1 > x2 or isnan(x2), x1, x2), so a tie
-    gives the derivative to x2 and a NaN operand gets none."""
-    c1, c2 = concrete(x1), concrete(x2)
-    return where(jnp.greater(c1, c2) | jnp.isnan(c2), x1, x2)
+    gives the derivative to x2 and a NaN operand gets none (the masks are comparisons, see nan_to_num)."""
+    return where(not_equal(x2, x2), x1, where(greater(x1, x2), x1, x2))
 
 
 @composite(jnp.fmin)
 def fmin(x1, x2):
     """Elementwise minimum that ignores NaN: JAX's where(x1 < x2 or isnan(x2), x1, x2)."""
-    c1, c2 = concrete(x1), concrete(x2)
-    return where(jnp.less(c1, c2) | jnp.isnan(c2), x1, x2)
+    return where(not_equal(x2, x2), x1, where(less(x1, x2), x1, x2))
 
 
 @composite(jnp.remainder)
