@@ -4,8 +4,8 @@ Each case names where it comes from: autograd's and micrograd's functions are th
 translated to ``dnp`` (inputs smaller where the peer's size adds nothing but time, and the
 systematic suite's shape combinations sampled); a JAX entry is the operation or call pattern of the
 named test file, written for ``dnp`` (JAX's tests are parametrised over lax primitives, not functions).
-``tests/test_symbolic_peer_cases.py``
-runs them through the symbolic method (and forward and reverse mode) against JAX.
+``tests/test_symbolic_peer_cases.py`` runs them through the symbolic method (and forward and reverse
+mode) against JAX.
 """
 
 from __future__ import annotations

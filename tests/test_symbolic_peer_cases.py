@@ -87,8 +87,9 @@ def _tangents(case):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("case", CASES[::2], ids=CASE_IDS[::2])
 def test_jvp_and_vjp(case):
+    # every other case: the products take the same paths as the Jacobian, whose every case runs above
     if case.name in REFUSED:
         return _refused(case, lambda: S.jvp(case.fun, case.args, _tangents(case)))
     tangents = _tangents(case)
