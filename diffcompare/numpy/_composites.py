@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as _np
 
+from .. import _core
 from .._core import concrete
 from ..errors import ShapeMismatchError, UnsupportedOperationError
 from ._bound import (
@@ -39,6 +40,7 @@ from ._bound import (
     sum,
     where,
 )
+from ._nondifferentiable import equal, floor, greater, less, not_equal
 from ._normalise import _axes, _axis_list, _dtype, _letters, _one_axis, _shape, composite, ndim
 from ._shapes import _along, diagonal, moveaxis, pad, ravel
 
@@ -130,11 +132,13 @@ def select(condlist, choicelist, default=0):
 @composite(jnp.nan_to_num)
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """NaN and infinities replaced by finite numbers (derivative 0 there, 1 elsewhere)."""
-    xc = concrete(x)
+    # the masks are comparisons, which act on concrete values (an engine without values keeps them as
+    # conditions): x != x only at NaN
     big = jnp.finfo(_dtype(x)).max
-    x = where(jnp.isnan(xc), nan, x)
-    x = where(jnp.isposinf(xc), big if posinf is None else posinf, x)
-    return where(jnp.isneginf(xc), -big if neginf is None else neginf, x)
+    masks = not_equal(x, x), equal(x, jnp.inf), equal(x, -jnp.inf)
+    x = where(masks[0], nan, x)
+    x = where(masks[1], big if posinf is None else posinf, x)
+    return where(masks[2], -big if neginf is None else neginf, x)
 
 
 @composite(jnp.fabs)
@@ -161,16 +165,14 @@ degrees = _scale("degrees", jnp.degrees, 180.0 / math.pi, "Radians to degrees: x
 @composite(jnp.fmax)
 def fmax(x1, x2):
     """Elementwise maximum that ignores NaN: JAX's where(x1 > x2 or isnan(x2), x1, x2), so a tie
-    gives the derivative to x2 and a NaN operand gets none."""
-    c1, c2 = concrete(x1), concrete(x2)
-    return where(jnp.greater(c1, c2) | jnp.isnan(c2), x1, x2)
+    gives the derivative to x2 and a NaN operand gets none (the masks are comparisons, see nan_to_num)."""
+    return where(not_equal(x2, x2), x1, where(greater(x1, x2), x1, x2))
 
 
 @composite(jnp.fmin)
 def fmin(x1, x2):
     """Elementwise minimum that ignores NaN: JAX's where(x1 < x2 or isnan(x2), x1, x2)."""
-    c1, c2 = concrete(x1), concrete(x2)
-    return where(jnp.less(c1, c2) | jnp.isnan(c2), x1, x2)
+    return where(not_equal(x2, x2), x1, where(less(x1, x2), x1, x2))
 
 
 @composite(jnp.remainder)
@@ -179,8 +181,11 @@ def remainder(x1, x2):
 
     Written as JAX's exact value plus its linear part around the concrete inputs,
     so the value is bit-for-bit ``jnp.remainder`` and the kinks are where the
-    quotient jumps.
+    quotient jumps. An engine without values (symbolic) gets x1 - floor(x1 / x2) * x2 itself.
     """
+    trace = _core.top_trace((x1, x2))
+    if trace is not None and hasattr(trace, "step"):  # no values (symbolic): floor as an expression
+        return x1 - floor(x1 / x2) * x2
     c1, c2 = concrete(x1), concrete(x2)
     r = jnp.remainder(c1, c2)
     quotient = jnp.round((c1 - r) / c2)

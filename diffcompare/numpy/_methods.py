@@ -76,6 +76,12 @@ class ValueMethods:
     def __rpow__(self, other):
         return power(other, self)
 
+    def __rmod__(self, other):
+        return remainder(other, self)
+
+    def __rfloordiv__(self, other):
+        return floor_divide(other, self)
+
     def __rmatmul__(self, other):
         return matmul(other, self)
 

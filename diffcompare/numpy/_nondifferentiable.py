@@ -1,9 +1,10 @@
 """The non-differentiable helpers: comparisons, ``sign``, rounding, ``argmax``, ...
 
 Each runs ``jax.numpy`` on the concrete values and has derivative 0, as in JAX
-(they are piecewise constant). Comparisons are the one exception: an engine
-that keeps conditions as expressions (symbolic's piecewise nodes; its trace
-has ``compare``) gets them as expressions.
+(they are piecewise constant). Comparisons and the piecewise-constant
+functions (``sign``, ``floor``, ``ceil``, ``round``, ``trunc``) are the exception:
+an engine that has no values and keeps them as expressions (symbolic: its trace
+has ``compare`` and ``step``) gets them as expressions.
 """
 
 from __future__ import annotations
@@ -16,22 +17,33 @@ from .. import _core
 from ._normalise import NONDIFFERENTIABLE, _nondiff
 
 
-def _comparison(name, jax_fn):
-    """A comparison: on concrete values as JAX does, except on an engine that keeps conditions
-    as expressions (symbolic's piecewise nodes: its trace has ``compare``)."""
+def _expressible(name, jax_fn, hook: str, arity: int):
+    """On concrete values as JAX does, except on an engine that has no values and keeps the result as an
+    expression (symbolic: its trace has the method ``hook``): a comparison (``compare``: a condition for
+    ``where``, symbolic's piecewise nodes) or a piecewise-constant function (``step``: derivative 0)."""
     on_values = _nondiff(name, jax_fn)
 
     @functools.wraps(jax_fn)
-    def compare(x1, x2):
-        trace = _core.top_trace((x1, x2))
-        if trace is not None and hasattr(trace, "compare"):
-            return trace.compare(name, x1, x2)
-        return on_values(x1, x2)
+    def wrapper(*args, **kwargs):
+        trace = _core.top_trace(args)
+        plain = len(args) == arity and set(kwargs) <= {"decimals"} and not kwargs.get("decimals")
+        if plain and trace is not None and hasattr(trace, hook):
+            return getattr(trace, hook)(name, *args)
+        return on_values(*args, **kwargs)  # round(x, 2) too: its value is needed
 
-    compare.__name__ = name
-    compare.__doc__ = on_values.__doc__
-    NONDIFFERENTIABLE[name] = compare
-    return compare
+    wrapper.__name__ = name
+    wrapper.__doc__ = on_values.__doc__
+    NONDIFFERENTIABLE[name] = wrapper
+    return wrapper
+
+
+def _comparison(name, jax_fn):
+    return _expressible(name, jax_fn, "compare", 2)
+
+
+def _step(name, jax_fn):
+    return _expressible(name, jax_fn, "step", 1)
+
 
 less = _comparison("less", jnp.less)
 less_equal = _comparison("less_equal", jnp.less_equal)
@@ -42,14 +54,14 @@ not_equal = _comparison("not_equal", jnp.not_equal)
 logical_and = _nondiff("logical_and", jnp.logical_and)
 logical_or = _nondiff("logical_or", jnp.logical_or)
 logical_not = _nondiff("logical_not", jnp.logical_not)
-sign = _nondiff("sign", jnp.sign)
-floor = _nondiff("floor", jnp.floor)
-ceil = _nondiff("ceil", jnp.ceil)
-round = _nondiff("round", jnp.round)
+sign = _step("sign", jnp.sign)
+floor = _step("floor", jnp.floor)
+ceil = _step("ceil", jnp.ceil)
+round = _step("round", jnp.round)
 isfinite = _nondiff("isfinite", jnp.isfinite)
 isnan = _nondiff("isnan", jnp.isnan)
 isinf = _nondiff("isinf", jnp.isinf)
-trunc = _nondiff("trunc", jnp.trunc)
+trunc = _step("trunc", jnp.trunc)
 floor_divide = _nondiff("floor_divide", jnp.floor_divide)
 argsort = _nondiff("argsort", jnp.argsort)
 argmax = _nondiff("argmax", jnp.argmax)

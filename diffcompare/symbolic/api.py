@@ -413,8 +413,21 @@ def grad(f: Callable, argnums=0, *, has_aux: bool = False, simplify: bool = Fals
     return _api.gradient_of(f, vg, "symbolic.grad", has_aux)
 
 
-def _outputs(traced: Traced, results):
-    return jax.tree_util.tree_unflatten(traced.out_tree, [_as_array(r) for r in results])
+def _outputs(traced: Traced, results, tangent: bool = False):
+    """The output pytree of the program's ``results``, each leaf in the dtype ``f`` gave it (a comparison
+    bool, a count int, a Python float JAX's float), as JAX returns it; a ``tangent`` of a bool or integer
+    leaf is float0 zeros, JAX's tangent of a value that cannot vary."""
+    arrays = []
+    for leaf, result in zip(jax.tree_util.tree_leaves(traced.outputs), results):
+        if is_engine_value(result):  # an outer trace's expression
+            arrays.append(result)
+            continue
+        dtype = leaf.dtype if isinstance(leaf, SymArray) else jnp.result_type(leaf)
+        if tangent and not jnp.issubdtype(dtype, jnp.inexact):
+            arrays.append(np.zeros(np.shape(result), jax.dtypes.float0))
+        else:
+            arrays.append(jnp.asarray(result, dtype))
+    return jax.tree_util.tree_unflatten(traced.out_tree, arrays)
 
 
 def _array_program(f, args, argnums, kind, expand, simplify, jit, is_tuple=False):
@@ -456,10 +469,10 @@ def _jvp(f, primals, tangents, simplify, jit, expand):
 
     fn, traced, _ = _compiled(f, "jvp", primals, None, build, simplify, jit)
     values = _dynamic_values(primals)
-    tangent_values = [jnp.asarray(t, v.dtype) for t, v in zip(jax.tree_util.tree_leaves(tuple(tangents)), values)]
+    tangent_values = [_as_array(t, v.dtype) for t, v in zip(jax.tree_util.tree_leaves(tuple(tangents)), values)]
     results = fn(*values, *tangent_values)
     k = len(traced.out_nodes)
-    return _outputs(traced, results[:k]), _outputs(traced, results[k:])
+    return _outputs(traced, results[:k]), _outputs(traced, results[k:], tangent=True)
 
 
 @_api.scoped("symbolic.vjp")
@@ -501,7 +514,9 @@ def _vjp(f, primals, simplify, jit, expand):
 
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "symbolic.vjp")
-        cts = [jnp.asarray(c, traced.dtype) for c in jax.tree_util.tree_leaves(cotangent)]
+        # a float0 cotangent (JAX's, of a bool or integer output) is zeros
+        cts = [jnp.zeros(np.shape(c), traced.dtype) if getattr(c, "dtype", None) == jax.dtypes.float0
+               else _as_array(c, traced.dtype) for c in jax.tree_util.tree_leaves(cotangent)]
         results = fn(*values, *cts)
         return _unflatten_args(results[k:], primals, tuple(range(len(primals))), True)
 

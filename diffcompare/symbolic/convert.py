@@ -55,6 +55,9 @@ def _sympy_functions(sp) -> dict:
         "erf": sp.erf, "erfc": sp.erfc, "erfinv": sp.erfinv, "sinc": lambda a: sp.sinc(sp.pi * a),
         "real": sp.re, "imag": sp.im, "conj": sp.conjugate, "arctan2": sp.atan2,
         "logaddexp": lambda a, b: sp.log(sp.exp(a) + sp.exp(b)), "logaddexp2": lambda a, b: sp.log(2**a + 2**b, 2),
+        # the piecewise-constant steps (SymPy has no round half to even: an undefined function keeps its name)
+        "sign": sp.sign, "floor": sp.floor, "ceil": sp.ceiling, "round": sp.Function("round"),
+        "trunc": lambda a: sp.sign(a) * sp.floor(sp.Abs(a)),
     }
 
 
@@ -175,6 +178,7 @@ def _ops(xp, stop):
         "stop": stop,
         "gt": lambda a, b: gate(a > b), "ge": lambda a, b: gate(a >= b), "eq": lambda a, b: gate(a == b),
         "select": lambda c, a, b: xp.where(c != 0, a, b),
+        **{kind: getattr(xp, kind) for kind in E.STEPS},
     }}
 
 

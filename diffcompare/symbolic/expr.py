@@ -9,6 +9,7 @@ from .arrays import SymArray, elementwise, flat_nodes, obj_array, variables
 from .graph import topological
 from .nodes import (
     COMPARISONS,
+    STEPS,
     Node,
     add,
     as_node,
@@ -30,7 +31,7 @@ from .nodes import (
 )
 
 __all__ = [
-    "COMPARISONS", "Node", "SymArray", "add", "as_node", "const", "div", "elementwise", "flat_nodes", "make",
+    "COMPARISONS", "STEPS", "Node", "SymArray", "add", "as_node", "const", "div", "elementwise", "flat_nodes", "make",
     "mul", "nary", "neg", "obj_array", "order_key", "power", "prod_nodes", "select", "sub", "substitute", "sum_nodes",
     "topological", "unary", "var", "variables",
 ]

@@ -30,6 +30,8 @@ from .text import render, short
 
 #: node kinds that compare and return 1.0 or 0.0; evaluated, never differentiated
 COMPARISONS = ("gt", "ge", "eq")
+#: piecewise-constant kinds (``dnp.sign``, ``dnp.floor``, ...): evaluated, derivative 0 (as in JAX)
+STEPS = ("sign", "floor", "ceil", "round", "trunc")
 _serial = itertools.count()
 _TABLE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
@@ -40,7 +42,8 @@ class Node:
     Attributes:
         op: the kind: ``"const"``, ``"var"``, a primitive name (``"exp"``,
             ``"add"``, ...) or one of the node-only kinds ``"amax"``/``"amin"``
-            (n-ary maximum/minimum), ``"stop"`` (value without derivative),
+            (n-ary maximum/minimum), ``"stop"`` (value without derivative), the
+            piecewise-constant :data:`STEPS` (``"floor"``, ...; derivative 0),
             ``"gt"``/``"ge"``/``"eq"`` (comparisons, 1.0 or 0.0) and
             ``"select"`` (``select(c, a, b)`` is ``a`` where ``c`` is 1).
         args: the operand nodes.

@@ -12,7 +12,7 @@ gives the local partial derivatives of a node with respect to each operand,
 as nodes. Both ways of differentiating (:mod:`.differentiate`) use only this
 table. An elementwise primitive's partials are its declared derivative
 (``Primitive.derivative``) at tangent 1; the table writes by hand only the kinds
-that are no primitive (n-ary maxima, comparisons, ``select``, ``stop``). At kinks
+that are no primitive (n-ary maxima, comparisons, ``select``, ``stop``, the piecewise-constant steps). At kinks
 they give what JAX gives: relu'(0) = 0, abs'(0) = 1, ties of maximum/minimum
 split 0.5/0.5, tied maxima of a reduction share equally, sqrt'(0) = inf.
 Comparisons and ``select``'s condition are never differentiated.
@@ -46,6 +46,7 @@ DERIVATIVES = {
     "amax": _max_partials,
     "amin": _max_partials,
     "stop": lambda n: (None,),
+    **{kind: (lambda n: (None,)) for kind in E.STEPS},
     "gt": lambda n: (None, None),
     "ge": lambda n: (None, None),
     "eq": lambda n: (None, None),

@@ -39,6 +39,7 @@ LATEX = {
     "sinc": r"\operatorname{sinc}", "real": r"\operatorname{Re}", "imag": r"\operatorname{Im}",
     "conj": r"\overline{%s}", "stop_gradient": r"\operatorname{sg}\left(%s\right)",
     "logaddexp": r"\operatorname{logaddexp}", "logaddexp2": r"\operatorname{logaddexp2}",
+    "floor": r"\left\lfloor %s \right\rfloor", "ceil": r"\left\lceil %s \right\rceil", "sign": r"\operatorname{sgn}",
 }
 _GREEK = {"alpha", "beta", "gamma", "delta", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega"}
 

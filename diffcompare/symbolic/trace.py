@@ -17,7 +17,8 @@ import jax.numpy as jnp
 
 from .._core import Trace
 from ..errors import ConcretizationError
-from .arrays import SymArray
+from .arrays import SymArray, elementwise
+from .nodes import make
 from .rules import RULES, UNSUPPORTED, compare, install_declared_partials
 
 
@@ -57,6 +58,10 @@ class SymbolicTrace(Trace):
     def compare(self, name, x, y):
         """A comparison kept as an expression (for ``dnp.where``): nodes that are 1 or 0."""
         return SymArray(self, compare(name, x, y), jnp.dtype(bool))
+
+    def step(self, name, x):
+        """A piecewise-constant function (``dnp.floor``, ``dnp.sign``, ...) kept as nodes with derivative 0."""
+        return SymArray(self, elementwise(lambda a: make(name, a), x), _result_dtype((x,)))
 
 
 install_declared_partials(SymbolicTrace)

@@ -60,6 +60,8 @@ def program(f, args, argnums, kind: str, expand: str, names, jit, is_dynamic):
         if expand == "array":
             raise
         return None
+    if kind in ("jvp", "vjp") and out.op == "const" and expand == "auto":
+        return None  # f ignores its input: the scalar path returns the output in the dtype f gave it
     if kind == "hessian" and out.shape != ():  # a vector-valued f: the scalar path's Jacobian of the Jacobian
         return _refuse(expand, fname, "the array-level Hessian takes a scalar-valued function")
     if kind in ("grad", "hessian") and out.shape != ():

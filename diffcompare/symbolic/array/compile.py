@@ -88,7 +88,8 @@ def structure(outputs, inputs) -> tuple[tuple, list]:
     shape and position only; and those constant arrays in that order (the values to pass in)."""
     position = {v.serial: ("in", i) for i, v in enumerate(inputs)}
     consts: list[ANode] = []
-    key = []
+    # every input's shape, reached or not: the derivative by an input the outputs never reach is zeros of its shape
+    key = [("inputs", tuple(v.shape for v in inputs))]
     for n in topological(list(outputs)):
         if n.serial in position:
             key.append(("var", n.shape, position[n.serial]))

@@ -12,6 +12,7 @@ from ...errors import UnsupportedOperationError
 from ..graph import topological, use_counts
 from .nodes import (
     BINARY,
+    NO_DERIVATIVE,
     UNARY,
     ANode,
     add,
@@ -87,7 +88,7 @@ def batch_identity(outputs, u: ANode):
             operands = [args[i] if hit[i] else lift(a) for i, a in enumerate(n.args)]
             new[n.serial] = _diag_product(n.op, operands) or (
                 select(*operands) if n.op == "select" else binary(n.op, *operands))
-        elif n.op in UNARY or n.op == "stop":
+        elif n.op in UNARY or n.op in NO_DERIVATIVE:
             new[n.serial] = unary(n.op, args[0])
         elif n.op == "sum":
             new[n.serial] = reduce_sum(args[0], n.params[0], n.params[1])

@@ -15,6 +15,7 @@ import numpy as np
 from ..._core import EngineValue, check_alive
 from ...errors import UnsupportedOperationError
 from ...primitives import PRIMITIVES
+from ..nodes import STEPS
 from .text import is_number, scalar_value, to_text
 
 _serial = itertools.count()
@@ -22,12 +23,14 @@ _TABLE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 #: elementwise kinds of one operand (the unary primitives) and of two (the binary ones and comparisons)
 UNARY = tuple(name for name, p in PRIMITIVES.items() if p.kind == "unary")
 BINARY = tuple(name for name, p in PRIMITIVES.items() if p.kind == "binary") + ("gt", "ge", "eq")
+#: elementwise kinds of one operand with derivative 0: stop_gradient's, and the piecewise-constant steps
+NO_DERIVATIVE = ("stop",) + STEPS
 
 
 class ANode:
     """One array expression. ``op``: ``"var"`` (``value`` is the name), ``"const"`` (``value`` the
-    array), ``"eye"``, an elementwise kind, ``"select"``, ``"sum"``, ``"max"``, ``"min"``,
-    ``"broadcast_to"``, ``"reshape"``, ``"transpose"``, ``"matmul"`` (stacks of matrices too),
+    array), ``"eye"``, an elementwise kind (:data:`NO_DERIVATIVE` among them), ``"select"``, ``"sum"``,
+    ``"max"``, ``"min"``, ``"broadcast_to"``, ``"reshape"``, ``"transpose"``, ``"matmul"`` (stacks of matrices too),
     ``"outer"``, ``"diag"`` (vector to diagonal matrix), ``"diagonal"`` (its transpose),
     ``"getitem"`` (a basic index, see :func:`basic_index`) or ``"scatter"`` (its transpose: zeros
     with the operand added at the index); ``params`` the static parameters (axes, shapes, index)."""
@@ -318,7 +321,7 @@ def rebuild(n, args) -> ANode:
         return binary(n.op, *args)
     if n.op == "select":
         return select(*args)
-    if n.op in UNARY or n.op == "stop":
+    if n.op in UNARY or n.op in NO_DERIVATIVE:
         return unary(n.op, args[0])
     builders = {"sum": lambda: reduce_sum(args[0], *n.params), "broadcast_to": lambda: broadcast_to(args[0], *n.params),
                 "reshape": lambda: reshape(args[0], *n.params), "transpose": lambda: transpose(args[0], *n.params),

@@ -15,6 +15,7 @@ from ...errors import ConcretizationError, UnsupportedOperationError
 from ...primitives import PRIMITIVES
 from ..trace import concretization_message
 from .nodes import (
+    NO_DERIVATIVE,
     AArray,
     as_anode,
     basic_index,
@@ -96,7 +97,7 @@ VJPS = {
     **{name: _elementwise_vjp(p) for name, p in PRIMITIVES.items() if p.derivative is not None},
     "select": lambda g, n: (None, select(n.args[0], g, 0.0), select(n.args[0], 0.0, g)),
     "gt": lambda g, n: (None, None), "ge": lambda g, n: (None, None), "eq": lambda g, n: (None, None),
-    "stop": lambda g, n: (None,),
+    **{kind: (lambda g, n: (None,)) for kind in NO_DERIVATIVE},
     "sum": _vjp_sum,
     "broadcast_to": lambda g, n: (unbroadcast(g, n.args[0].shape),),
     "reshape": lambda g, n: (reshape(g, n.args[0].shape),),
@@ -136,6 +137,10 @@ class ExpressionTrace(Trace):
 
     def concrete(self, value):
         raise ConcretizationError(concretization_message(self.function_name))
+
+    def step(self, name, x):
+        """A piecewise-constant function (``dnp.floor``, ...): one node, derivative 0."""
+        return AArray(self, unary(name, x))
 
     def compare(self, name, x, y):
         kind, swap = _COMPARISONS[name]
