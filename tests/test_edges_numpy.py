@@ -10,7 +10,6 @@ import pytest
 
 import diffcompare.numpy as dnp
 from diffcompare import METHODS
-from diffcompare.errors import ConcretizationError
 
 AD = ["forward", "reverse", "symbolic"]
 
@@ -65,14 +64,14 @@ def test_mod_operator_is_dnp_mod_in_nested_modes(method):
 
 
 @pytest.mark.parametrize("op", ["%", "//", "divmod"])
-def test_symbolic_refuses_mod_as_dnp_mod_does(op):
-    # a remainder's value needs the concrete quotient, which a symbolic trace does not have
-    fun = {"%": lambda a: dnp.sum(a % 2.0), "//": lambda a: dnp.sum((a // 2.0) * a),
-           "divmod": lambda a: dnp.sum(divmod(a, 2.0)[1])}[op]
-    with pytest.raises(ConcretizationError):
-        METHODS["symbolic"].grad(fun)(X)
-    with pytest.raises(ConcretizationError):
-        METHODS["symbolic"].grad(lambda a: dnp.sum(dnp.mod(a, 2.0)))(X)
+def test_symbolic_mod_and_floor_divide_match_jax(op):
+    # symbolic has no values: x % y is x - floor(x / y) y and x // y is floor(x / y), floor with derivative 0
+    fun = {"%": lambda a: dnp.sum((a % 2.0) * a), "//": lambda a: dnp.sum((a // 2.0) * a),
+           "divmod": lambda a: dnp.sum(divmod(a, 2.0)[1] * divmod(a, 2.0)[0] * a)}[op]
+    jfun = {"%": lambda a: jnp.sum((a % 2.0) * a), "//": lambda a: jnp.sum((a // 2.0) * a),
+            "divmod": lambda a: jnp.sum(divmod(a, 2.0)[1] * divmod(a, 2.0)[0] * a)}[op]
+    np.testing.assert_allclose(METHODS["symbolic"].grad(fun)(X), jax.grad(jfun)(X), rtol=1e-12)
+    np.testing.assert_allclose(METHODS["symbolic"].hessian(fun)(X), jax.hessian(jfun)(X), rtol=1e-12, atol=1e-12)
 
 
 # ---------------------------------------------------------------- products over an empty axis

@@ -62,7 +62,19 @@ isfinite = _nondiff("isfinite", jnp.isfinite)
 isnan = _nondiff("isnan", jnp.isnan)
 isinf = _nondiff("isinf", jnp.isinf)
 trunc = _step("trunc", jnp.trunc)
-floor_divide = _nondiff("floor_divide", jnp.floor_divide)
+_floor_divide_values = _nondiff("floor_divide", jnp.floor_divide)
+
+
+@functools.wraps(jnp.floor_divide)
+def floor_divide(x1, x2):
+    trace = _core.top_trace((x1, x2))
+    if trace is not None and hasattr(trace, "step"):  # no values (symbolic): floor(x1 / x2) as an expression
+        return trace.step("floor", x1 / x2)
+    return _floor_divide_values(x1, x2)
+
+
+floor_divide.__name__ = "floor_divide"
+NONDIFFERENTIABLE["floor_divide"] = floor_divide
 argsort = _nondiff("argsort", jnp.argsort)
 argmax = _nondiff("argmax", jnp.argmax)
 argmin = _nondiff("argmin", jnp.argmin)
