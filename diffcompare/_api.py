@@ -377,6 +377,12 @@ def check_cotangent(out, cotangent, fname: str) -> None:
         refuse_complex(cotangent, fname, "cotangent (of a real output)")
 
 
+def float0_as_zeros(cotangent, dtype):
+    """A float0 cotangent leaf (JAX's, of a bool or integer output) as zeros of ``dtype``: nothing flows back."""
+    return jax.tree_util.tree_map(
+        lambda c: jnp.zeros(np.shape(c), dtype) if getattr(c, "dtype", None) == jax.dtypes.float0 else c, cotangent)
+
+
 def layout_jacobian(jac, out_example, in_example):
     """Lay a flat (m, n) Jacobian out as ``jax.jacobian`` does.
 

@@ -443,3 +443,14 @@ def test_find_kink_never_calls_a_smooth_function_kinked(x0, b, k, offset, dtype)
         return offset + np.exp(k * x) + b * x ** 3 + np.sin(5 * x)
 
     assert kinks.find_kink(f, np.array([x0]), np.ones(1), float(np.finfo(dtype).eps)) is None
+
+
+@pytest.mark.parametrize("method", ["finite_diff", "symbolic", "forward", "reverse"])
+def test_a_float0_cotangent_of_a_bool_output_is_zeros_as_in_jax(method):
+    # jax.vjp's cotangent of a bool or integer output is float0: nothing flows back through it
+    x = jnp.array([0.5, -1.5, 2.0])
+    ours_out, ours_vjp = METHODS[method].vjp(lambda v: (dnp.sum(v * v), v > 0), x)
+    ref_out, ref_vjp = jax.vjp(lambda v: (jnp.sum(v * v), v > 0), x)
+    cotangent = (jnp.asarray(1.0), np.zeros(3, jax.dtypes.float0))
+    np.testing.assert_allclose(ours_vjp(cotangent)[0], ref_vjp(cotangent)[0], rtol=1e-6)
+    np.testing.assert_array_equal(ours_out[1], ref_out[1])

@@ -213,7 +213,7 @@ def vjp(
 
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "finite_diff.vjp")
-        ct, _ = ravel_pytree(cotangent)
+        ct, _ = ravel_pytree(_api.float0_as_zeros(cotangent, jac.dtype))
         product = jnp.asarray(ct, jac.dtype) @ jac
         # a complex output's cotangent: the inputs are real, and JAX's vjp keeps the real part too
         return evaluate.unravel(jnp.asarray(jnp.real(product), evaluate.x.dtype))

@@ -443,6 +443,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False, mode: str = "vector"):
     def vjp_fn(cotangent):
         _api.check_cotangent(out, cotangent, "forward.vjp")
         leaves, treedef, offsets, sizes = _leaves_info(diff)
+        cotangent = _api.float0_as_zeros(cotangent, _dtype(leaves[0]))
         n = sum(sizes)
         flat = jnp.zeros(n, _dtype(leaves[0]))
         for t, c in zip(jax.tree_util.tree_leaves(columns), jax.tree_util.tree_leaves(cotangent)):
