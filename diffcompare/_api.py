@@ -383,6 +383,16 @@ def float0_as_zeros(cotangent, dtype):
         lambda c: jnp.zeros(np.shape(c), dtype) if getattr(c, "dtype", None) == jax.dtypes.float0 else c, cotangent)
 
 
+def float0_tangents(out, tangent_out):
+    """The tangent of a bool or integer output leaf as float0 zeros (it cannot vary), as ``jax.jvp`` gives it."""
+    def one(o, t):
+        if jnp.issubdtype(dnp.dtype_of(o), jnp.inexact):
+            return t
+        return np.zeros(dnp.shape(t), jax.dtypes.float0)
+
+    return jax.tree_util.tree_map(one, out, tangent_out, is_leaf=lambda v: isinstance(v, EngineValue))
+
+
 def layout_jacobian(jac, out_example, in_example):
     """Lay a flat (m, n) Jacobian out as ``jax.jacobian`` does.
 

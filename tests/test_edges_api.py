@@ -454,3 +454,15 @@ def test_a_float0_cotangent_of_a_bool_output_is_zeros_as_in_jax(method):
     cotangent = (jnp.asarray(1.0), np.zeros(3, jax.dtypes.float0))
     np.testing.assert_allclose(ours_vjp(cotangent)[0], ref_vjp(cotangent)[0], rtol=1e-6)
     np.testing.assert_array_equal(ours_out[1], ref_out[1])
+
+
+@pytest.mark.parametrize("method", ["finite_diff", "forward", "reverse"])
+def test_the_tangent_of_an_integer_output_is_float0_as_in_jax(method):
+    x = jnp.array([0.5, -1.5, 2.0])
+    fun = lambda v: (v * 2.0, dnp.argmax(v), v > 0)  # noqa: E731
+    out, tangent = METHODS[method].jvp(fun, (x,), (jnp.ones(3),))
+    ref_out, ref_tangent = jax.jvp(lambda v: (v * 2.0, jnp.argmax(v), v > 0), (x,), (jnp.ones(3),))
+    np.testing.assert_allclose(tangent[0], ref_tangent[0])
+    for ours, ref in zip(tangent[1:], ref_tangent[1:]):
+        assert ours.dtype == ref.dtype == jax.dtypes.float0 and ours.shape == ref.shape
+    np.testing.assert_array_equal(out[1], ref_out[1])

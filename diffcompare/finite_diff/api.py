@@ -190,7 +190,7 @@ def jvp(
     out_flat, unravel_out = ravel_pytree(out)
     if tangent_flat is None:
         tangent_flat = jnp.zeros_like(out_flat)
-    tangent_out = unravel_out(jnp.asarray(tangent_flat, out_flat.dtype))
+    tangent_out = _api.float0_tangents(out, unravel_out(jnp.asarray(tangent_flat, out_flat.dtype)))
     return (out, tangent_out, aux) if has_aux else (out, tangent_out)
 
 

@@ -232,6 +232,7 @@ def jvp(f: Callable, primals, tangents, *, has_aux: bool = False, batched: bool 
     if result is staging.FALLBACK:
         result = _jvp_body(fun, primals, tangents, batch, has_aux)
     (out, tangent_out), aux = result
+    tangent_out = _api.float0_tangents(out, tangent_out)
     return (out, tangent_out, aux) if has_aux else (out, tangent_out)
 
 

@@ -200,10 +200,17 @@ def jvp(f: Callable, primals, tangents, *, has_aux: bool = False):
         is_leaf=_is_engine,
     )
     out, vjp_fn, *aux = _vjp(f, primals, has_aux, "reverse.jvp")
-    zero = jax.tree_util.tree_map(dnp.zeros_like, out, is_leaf=_is_engine)
+    real = jnp.result_type(*[dnp.dtype_of(p) for p in jax.tree_util.tree_leaves(primals, is_leaf=_is_engine)])
+
+    def varies(o):  # a bool or integer output cannot vary: its tangent is float0, as JAX's
+        return jnp.issubdtype(dnp.dtype_of(o), jnp.inexact)
+
+    zero = jax.tree_util.tree_map(lambda o: dnp.zeros_like(o) if varies(o) else jnp.zeros(dnp.shape(o), real),
+                                  out, is_leaf=_is_engine)
     # u -> vjp_fn(u) is linear; its own VJP applied to the tangents is J v
     _, vjp_of_vjp = _vjp(vjp_fn, (zero,), False, "reverse.jvp")
     (tangent_out,) = vjp_of_vjp(tangents)
+    tangent_out = _api.float0_tangents(out, tangent_out)
     return (out, tangent_out, *aux)
 
 
